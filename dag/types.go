@@ -1,0 +1,349 @@
+package dag
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gantry-ci/gantry/diag"
+)
+
+// Version is the format version every pipeline file starts with.
+const Version = "gantry/v1"
+
+// Pipeline is one portable pipeline: what triggers it and the DAG of nodes
+// it runs. Field order here is the key order of the encoded file.
+type Pipeline struct {
+	Version string `json:"version"`
+	Name    string `json:"name,omitempty"`
+	// RunName is the display title of a run (GitHub run-name); may hold expressions.
+	RunName string  `json:"run-name,omitempty"`
+	Source  *Source `json:"source,omitempty"`
+	// Triggers are the events that start the pipeline, provider-neutral.
+	Triggers []Trigger `json:"triggers,omitempty"`
+	// If is a pipeline-wide condition evaluated against the event before any
+	// node is planned (GitLab workflow:rules).
+	If          string            `json:"if,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+	Defaults    *Defaults         `json:"defaults,omitempty"`
+	Permissions map[string]string `json:"permissions,omitempty"`
+	Concurrency *Concurrency      `json:"concurrency,omitempty"`
+	Nodes       []*Node           `json:"nodes"`
+
+	// positions maps JSON pointers into the decoded document to where they
+	// were in it, so that validation can point into a hand-written DAG.
+	positions map[string]diag.Pos
+}
+
+// Source says which provider file a pipeline was translated from.
+type Source struct {
+	Provider string `json:"provider"`
+	Path     string `json:"path"`
+}
+
+// Trigger is one event that starts the pipeline, with its filters.
+type Trigger struct {
+	// Event is a provider-neutral event name: push, pull_request, schedule,
+	// manual, call, merge_request, tag, api... Provider-specific events are
+	// kept by their provider name.
+	Event          string   `json:"event"`
+	Types          []string `json:"types,omitempty"`
+	Branches       []string `json:"branches,omitempty"`
+	BranchesIgnore []string `json:"branches-ignore,omitempty"`
+	Tags           []string `json:"tags,omitempty"`
+	TagsIgnore     []string `json:"tags-ignore,omitempty"`
+	Paths          []string `json:"paths,omitempty"`
+	PathsIgnore    []string `json:"paths-ignore,omitempty"`
+	Cron           string   `json:"cron,omitempty"`
+	// Workflows names the upstream pipelines of a workflow_run trigger.
+	Workflows []string          `json:"workflows,omitempty"`
+	Inputs    map[string]*Input `json:"inputs,omitempty"`
+	// Outputs of a callable pipeline: name -> expression.
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// Secrets a callable pipeline accepts, by name.
+	Secrets []SecretSpec `json:"secrets,omitempty"`
+	Pos     SourcePos    `json:"pos,omitzero"`
+}
+
+// Input is a typed input of a manual or callable trigger.
+type Input struct {
+	Type        string   `json:"type,omitempty"` // string | boolean | number | choice | environment
+	Description string   `json:"description,omitempty"`
+	Required    bool     `json:"required,omitempty"`
+	Default     any      `json:"default,omitempty"`
+	Options     []string `json:"options,omitempty"`
+}
+
+// SecretSpec declares a secret a callable pipeline accepts.
+type SecretSpec struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Required    bool   `json:"required,omitempty"`
+}
+
+// Defaults apply to every run step that does not say otherwise.
+type Defaults struct {
+	Shell            string `json:"shell,omitempty"`
+	WorkingDirectory string `json:"working-directory,omitempty"`
+}
+
+// Concurrency limits runs sharing a group (recorded for emitters and runners).
+type Concurrency struct {
+	Group            string `json:"group"`
+	CancelInProgress bool   `json:"cancel-in-progress,omitempty"`
+}
+
+// When says under which outcome of the earlier nodes a node runs.
+type When string
+
+const (
+	WhenOnSuccess When = "on_success"
+	WhenOnFailure When = "on_failure"
+	WhenAlways    When = "always"
+	WhenManual    When = "manual"
+	WhenDelayed   When = "delayed"
+	WhenNever     When = "never"
+)
+
+// Whens lists every valid When, in documentation order.
+var Whens = []When{WhenOnSuccess, WhenOnFailure, WhenAlways, WhenManual, WhenDelayed, WhenNever}
+
+// Node is one unit of containerized work: a job of the source pipeline with
+// its matrix values fixed.
+type Node struct {
+	// ID is stable and unique in the pipeline: job id plus matrix values.
+	ID    string   `json:"id"`
+	Name  string   `json:"name,omitempty"`
+	Stage string   `json:"stage,omitempty"`
+	Needs []string `json:"needs,omitempty"`
+	// If is a condition in gantry's expression language. When it calls none
+	// of success(), failure(), always() or cancelled(), success() && is implied.
+	If   string `json:"if,omitempty"`
+	When When   `json:"when,omitempty"`
+	// StartIn is the delay of a delayed node.
+	StartIn Duration `json:"start-in,omitempty"`
+	// Platform is a logical runner label (ubuntu-latest), mapped to an image at run time.
+	Platform string `json:"platform,omitempty"`
+	// Image is an explicit image reference; it wins over Platform.
+	Image     string     `json:"image,omitempty"`
+	Container *Container `json:"container,omitempty"`
+	// Matrix holds the values that made this node from its job's matrix.
+	Matrix map[string]any `json:"matrix,omitempty"`
+	// MatrixFrom is an expression, known only at run time, whose value is the
+	// job's matrix; the runner expands the node when it is known.
+	MatrixFrom  string            `json:"matrix-from,omitempty"`
+	Strategy    *Strategy         `json:"strategy,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+	Defaults    *Defaults         `json:"defaults,omitempty"`
+	Services    []Service         `json:"services,omitempty"`
+	Steps       []Step            `json:"steps,omitempty"`
+	Outputs     map[string]string `json:"outputs,omitempty"`
+	Artifacts   *Artifacts        `json:"artifacts,omitempty"`
+	Caches      []Cache           `json:"caches,omitempty"`
+	Secrets     []string          `json:"secrets,omitempty"`
+	Permissions map[string]string `json:"permissions,omitempty"`
+	Environment *Environment      `json:"environment,omitempty"`
+	Concurrency *Concurrency      `json:"concurrency,omitempty"`
+	Timeout     Duration          `json:"timeout,omitempty"`
+	Retry       *Retry            `json:"retry,omitempty"`
+	// AllowFailure lets the pipeline succeed when this node fails.
+	AllowFailure bool `json:"allow-failure,omitempty"`
+	// NoCache marks nodes with side effects (deploys): never served from cache.
+	NoCache bool `json:"no-cache,omitempty"`
+	// Uses is a reference to work defined elsewhere (a remote reusable
+	// workflow) that a resolver replaces by nodes before running.
+	Uses string            `json:"uses,omitempty"`
+	With map[string]any    `json:"with,omitempty"`
+	Tags []string          `json:"tags,omitempty"`
+	Pos  SourcePos         `json:"pos,omitzero"`
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Label returns the node's display name, or its id.
+func (n *Node) Label() string {
+	if n.Name != "" {
+		return n.Name
+	}
+	return n.ID
+}
+
+// Container holds what an image reference alone cannot say.
+type Container struct {
+	Entrypoint  []string          `json:"entrypoint,omitempty"`
+	User        string            `json:"user,omitempty"`
+	Options     string            `json:"options,omitempty"`
+	Volumes     []string          `json:"volumes,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+	Ports       []string          `json:"ports,omitempty"`
+	Credentials *Credentials      `json:"credentials,omitempty"`
+}
+
+// Credentials for a private image; the password is a secret's name, never a value.
+type Credentials struct {
+	Username       string `json:"username,omitempty"`
+	PasswordSecret string `json:"password-secret,omitempty"`
+}
+
+// Strategy says how the nodes of one matrix behave together.
+type Strategy struct {
+	// Group is the source job id shared by the nodes of one matrix.
+	Group       string `json:"group,omitempty"`
+	FailFast    *bool  `json:"fail-fast,omitempty"`
+	MaxParallel int    `json:"max-parallel,omitempty"`
+}
+
+// Service is a long-running container beside a node's steps.
+type Service struct {
+	Name        string            `json:"name"`
+	Image       string            `json:"image"`
+	Aliases     []string          `json:"aliases,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+	Ports       []string          `json:"ports,omitempty"`
+	Command     []string          `json:"command,omitempty"`
+	Entrypoint  []string          `json:"entrypoint,omitempty"`
+	Options     string            `json:"options,omitempty"`
+	Credentials *Credentials      `json:"credentials,omitempty"`
+}
+
+// Step is one command or action of a node.
+type Step struct {
+	ID               string            `json:"id,omitempty"`
+	Name             string            `json:"name,omitempty"`
+	If               string            `json:"if,omitempty"`
+	Run              string            `json:"run,omitempty"`
+	Shell            string            `json:"shell,omitempty"`
+	WorkingDirectory string            `json:"working-directory,omitempty"`
+	Uses             string            `json:"uses,omitempty"`
+	With             map[string]string `json:"with,omitempty"`
+	Env              map[string]string `json:"env,omitempty"`
+	Timeout          Duration          `json:"timeout,omitempty"`
+	ContinueOnError  bool              `json:"continue-on-error,omitempty"`
+	Pos              SourcePos         `json:"pos,omitzero"`
+}
+
+// Label returns the step's display name.
+func (s *Step) Label() string {
+	switch {
+	case s.Name != "":
+		return s.Name
+	case s.Uses != "":
+		return s.Uses
+	case s.ID != "":
+		return s.ID
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(s.Run), "\n")
+	return line
+}
+
+// Artifacts a node produces and consumes.
+type Artifacts struct {
+	Produces []Artifact    `json:"produces,omitempty"`
+	Consumes []ArtifactRef `json:"consumes,omitempty"`
+}
+
+// Artifact is a named set of files a node leaves for later nodes.
+type Artifact struct {
+	Name      string   `json:"name"`
+	Paths     []string `json:"paths,omitempty"`
+	Exclude   []string `json:"exclude,omitempty"`
+	Untracked bool     `json:"untracked,omitempty"`
+	// When is on_success (the default), on_failure or always.
+	When     When     `json:"when,omitempty"`
+	ExpireIn Duration `json:"expire-in,omitempty"`
+	// Report marks a report kind (dotenv, junit, ...); dotenv variables flow to dependents.
+	Report string `json:"report,omitempty"`
+}
+
+// ArtifactRef names an artifact of an upstream node.
+type ArtifactRef struct {
+	From string `json:"from"`
+	// Name of the artifact; empty means all of From's artifacts.
+	Name string `json:"name,omitempty"`
+	// Path the files land under, relative to the workspace; default the workspace.
+	Path string `json:"path,omitempty"`
+}
+
+// Cache is a directory kept between runs under a key.
+type Cache struct {
+	Key         string   `json:"key"`
+	Paths       []string `json:"paths"`
+	RestoreKeys []string `json:"restore-keys,omitempty"`
+	// Policy is pull-push (the default), pull or push.
+	Policy string `json:"policy,omitempty"`
+	When   When   `json:"when,omitempty"`
+}
+
+// Environment a node deploys to (recorded).
+type Environment struct {
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+// Retry reruns a failed node.
+type Retry struct {
+	Max int `json:"max"`
+	// When lists failure kinds to retry on (GitLab retry:when); empty means any.
+	When []string `json:"when,omitempty"`
+}
+
+// Duration is a Go duration string ("90s", "1h30m").
+type Duration string
+
+// Parse returns the duration; the empty Duration is zero.
+func (d Duration) Parse() (time.Duration, error) {
+	if d == "" {
+		return 0, nil
+	}
+	v, err := time.ParseDuration(string(d))
+	if err != nil {
+		return 0, fmt.Errorf("bad duration %q: expected a number with a unit, such as \"90s\", \"30m\" or \"1h30m\"", string(d))
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("bad duration %q: must not be negative", string(d))
+	}
+	return v, nil
+}
+
+// DurationOf formats a duration the way the format writes it ("30m", "1h30m").
+func DurationOf(v time.Duration) Duration {
+	s := v.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return Duration(s)
+}
+
+// SourcePos points back into the user's original file. It is written as
+// "path:line:col".
+type SourcePos struct{ diag.Pos }
+
+// MarshalText writes path:line:col.
+func (p SourcePos) MarshalText() ([]byte, error) { return []byte(p.Pos.String()), nil }
+
+// UnmarshalText reads path:line[:col]; the path may itself hold colons.
+func (p *SourcePos) UnmarshalText(b []byte) error {
+	s := string(b)
+	parts := strings.Split(s, ":")
+	var nums []int
+	for len(parts) > 1 && len(nums) < 2 {
+		n, err := strconv.Atoi(parts[len(parts)-1])
+		if err != nil || n < 0 {
+			break
+		}
+		nums = append([]int{n}, nums...)
+		parts = parts[:len(parts)-1]
+	}
+	if len(nums) == 0 {
+		return fmt.Errorf("bad source position %q: expected path:line:col", s)
+	}
+	p.File = strings.Join(parts, ":")
+	p.Line = nums[0]
+	if len(nums) > 1 {
+		p.Col = nums[1]
+	}
+	return nil
+}
