@@ -65,10 +65,6 @@ func Decode(data []byte, file string) (*Pipeline, diag.List) {
 		}
 	}
 	l.Add(schemaDiagnostics(v, c.pos)...)
-	if l.HasErrors() {
-		l.Sort()
-		return nil, l
-	}
 	stripExtensions(v)
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -77,14 +73,31 @@ func Decode(data []byte, file string) (*Pipeline, diag.List) {
 	}
 	p := new(Pipeline)
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
+	if !l.HasErrors() {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(p); err != nil {
-		// The schema should have caught it; say where as well as we can.
-		l.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "dag-decode", "%v", err)
+		if !l.HasErrors() {
+			// The schema should have caught it; say where as well as we can.
+			l.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "dag-decode", "%v", err)
+		}
+		l.Sort()
 		return nil, l
 	}
+	// Even with schema findings, report what Validate finds too, so that
+	// one run shows every problem; but not the same one twice.
 	p.positions = c.positions
-	l.Add(p.Validate()...)
+	schemaFailed := l.HasErrors()
+	seen := map[string]bool{}
+	for _, d := range l {
+		seen[d.Pos.String()+d.Code] = true
+	}
+	for _, d := range p.Validate() {
+		// A misspelt "steps" also leaves the node empty; say it once.
+		if !seen[d.Pos.String()+d.Code] && !(schemaFailed && d.Code == "dag-empty-node") {
+			l.Add(d)
+		}
+	}
 	l.Sort()
 	if l.HasErrors() {
 		return nil, l

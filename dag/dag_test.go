@@ -39,6 +39,9 @@ func TestOK(t *testing.T) {
 	t.Parallel()
 	for path, data := range readTestdata(t, "ok/*.yaml") {
 		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		if strings.HasSuffix(name, ".out") {
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			p, l := dag.Decode(data, filepath.Base(path))

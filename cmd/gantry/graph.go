@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/goccy/go-graphviz"
+	"github.com/spf13/cobra"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/translate"
+)
+
+type graphOptions struct {
+	File   string
+	Format string
+	Output string
+	Status string
+}
+
+func newGraphCmd(io *IO) *cobra.Command {
+	opts := &graphOptions{}
+	cmd := &cobra.Command{
+		Use:   "graph FILE",
+		Short: "Draw a pipeline's DAG as Mermaid, Graphviz DOT, SVG or JSON",
+		Long: `Graph draws the DAG of a pipeline (a gantry DAG, or any CI file gantry
+translates), left to right, one box per node with its name and its platform
+or image. With --status, nodes are coloured by their outcome in a run.`,
+		Example: `  gantry graph testdata/example.dag.yaml
+  gantry graph .github/workflows/ci.yml --format svg -o ci.svg
+  gantry graph pipeline.dag.yaml --format dot | dot -Tpng > dag.png
+  gantry graph pipeline.dag.yaml --status .gantry/runs/last.json`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			opts.File = a[0]
+			return runGraph(cmd.Context(), io, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Format, "format", "mermaid", "mermaid, dot, svg or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file instead of stdout")
+	cmd.Flags().StringVar(&opts.Status, "status", "", "a run record (JSON) whose node statuses colour the graph")
+	return cmd
+}
+
+func runGraph(ctx context.Context, io *IO, opts *graphOptions) error {
+	switch opts.Format {
+	case "mermaid", "dot", "svg", "json":
+	default:
+		return usagef("--format %q: expected mermaid, dot, svg or json", opts.Format)
+	}
+	pipelines, err := load(ctx, io, []string{opts.File}, translate.Options{})
+	if err != nil {
+		return err
+	}
+	if len(pipelines) != 1 {
+		return usagef("%s holds %d pipelines; graph draws one", opts.File, len(pipelines))
+	}
+	var gopts dag.GraphOptions
+	if opts.Status != "" {
+		if gopts.Status, err = readStatus(opts.Status); err != nil {
+			return err
+		}
+	}
+	g, err := pipelines[0].BuildGraph(gopts)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	switch opts.Format {
+	case "mermaid":
+		err = g.WriteMermaid(&out)
+	case "json":
+		err = g.WriteJSON(&out)
+	case "dot":
+		err = g.WriteDOT(&out)
+	case "svg":
+		err = renderSVG(ctx, g, &out)
+	}
+	if err != nil {
+		return err
+	}
+	if opts.Output != "" {
+		return os.WriteFile(opts.Output, out.Bytes(), 0o644)
+	}
+	_, err = io.Out.Write(out.Bytes())
+	return err
+}
+
+// renderSVG lays the graph out with Graphviz compiled to WebAssembly, so no
+// system binary is needed.
+func renderSVG(ctx context.Context, g *dag.Graph, w *bytes.Buffer) error {
+	var dot bytes.Buffer
+	if err := g.WriteDOT(&dot); err != nil {
+		return err
+	}
+	gv, err := graphviz.New(ctx)
+	if err != nil {
+		return fmt.Errorf("starting graphviz: %w", err)
+	}
+	defer gv.Close()
+	graph, err := graphviz.ParseBytes(dot.Bytes())
+	if err != nil {
+		return fmt.Errorf("graphviz: %w", err)
+	}
+	defer graph.Close()
+	return gv.Render(ctx, graph, graphviz.SVG, w)
+}
+
+// readStatus reads node statuses from a run record: either an object of
+// node id to status, or {"nodes": [{"id": ..., "status": ...}]}.
+func readStatus(path string) (map[string]dag.Status, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var record struct {
+		Nodes []struct {
+			ID     string     `json:"id"`
+			Status dag.Status `json:"status"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(data, &record); err == nil && len(record.Nodes) > 0 {
+		out := map[string]dag.Status{}
+		for _, n := range record.Nodes {
+			out[n.ID] = n.Status
+		}
+		return out, nil
+	}
+	var flat map[string]dag.Status
+	if err := json.Unmarshal(data, &flat); err != nil {
+		return nil, fmt.Errorf("%s: not a run record: expected {\"nodes\": [{\"id\", \"status\"}]} or {\"id\": \"status\"}: %w", path, err)
+	}
+	return flat, nil
+}

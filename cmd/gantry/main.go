@@ -1,0 +1,27 @@
+// Command gantry translates GitHub Actions and GitLab CI configuration into
+// a portable DAG, runs it anywhere, and writes back thin trigger files.
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code, so that tests
+// can run the CLI in-process.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	streams := newIO(stdin, stdout, stderr)
+	root := newRootCmd(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return report(streams, err, ctx.Err() != nil)
+}

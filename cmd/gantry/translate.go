@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/translate"
+)
+
+type translateOptions struct {
+	Files    []string
+	Output   string
+	Format   string
+	Provider string
+}
+
+func newTranslateCmd(io *IO) *cobra.Command {
+	opts := &translateOptions{}
+	cmd := &cobra.Command{
+		Use:   "translate FILE...",
+		Short: "Translate CI configuration into gantry's portable DAG",
+		Long: `Translate reads CI files and prints the portable DAG they become, as YAML
+(the default) or JSON. A directory stands for the .yml/.yaml files in it.
+Every finding in the input is reported with its file, line and column; the
+exit code is 1 when there is any.`,
+		Example: `  gantry translate .github/workflows/ci.yml
+  gantry translate .gitlab-ci.yml --format json
+  gantry translate .github/workflows -o .gantry/pipelines/`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			opts.Files = files
+			return runTranslate(cmd.Context(), io, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file (or, for several pipelines, this directory) instead of stdout")
+	cmd.Flags().StringVar(&opts.Format, "format", "yaml", "output format: yaml or json")
+	cmd.Flags().StringVar(&opts.Provider, "provider", "", "the CI system the files are for, instead of detecting it")
+	return cmd
+}
+
+func runTranslate(ctx context.Context, io *IO, opts *translateOptions) error {
+	if opts.Format != "yaml" && opts.Format != "json" {
+		return usagef("--format %q: expected yaml or json", opts.Format)
+	}
+	pipelines, err := load(ctx, io, opts.Files, translate.Options{Provider: opts.Provider})
+	if err != nil {
+		return err
+	}
+	encode := func(p *dag.Pipeline) ([]byte, error) {
+		var b bytes.Buffer
+		var err error
+		if opts.Format == "json" {
+			err = dag.EncodeJSON(&b, p)
+		} else {
+			err = dag.EncodeYAML(&b, p)
+		}
+		return b.Bytes(), err
+	}
+	if opts.Output != "" && (len(pipelines) > 1 || strings.HasSuffix(opts.Output, "/") || isDir(opts.Output)) {
+		if err := os.MkdirAll(opts.Output, 0o755); err != nil {
+			return err
+		}
+		for _, p := range pipelines {
+			data, err := encode(p)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(opts.Output, outputName(p, opts.Format))
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Err, "wrote %s\n", path)
+		}
+		return nil
+	}
+	var out bytes.Buffer
+	for i, p := range pipelines {
+		data, err := encode(p)
+		if err != nil {
+			return err
+		}
+		if i > 0 && opts.Format == "yaml" {
+			out.WriteString("---\n")
+		}
+		out.Write(data)
+	}
+	if opts.Output != "" {
+		return os.WriteFile(opts.Output, out.Bytes(), 0o644)
+	}
+	_, err = io.Out.Write(out.Bytes())
+	return err
+}
+
+// load translates files. Errors in the input become a findingsError;
+// warnings alone are printed and do not fail.
+func load(ctx context.Context, io *IO, files []string, opts translate.Options) ([]*dag.Pipeline, error) {
+	pipelines, l, err := translate.Files(ctx, files, opts)
+	if err != nil {
+		return nil, err
+	}
+	if l.HasErrors() {
+		return nil, findingsError{l}
+	}
+	if len(l) > 0 {
+		io.printDiagnostics(l)
+	}
+	return pipelines, nil
+}
+
+func outputName(p *dag.Pipeline, format string) string {
+	base := "pipeline"
+	if p.Source != nil && p.Source.Path != "" {
+		base = strings.TrimSuffix(filepath.Base(p.Source.Path), filepath.Ext(p.Source.Path))
+		base = strings.TrimPrefix(base, ".")
+	} else if p.Name != "" {
+		base = p.Name
+	}
+	return base + ".dag." + format
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}

@@ -1,0 +1,32 @@
+package translate
+
+import (
+	"context"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+)
+
+// Provider is one CI system gantry reads.
+type Provider struct {
+	// Name is the provider's id as in dag.Source.Provider: "github", "gitlab".
+	Name string
+	// Detect reports whether a file belongs to this provider. It sees the
+	// path relative to the repository root and the file's contents.
+	Detect func(path string, data []byte) bool
+	// Translate turns one file into pipelines. Findings in the user's input
+	// go into the list; the error is for gantry's own failures.
+	Translate func(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List, error)
+	// Patterns are the repository paths where this provider's files live,
+	// used when no file is named.
+	Patterns []string
+}
+
+// registry lists the providers in detection order: the first whose Detect
+// says yes owns the file. One line per provider.
+var registry = []Provider{
+	gantryProvider,
+}
+
+// Providers returns the registered providers in detection order.
+func Providers() []Provider { return registry }

@@ -1,0 +1,181 @@
+package translate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+)
+
+// File is one source file.
+type File struct {
+	// Path is as the user named it; positions in diagnostics use it.
+	Path string
+	Data []byte
+}
+
+// Options tune translation. The zero value reads files relative to the
+// working directory and logs nothing.
+type Options struct {
+	// Dir is the repository root that local references (includes, local
+	// actions, reusable workflows) resolve against; default ".".
+	Dir string
+	// Provider forces a provider by name instead of detecting it.
+	Provider string
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Detect returns the provider that owns a file.
+func Detect(f File, opts Options) (Provider, error) {
+	if opts.Provider != "" {
+		for _, p := range registry {
+			if p.Name == opts.Provider {
+				return p, nil
+			}
+		}
+		return Provider{}, fmt.Errorf("unknown provider %q; known: %s", opts.Provider, strings.Join(names(), ", "))
+	}
+	for _, p := range registry {
+		if p.Detect(f.Path, f.Data) {
+			return p, nil
+		}
+	}
+	return Provider{}, diag.Errorf(diag.Pos{File: f.Path, Line: 1, Col: 1}, "unknown-provider",
+		"cannot tell which CI system this file is for").
+		WithHint("gantry reads %s; name a workflow under .github/workflows/, a .gitlab-ci.yml, or a gantry DAG (version: %s), or pass --provider", strings.Join(names(), ", "), dag.Version)
+}
+
+func names() []string {
+	var n []string
+	for _, p := range registry {
+		n = append(n, p.Name)
+	}
+	return n
+}
+
+// Files translates every named file (a directory stands for the provider
+// files in it) and returns their pipelines in the order given. Findings of
+// all files are collected; a file with errors contributes no pipeline.
+func Files(ctx context.Context, paths []string, opts Options) ([]*dag.Pipeline, diag.List, error) {
+	var (
+		out []*dag.Pipeline
+		all diag.List
+	)
+	files, err := expand(paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, path := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, all, err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, all, err
+		}
+		ps, l, err := One(ctx, File{Path: path, Data: data}, opts)
+		all.Add(l...)
+		if err != nil {
+			if dl := diag.AsList(err); dl != nil {
+				all.Add(dl...)
+				continue
+			}
+			return nil, all, err
+		}
+		out = append(out, ps...)
+	}
+	return out, all, nil
+}
+
+// One translates a single file.
+func One(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List, error) {
+	p, err := Detect(f, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.logger().Debug("translating", "file", f.Path, "provider", p.Name)
+	ps, l, err := p.Translate(ctx, f, opts)
+	if err != nil {
+		return nil, l, fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if l.HasErrors() {
+		return nil, l, nil
+	}
+	return ps, l, nil
+}
+
+// expand replaces directories by the YAML files in them, sorted.
+func expand(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		var found []string
+		for _, e := range entries {
+			ext := filepath.Ext(e.Name())
+			if !e.IsDir() && (ext == ".yml" || ext == ".yaml") {
+				found = append(found, filepath.Join(p, e.Name()))
+			}
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: no .yml or .yaml files in this directory", p)
+		}
+		slices.Sort(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// gantryProvider reads gantry's own DAG files, so that every command that
+// takes a source file also takes a translated pipeline.
+var gantryProvider = Provider{
+	Name:   "gantry",
+	Detect: IsDAG,
+	Translate: func(_ context.Context, f File, _ Options) ([]*dag.Pipeline, diag.List, error) {
+		p, l := dag.Decode(f.Data, f.Path)
+		if p == nil {
+			return nil, l, nil
+		}
+		return []*dag.Pipeline{p}, l, nil
+	},
+	Patterns: []string{".gantry/*.dag.yaml"},
+}
+
+// IsDAG reports whether data looks like a gantry DAG: an unindented
+// version: gantry/... line (YAML), or "version": "gantry/..." (JSON).
+func IsDAG(path string, data []byte) bool {
+	if dagJSONVersion.Match(data) {
+		return true
+	}
+	return dagYAMLVersion.Match(data)
+}
+
+var (
+	dagYAMLVersion = regexp.MustCompile(`(?m)^version:[ \t]*["']?gantry/`)
+	dagJSONVersion = regexp.MustCompile(`^\s*\{\s*"version"\s*:\s*"gantry/`)
+)
