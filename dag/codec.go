@@ -22,7 +22,7 @@ const (
 	// maxDepth bounds nesting of mappings and sequences.
 	maxDepth = 64
 	// maxValues bounds the values produced, so that alias bombs fail fast.
-	maxValues = 1_000_000
+	maxValues = 250_000
 )
 
 // Decode reads a pipeline from YAML or JSON. file names the input in
@@ -32,7 +32,7 @@ const (
 func Decode(data []byte, file string) (*Pipeline, diag.List) {
 	var l diag.List
 	if len(data) > MaxFileSize {
-		l.Errorf(diag.Pos{File: file}, "dag-too-large",
+		l.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "dag-too-large",
 			"file is %s; gantry reads DAG files of at most %s", byteSize(len(data)), byteSize(MaxFileSize)).
 			Hint = "a DAG this large is likely not one; check the file name"
 		return nil, l
