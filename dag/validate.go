@@ -55,8 +55,11 @@ func (p *Pipeline) Validate() diag.List {
 		if n.When != "" && !slices.Contains(Whens, n.When) {
 			l.Errorf(p.posOf(base+"/when", n), "dag-enum", "node %q: when %q is not one of %s", n.ID, n.When, joinWhens())
 		}
-		if len(n.Steps) == 0 && n.Uses == "" && n.MatrixFrom == "" {
-			l.Errorf(p.posOf(base, n), "dag-empty-node", "node %q has no steps and uses nothing", n.ID).
+		// A node without steps that needs others is a join (an inlined
+		// reusable workflow's outputs, a stage barrier); one that needs
+		// nothing either does nothing.
+		if len(n.Steps) == 0 && n.Uses == "" && len(n.Needs) == 0 {
+			l.Errorf(p.posOf(base, n), "dag-empty-node", "node %q has no steps, uses nothing and needs nothing", n.ID).
 				Hint = "give it at least one step with run or uses"
 		}
 		for k, s := range n.Steps {

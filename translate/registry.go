@@ -26,6 +26,7 @@ type Provider struct {
 // says yes owns the file. One line per provider.
 var registry = []Provider{
 	gantryProvider,
+	githubProvider,
 }
 
 // Providers returns the registered providers in detection order.

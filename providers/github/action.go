@@ -1,0 +1,342 @@
+package github
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+	"gopkg.in/yaml.v3"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// maxCompositeDepth is how deeply composite actions may nest; GitHub stops at 10.
+const maxCompositeDepth = 10
+
+// actionMeta is the part of action.yml gantry reads.
+// https://docs.github.com/en/actions/sharing-automations/creating-actions/metadata-syntax-for-github-actions
+type actionMeta struct {
+	Name   string `yaml:"name"`
+	Inputs map[string]struct {
+		Default  *string `yaml:"default"`
+		Required bool    `yaml:"required"`
+	} `yaml:"inputs"`
+	Outputs map[string]struct {
+		Value string `yaml:"value"`
+	} `yaml:"outputs"`
+	Runs struct {
+		Using string    `yaml:"using"`
+		Image string    `yaml:"image"`
+		Main  string    `yaml:"main"`
+		Steps yaml.Node `yaml:"steps"`
+	} `yaml:"runs"`
+}
+
+// localAction translates a uses: ./path step: a composite action is
+// inlined as steps; a Docker or JavaScript action is kept as a reference
+// with its inputs' defaults filled in.
+func (t *translator) localAction(s *actionlint.Step, ds dag.Step, uses string, with map[string]string, c *combo, sc stepScope) []dag.Step {
+	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
+	rel := filepath.Clean(uses)
+	dir := filepath.Join(t.opts.dir(), rel)
+	file, data, err := readActionFile(dir)
+	if err != nil {
+		t.errorf(at, "local-action", "local action %q: %v", uses, err).
+			Hint = "local actions resolve against the repository root (--dir); check the path"
+		return nil
+	}
+	shown := filepath.ToSlash(filepath.Join(rel, filepath.Base(file)))
+	var meta actionMeta
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		yd := dag.YAMLError(shown, err)
+		t.diags.Add(yd)
+		t.errorf(at, "local-action", "local action %q: its %s is not valid YAML", uses, filepath.Base(file))
+		return nil
+	}
+	// Inputs the caller did not pass take the action's defaults.
+	for name, in := range meta.Inputs {
+		if _, ok := lookupFold(with, name); ok {
+			continue
+		}
+		if in.Default != nil {
+			with[name] = *in.Default
+		} else if in.Required {
+			t.warnf(at, "action-input", "input %q of action %q is required but not given", name, uses)
+		}
+	}
+	using := strings.ToLower(meta.Runs.Using)
+	switch {
+	case using == "composite":
+		return t.composite(s, ds, uses, shown, data, &meta, with, c, sc)
+	case using == "docker", strings.HasPrefix(using, "node"):
+		if using == "node12" || using == "node16" {
+			t.warnf(at, "caveat", "action %q runs on %s, which GitHub no longer offers; gantry runs it with node20", uses, using)
+		}
+		ds.Uses = uses
+		if len(with) > 0 {
+			ds.With = with
+		}
+		return []dag.Step{ds}
+	case using == "":
+		t.errorf(at, "local-action", "local action %q: %s has no runs.using", uses, shown)
+	default:
+		t.unsupported(at, fmt.Sprintf("action %q with runs.using %q", uses, meta.Runs.Using), "gantry runs composite, docker and node actions", "use one of those kinds")
+	}
+	return nil
+}
+
+func readActionFile(dir string) (string, []byte, error) {
+	for _, name := range []string{"action.yml", "action.yaml"} {
+		p := filepath.Join(dir, name)
+		data, err := os.ReadFile(p)
+		if err == nil {
+			return p, data, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", nil, err
+		}
+	}
+	return "", nil, fmt.Errorf("no action.yml or action.yaml in %s", dir)
+}
+
+func lookupFold(m map[string]string, key string) (string, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+var actionPathExpr = regexp.MustCompile(`\$\{\{\s*github\.action_path\s*\}\}`)
+
+// composite inlines the steps of a composite action: its inputs become
+// what the caller passed, its step ids get the calling step's id as a
+// prefix, and its outputs are set by a closing gantry/outputs step under
+// the calling step's id, so steps.<id>.outputs keeps working.
+func (t *translator) composite(s *actionlint.Step, ds dag.Step, uses, shown string, data []byte, meta *actionMeta, with map[string]string, c *combo, sc stepScope) []dag.Step {
+	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
+	key := filepath.ToSlash(filepath.Clean(uses))
+	if i := slices.Index(sc.stack, key); i >= 0 {
+		chain := append(slices.Clone(sc.stack[i:]), key)
+		t.errorf(at, "composite-cycle", "composite action %q uses itself: %s", uses, strings.Join(chain, " → ")).
+			Hint = "break the cycle; GitHub would fail this job too"
+		return nil
+	}
+	if len(sc.stack) >= maxCompositeDepth {
+		t.errorf(at, "composite-depth", "composite actions nest deeper than %d levels here", maxCompositeDepth)
+		return nil
+	}
+	steps, l := parseCompositeSteps(shown, data, &meta.Runs.Steps)
+	t.diags.Add(l...)
+	if steps == nil {
+		if !l.HasErrors() {
+			t.errorf(at, "local-action", "composite action %q has no steps", uses)
+		}
+		return nil
+	}
+	id := ds.ID
+	if id == "" {
+		id = fmt.Sprintf("%sstep%d", sc.idPrefix, len(sc.stack)+1)
+	}
+	inputs := map[string]expr.Arg{}
+	for name, v := range with {
+		inputs[name] = expr.ArgOf(v)
+	}
+	sub := &translator{path: shown, src: data, opts: t.opts, callers: t.callers}
+	inner := stepScope{idPrefix: id + "-", inputs: inputs, stack: append(slices.Clone(sc.stack), key)}
+	out := sub.steps(steps, c, nil, inner)
+	t.diags.Add(sub.diags...)
+	actionPath := filepath.ToSlash(filepath.Clean(uses))
+	for i := range out {
+		st := &out[i]
+		st.Run = actionPathExpr.ReplaceAllString(st.Run, actionPath)
+		st.Env = mergeEnv(ds.Env, st.Env)
+		if st.Env == nil {
+			st.Env = map[string]string{}
+		}
+		st.Env["GITHUB_ACTION_PATH"] = actionPath
+		st.If = andConditions(ds.If, st.If)
+		if ds.ContinueOnError {
+			st.ContinueOnError = true
+		}
+		if st.Timeout == "" {
+			st.Timeout = ds.Timeout
+		}
+	}
+	if len(meta.Outputs) > 0 && ds.ID != "" {
+		o := dag.Step{ID: ds.ID, Name: cmpOr(ds.Name, meta.Name) + " (outputs)", Uses: OutputsAction, With: map[string]string{}, If: andConditions(ds.If, ""), Pos: ds.Pos}
+		for name, v := range meta.Outputs {
+			o.With[name] = prefixStepRefs(v.Value, id+"-")
+			if expr.HasExpr(v.Value) {
+				if tpl, err := expr.ParseTemplate(o.With[name], diag.Pos{Line: 1, Col: 1}); err == nil {
+					o.With[name] = tpl.Substitute("inputs", inputs)
+				}
+			}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// OutputsAction is the built-in step that sets its with: values as its
+// outputs; it carries a composite action's outputs.
+const OutputsAction = "gantry/outputs"
+
+// andConditions joins two if: conditions. An empty one is no condition.
+func andConditions(a, b string) string {
+	a, b = bare(a), bare(b)
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return "(" + a + ") && (" + b + ")"
+}
+
+func bare(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "${{") && strings.HasSuffix(s, "}}") && strings.Count(s, "${{") == 1 {
+		s = strings.TrimSpace(s[3 : len(s)-2])
+	}
+	return s
+}
+
+// parseCompositeSteps parses the runs.steps of an action.yml with
+// actionlint, so that composite steps are read exactly as workflow steps
+// are. It puts the steps into a synthetic workflow whose lines are the
+// action file's own lines (re-indented by a fixed amount), so positions
+// map back with one column shift.
+func parseCompositeSteps(path string, data []byte, steps *yaml.Node) ([]*actionlint.Step, diag.List) {
+	var l diag.List
+	if steps.Kind == 0 {
+		return nil, l
+	}
+	if steps.Kind != yaml.SequenceNode {
+		l.Errorf(diag.Pos{File: path, Line: steps.Line, Col: steps.Column}, "composite", "runs.steps must be a list of steps")
+		return nil, l
+	}
+	if len(steps.Content) == 0 {
+		return nil, l
+	}
+	lines := strings.Split(string(data), "\n")
+	first, last := steps.Line, lastLine(steps)
+	const header = "on: push\njobs:\n  c:\n    runs-on: x\n    steps:\n"
+	const headerLines = 5
+	const itemCol = 7
+	if first <= headerLines || first > len(lines) {
+		l.Errorf(diag.Pos{File: path, Line: steps.Line, Col: steps.Column}, "composite", "runs.steps starts too early in the file for gantry to read")
+		return nil, l
+	}
+	shift := itemCol - steps.Column
+	var b strings.Builder
+	b.WriteString(header)
+	for i := headerLines + 1; i < first; i++ {
+		b.WriteByte('\n')
+	}
+	for i := first; i <= last && i <= len(lines); i++ {
+		line := lines[i-1]
+		if i == first {
+			line = strings.Repeat(" ", itemCol-1) + line[min(steps.Column-1, len(line)):]
+		} else if shift >= 0 {
+			line = strings.Repeat(" ", shift) + line
+		} else {
+			trim := min(-shift, len(line)-len(strings.TrimLeft(line, " ")))
+			line = line[trim:]
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	w, errs := actionlint.Parse([]byte(b.String()))
+	for _, e := range errs {
+		d := fromActionlint(path, e, diag.Error)
+		d.Pos.Col = max(d.Pos.Col-shift, 1)
+		l.Add(d)
+	}
+	if w == nil || l.HasErrors() {
+		return nil, l
+	}
+	job := w.Jobs["c"]
+	if job == nil {
+		return nil, l
+	}
+	for _, s := range job.Steps {
+		unshift(s, shift)
+	}
+	return job.Steps, l
+}
+
+// lastLine is the last line a YAML node spans.
+func lastLine(n *yaml.Node) int {
+	last := n.Line
+	if n.Kind == yaml.ScalarNode {
+		last += strings.Count(strings.TrimRight(n.Value, "\n"), "\n")
+		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			last++
+		}
+	}
+	for _, c := range n.Content {
+		last = max(last, lastLine(c))
+	}
+	return last
+}
+
+// unshift moves the positions of a parsed composite step back to the
+// action file's columns.
+func unshift(s *actionlint.Step, shift int) {
+	seen := map[*actionlint.Pos]bool{}
+	fix := func(p *actionlint.Pos) {
+		if p != nil && !seen[p] {
+			seen[p] = true
+			p.Col = max(p.Col-shift, 1)
+		}
+	}
+	str := func(v *actionlint.String) {
+		if v != nil {
+			fix(v.Pos)
+		}
+	}
+	fix(s.Pos)
+	str(s.ID)
+	str(s.If)
+	str(s.Name)
+	if s.Env != nil {
+		str(s.Env.Expression)
+		for _, v := range s.Env.Vars {
+			str(v.Name)
+			str(v.Value)
+		}
+	}
+	if s.ContinueOnError != nil {
+		fix(s.ContinueOnError.Pos)
+		str(s.ContinueOnError.Expression)
+	}
+	if s.TimeoutMinutes != nil {
+		fix(s.TimeoutMinutes.Pos)
+		str(s.TimeoutMinutes.Expression)
+	}
+	switch e := s.Exec.(type) {
+	case *actionlint.ExecRun:
+		str(e.Run)
+		str(e.Shell)
+		str(e.WorkingDirectory)
+		fix(e.RunPos)
+	case *actionlint.ExecAction:
+		str(e.Uses)
+		str(e.Entrypoint)
+		str(e.Args)
+		for _, in := range e.Inputs {
+			str(in.Name)
+			str(in.Value)
+		}
+	}
+}

@@ -1,0 +1,336 @@
+package github
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+
+	"github.com/gantry-ci/gantry/dag"
+)
+
+// expandedJob is a job with its node ids fixed, before needs are wired.
+type expandedJob struct {
+	job *actionlint.Job
+	id  string // the job's node id, or the prefix of its matrix nodes
+	// combos are the matrix combinations; one nil entry for a plain job.
+	combos  []*combo
+	runtime string // a matrix known only at run time
+	ids     []string
+	// inlined holds the nodes of a local reusable workflow the job calls.
+	inlined []*dag.Node
+	// ok is false when the job could not be translated (and was reported).
+	ok bool
+}
+
+// exitIDs are the nodes that jobs needing this one wait for.
+func (e *expandedJob) exitIDs() []string { return e.ids }
+
+func (t *translator) expand(j *actionlint.Job, scope jobScope) *expandedJob {
+	e := &expandedJob{job: j, id: scope.prefix + sanitizeID(str(j.ID)), ok: true}
+	if j.Strategy != nil && j.Strategy.Matrix != nil {
+		res, ok := t.expandMatrix(j.Strategy.Matrix)
+		if !ok {
+			e.ok = false
+			e.ids = []string{e.id}
+			return e
+		}
+		e.combos, e.runtime = res.combos, res.runtime
+	}
+	if e.runtime != "" || e.combos == nil {
+		e.ids = []string{e.id}
+		e.combos = []*combo{nil}
+		return e
+	}
+	seen := map[string]int{}
+	for _, c := range e.combos {
+		id := e.id + "." + c.idSuffix()
+		seen[id]++
+		if n := seen[id]; n > 1 {
+			id = fmt.Sprintf("%s-%d", id, n)
+		}
+		e.ids = append(e.ids, id)
+	}
+	return e
+}
+
+// jobNodes makes the nodes of one job: one per matrix combination.
+func (t *translator) jobNodes(w *actionlint.Workflow, j *actionlint.Job, e *expandedJob, needs []string, scope jobScope) []*dag.Node {
+	if !e.ok {
+		return nil
+	}
+	if j.WorkflowCall != nil {
+		return t.callNodes(w, j, e, needs, scope)
+	}
+	var nodes []*dag.Node
+	for i, c := range e.combos {
+		n := t.jobNode(w, j, c, needs, scope)
+		n.ID = e.ids[i]
+		if e.runtime != "" {
+			n.MatrixFrom = e.runtime
+		}
+		if c != nil {
+			n.Matrix = c.values
+			if n.Name == "" || n.Name == str(j.ID) {
+				n.Name = fmt.Sprintf("%s (%s)", cmpOr(n.Name, str(j.ID)), c.label())
+			}
+		}
+		if e.runtime != "" || c != nil {
+			n.Strategy = t.strategy(j, scope)
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (t *translator) strategy(j *actionlint.Job, scope jobScope) *dag.Strategy {
+	s := &dag.Strategy{Group: scope.prefix + sanitizeID(str(j.ID))}
+	if j.Strategy == nil {
+		return s
+	}
+	if j.Strategy.FailFast != nil {
+		ff := t.boolValue(j.Strategy.FailFast, nil, "fail-fast")
+		if j.Strategy.FailFast.Expression == nil {
+			ff = j.Strategy.FailFast.Value
+		}
+		s.FailFast = &ff
+	}
+	if mp := j.Strategy.MaxParallel; mp != nil {
+		if mp.Expression != nil {
+			t.warnf(mp.Expression.Pos, "caveat", "max-parallel from an expression (%s) is ignored", mp.Expression.Value)
+		} else {
+			s.MaxParallel = mp.Value
+		}
+	}
+	return s
+}
+
+func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo, needs []string, scope jobScope) *dag.Node {
+	n := &dag.Node{
+		Name:  t.resolve(j.Name, c),
+		Needs: slices.Compact(slices.Sorted(slices.Values(needs))),
+		If:    t.condition(j.If),
+		Pos:   t.srcPos(j.Pos),
+	}
+	if n.Name == "" {
+		n.Name = str(j.ID)
+	}
+	if n.If != "" {
+		// A job's if is evaluated before its matrix is known to GitHub too,
+		// but its matrix values are fixed here, so resolve them.
+		n.If = t.resolve(&actionlint.String{Value: n.If, Pos: j.If.Pos, Quoted: j.If.Quoted}, c)
+	}
+	n.Env = mergeEnv(scope.env, t.env(j.Env, c))
+	n.Platform = t.platform(j.RunsOn, c)
+	n.Timeout = t.minutes(j.TimeoutMinutes, c)
+	n.AllowFailure = t.boolValue(j.ContinueOnError, c, "continue-on-error")
+	n.Permissions = permissions(j.Permissions)
+	n.Concurrency = t.concurrency(j.Concurrency, c)
+	if j.Environment != nil {
+		n.Environment = &dag.Environment{Name: t.resolve(j.Environment.Name, c), URL: t.resolve(j.Environment.URL, c)}
+	}
+	if j.Container != nil {
+		n.Image, n.Container = t.container(j.Container, c)
+	}
+	n.Services = t.services(j.Services, c)
+	if len(j.Outputs) > 0 {
+		n.Outputs = map[string]string{}
+		for _, o := range j.Outputs {
+			n.Outputs[o.Name.Value] = t.resolve(o.Value, c)
+		}
+	}
+	if j.Snapshot != nil {
+		t.warnf(j.Snapshot.ImageName.Pos, "caveat", "snapshot (custom runner image) is recorded only in the source; gantry does not make runner images")
+	}
+	defaults := mergeDefaults(scope.defaults, j.Defaults)
+	n.Steps = t.steps(j.Steps, c, defaults, stepScope{})
+	if len(j.Steps) == 0 {
+		t.errorf(j.Pos, "job-steps", "job %q has no steps", str(j.ID))
+	}
+	n.Secrets = secretsOf(n)
+	return n
+}
+
+// condition keeps an if: as written; the runner adds GitHub's implicit
+// success() when it calls no status function.
+func (t *translator) condition(s *actionlint.String) string {
+	if s == nil {
+		return ""
+	}
+	v := strings.TrimSpace(s.Value)
+	if v == "" {
+		return ""
+	}
+	if !strings.Contains(v, "${{") {
+		// if: takes a bare expression; check it as one.
+		t.checkTemplate(&actionlint.String{Value: "${{ " + v + " }}", Pos: s.Pos}, nil)
+		return v
+	}
+	t.checkTemplate(s, nil)
+	return v
+}
+
+func (t *translator) platform(r *actionlint.Runner, c *combo) string {
+	if r == nil {
+		return ""
+	}
+	if r.LabelsExpr != nil {
+		return t.resolve(r.LabelsExpr, c)
+	}
+	var labels []string
+	for _, l := range r.Labels {
+		labels = append(labels, t.resolve(l, c))
+	}
+	if r.Group != nil {
+		labels = append([]string{"group:" + t.resolve(r.Group, c)}, labels...)
+	}
+	return strings.Join(labels, ",")
+}
+
+func (t *translator) container(ct *actionlint.Container, c *combo) (string, *dag.Container) {
+	out := &dag.Container{
+		Options: t.resolve(ct.Options, c),
+		Env:     t.env(ct.Env, c),
+	}
+	for _, v := range ct.Volumes {
+		out.Volumes = append(out.Volumes, t.resolve(v, c))
+	}
+	for _, p := range ct.Ports {
+		out.Ports = append(out.Ports, t.resolve(p, c))
+	}
+	out.Credentials = t.credentials(ct.Credentials, c)
+	image := t.resolve(ct.Image, c)
+	if out.Options == "" && out.Env == nil && out.Volumes == nil && out.Ports == nil && out.Credentials == nil {
+		out = nil
+	}
+	return image, out
+}
+
+// credentials keep the password as a secret's name. A password written
+// into the workflow is reported: gantry carries no secret values.
+func (t *translator) credentials(cr *actionlint.Credentials, c *combo) *dag.Credentials {
+	if cr == nil {
+		return nil
+	}
+	if cr.Expression != nil {
+		t.unsupported(cr.Expression.Pos, "credentials from one expression", "gantry needs the password's secret name when it translates", "write username: and password: ${{ secrets.NAME }}")
+		return nil
+	}
+	out := &dag.Credentials{Username: t.resolve(cr.Username, c)}
+	if cr.Password != nil {
+		names := map[string]bool{}
+		secretNames(cr.Password.Value, names)
+		if len(names) == 1 && strings.Count(cr.Password.Value, "${{") == 1 {
+			for name := range names {
+				out.PasswordSecret = name
+			}
+		} else {
+			t.errorf(cr.Password.Pos, "credentials", "the registry password must be one secret, ${{ secrets.NAME }}").
+				Hint = "store the password as a secret; gantry never carries secret values"
+		}
+	}
+	return out
+}
+
+func (t *translator) services(s *actionlint.Services, c *combo) []dag.Service {
+	if s == nil {
+		return nil
+	}
+	if s.Expression != nil {
+		t.unsupported(s.Expression.Pos, "services from one expression", "gantry needs the services when it translates", "list the services one by one")
+		return nil
+	}
+	var out []dag.Service
+	for _, svc := range s.Value {
+		image, ct := t.container(svc.Container, c)
+		ds := dag.Service{Name: svc.Name.Value, Image: image}
+		if ct != nil {
+			ds.Env, ds.Ports, ds.Options, ds.Credentials = ct.Env, ct.Ports, ct.Options, ct.Credentials
+			if len(ct.Volumes) > 0 {
+				t.warnf(svc.Container.Pos, "caveat", "volumes of service %q are not mounted by gantry", svc.Name.Value)
+			}
+		}
+		if image == "" {
+			// An empty image (from a matrix value) means no service on GitHub.
+			continue
+		}
+		out = append(out, ds)
+	}
+	slices.SortFunc(out, func(a, b dag.Service) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func mergeEnv(base, over map[string]string) map[string]string {
+	if len(base) == 0 {
+		return over
+	}
+	out := maps.Clone(base)
+	maps.Copy(out, over)
+	return out
+}
+
+func mergeDefaults(wf, job *actionlint.Defaults) *actionlint.DefaultsRun {
+	out := &actionlint.DefaultsRun{}
+	for _, d := range []*actionlint.Defaults{wf, job} {
+		if d == nil || d.Run == nil {
+			continue
+		}
+		if d.Run.Shell != nil {
+			out.Shell = d.Run.Shell
+		}
+		if d.Run.WorkingDirectory != nil {
+			out.WorkingDirectory = d.Run.WorkingDirectory
+		}
+	}
+	return out
+}
+
+// secretsOf lists, sorted, the secrets a node's strings refer to.
+func secretsOf(n *dag.Node) []string {
+	names := map[string]bool{}
+	add := func(m map[string]string) {
+		for _, v := range m {
+			secretNames(v, names)
+		}
+	}
+	add(n.Env)
+	add(n.Outputs)
+	secretNames(n.If, names)
+	if n.Container != nil {
+		add(n.Container.Env)
+		if n.Container.Credentials != nil && n.Container.Credentials.PasswordSecret != "" {
+			names[n.Container.Credentials.PasswordSecret] = true
+		}
+	}
+	for _, s := range n.Services {
+		add(s.Env)
+		if s.Credentials != nil && s.Credentials.PasswordSecret != "" {
+			names[s.Credentials.PasswordSecret] = true
+		}
+	}
+	for _, s := range n.Steps {
+		add(s.Env)
+		add(s.With)
+		secretNames(s.Run, names)
+		secretNames(s.If, names)
+	}
+	for k, v := range n.With {
+		if s, ok := v.(string); ok {
+			secretNames(s, names)
+		}
+		_ = k
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(names))
+}

@@ -1,0 +1,134 @@
+package github
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+
+	"github.com/gantry-ci/gantry/diag"
+)
+
+// Detect reports whether a file is a GitHub Actions workflow: a YAML file
+// under .github/workflows/, or one with top-level "on:" and "jobs:" keys.
+func Detect(path string, data []byte) bool {
+	ext := filepath.Ext(path)
+	if ext != ".yml" && ext != ".yaml" {
+		return false
+	}
+	if strings.Contains(filepath.ToSlash(path), ".github/workflows/") {
+		return true
+	}
+	return topOn.Match(data) && topJobs.Match(data)
+}
+
+var (
+	topOn   = regexp.MustCompile(`(?m)^["']?on["']?:`)
+	topJobs = regexp.MustCompile(`(?m)^jobs:`)
+)
+
+// Placeholders GitHub substitutes when a starter workflow is added to a
+// repository. Values are what a repository with default branch main gets
+// (GitHub picks a random minute and hour for the cron ones; these are fixed
+// so translation is reproducible).
+var Placeholders = map[string]string{
+	"$default-branch":     "main",
+	"$protected-branches": "main",
+	"$cron-daily":         "17 3 * * *",
+	"$cron-weekly":        "17 3 * * 1",
+}
+
+var placeholder = regexp.MustCompile(`\$(default-branch|protected-branches|cron-daily|cron-weekly)\b`)
+
+// substitutePlaceholders replaces starter-workflow placeholders and says so.
+func substitutePlaceholders(path string, data []byte) ([]byte, diag.List) {
+	var l diag.List
+	if !placeholder.Match(data) {
+		return data, nil
+	}
+	lines := strings.Split(string(data), "\n")
+	for i, line := range lines {
+		for _, m := range placeholder.FindAllStringIndex(line, -1) {
+			name := line[m[0]:m[1]]
+			d := diag.Errorf(diag.Pos{File: path, Line: i + 1, Col: m[0] + 1}, "template-placeholder",
+				"starter-workflow placeholder %s read as %q, as GitHub substitutes it when the template is added", name, Placeholders[name])
+			d.Severity = diag.Info
+			l.Add(d)
+		}
+		lines[i] = placeholder.ReplaceAllStringFunc(line, func(s string) string { return Placeholders[s] })
+	}
+	return []byte(strings.Join(lines, "\n")), l
+}
+
+// parseWorkflow parses a workflow with actionlint. Syntax errors come back
+// as error-severity diagnostics.
+func parseWorkflow(path string, data []byte) (*actionlint.Workflow, diag.List) {
+	w, errs := actionlint.Parse(data)
+	var l diag.List
+	for _, e := range errs {
+		l.Add(fromActionlint(path, e, diag.Error))
+	}
+	return w, l
+}
+
+// lintWorkflow runs actionlint's rules (the ones its linter runs, without
+// the external shellcheck and pyflakes) over a parsed workflow.
+func lintWorkflow(path, dir string, w *actionlint.Workflow) (diag.List, error) {
+	var proj *actionlint.Project
+	if dir != "" {
+		p, err := actionlint.NewProject(dir)
+		if err == nil {
+			proj = p
+		}
+	}
+	actions := actionlint.NewLocalActionsCache(proj, nil)
+	workflows := actionlint.NewLocalReusableWorkflowCache(proj, dir, nil)
+	rules := []actionlint.Rule{
+		actionlint.NewRuleMatrix(),
+		actionlint.NewRuleCredentials(),
+		actionlint.NewRuleShellName(),
+		actionlint.NewRuleRunnerLabel(),
+		actionlint.NewRuleEvents(),
+		actionlint.NewRuleJobNeeds(),
+		actionlint.NewRuleAction(actions),
+		actionlint.NewRuleEnvVar(),
+		actionlint.NewRuleID(),
+		actionlint.NewRuleGlob(),
+		actionlint.NewRulePermissions(),
+		actionlint.NewRuleWorkflowCall(path, workflows),
+		actionlint.NewRuleExpression(actions, workflows),
+		actionlint.NewRuleDeprecatedCommands(),
+		actionlint.NewRuleIfCond(),
+	}
+	v := actionlint.NewVisitor()
+	for _, r := range rules {
+		v.AddPass(r)
+	}
+	if err := v.Visit(w); err != nil {
+		return nil, fmt.Errorf("actionlint: %w", err)
+	}
+	var l diag.List
+	for _, r := range rules {
+		for _, e := range r.Errs() {
+			l.Add(fromActionlint(path, e, diag.Error))
+		}
+	}
+	return l, nil
+}
+
+func fromActionlint(path string, e *actionlint.Error, sev diag.Severity) diag.Diagnostic {
+	d := diag.Errorf(diag.Pos{File: path, Line: max(e.Line, 1), Col: max(e.Column, 1)}, e.Kind, "%s", e.Message)
+	d.Severity = sev
+	return d
+}
+
+// Lint parses and lints a workflow the way `gantry lint` reports it:
+// actionlint's findings and gantry's own (constructs it cannot run), all
+// of them, sorted.
+func Lint(path string, data []byte, opts Options) (diag.List, error) {
+	_, l, err := translate(path, data, opts, true)
+	l.Sort()
+	return l, err
+}

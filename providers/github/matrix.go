@@ -1,0 +1,551 @@
+package github
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+
+	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// combo is one combination of matrix values.
+type combo struct {
+	keys   []string       // in the order of the matrix, then of include
+	values map[string]any // JSON-like values
+	value  expr.Value     // the same, as the matrix context
+	// fromInclude marks a combination that an include entry added.
+	fromInclude bool
+}
+
+func (c *combo) set(k string, v any) {
+	if _, ok := c.values[k]; !ok {
+		c.keys = append(c.keys, k)
+	}
+	c.values[k] = v
+}
+
+func (c *combo) finish() *combo {
+	c.value = expr.FromGo(c.values)
+	return c
+}
+
+// label is how GitHub shows a combination after the job name: its values,
+// comma-separated.
+func (c *combo) label() string {
+	parts := make([]string, len(c.keys))
+	for i, k := range c.keys {
+		parts[i] = expr.FromGo(c.values[k]).String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// idSuffix is the readable part of a node id: values joined with '-'.
+func (c *combo) idSuffix() string {
+	parts := make([]string, len(c.keys))
+	for i, k := range c.keys {
+		parts[i] = expr.FromGo(c.values[k]).String()
+	}
+	return sanitizeID(strings.Join(parts, "-"))
+}
+
+// matrixResult is what a strategy.matrix expands to at translate time:
+// the combinations, or the expression that yields the matrix at run time.
+type matrixResult struct {
+	combos  []*combo
+	runtime string
+}
+
+// expandMatrix expands a matrix as GitHub documents: the cross product of
+// the rows in their order, minus exclude (partial matches), then include
+// (extends matching combinations without overwriting original values,
+// otherwise adds a combination). Literal fromJSON is evaluated; anything
+// else known only at run time makes the whole matrix a run-time one.
+func (t *translator) expandMatrix(m *actionlint.Matrix) (matrixResult, bool) {
+	if m.Expression != nil {
+		v, static, ok := t.staticValue(m.Expression)
+		if !ok {
+			return matrixResult{}, false
+		}
+		if !static {
+			return matrixResult{runtime: m.Expression.Value}, true
+		}
+		return t.matrixFromValue(m.Pos, v)
+	}
+	var rows []rowValues
+	var rowPos []*actionlint.Pos
+	dynamic := false
+	for _, r := range m.Rows {
+		rv := rowValues{name: r.Name.Value, pos: r.Name.Pos}
+		if r.Expression != nil {
+			v, static, ok := t.staticValue(r.Expression)
+			if !ok {
+				return matrixResult{}, false
+			}
+			if !static {
+				dynamic = true
+			} else if arr, isArr := v.([]any); isArr {
+				rv.values = arr
+			} else {
+				t.errorf(r.Expression.Pos, "matrix", "matrix row %q must be an array, but %s is %s", r.Name.Value, r.Expression.Value, describeJSON(v))
+				return matrixResult{}, false
+			}
+		} else {
+			for _, v := range r.Values {
+				rv.values = append(rv.values, rawValue(v))
+			}
+		}
+		rows = append(rows, rv)
+		rowPos = append(rowPos, r.Name.Pos)
+	}
+	slices.SortFunc(rows, func(a, b rowValues) int { return comparePos(a.pos, b.pos) })
+	include, incDyn, ok := t.combinations(m.Include)
+	if !ok {
+		return matrixResult{}, false
+	}
+	exclude, excDyn, ok := t.combinations(m.Exclude)
+	if !ok {
+		return matrixResult{}, false
+	}
+	if dynamic || incDyn || excDyn {
+		rt, ok := t.runtimeMatrixExpr(m)
+		return matrixResult{runtime: rt}, ok
+	}
+	return t.product(m.Pos, rows, include, exclude)
+}
+
+// product expands rows, exclude and include into combinations.
+func (t *translator) product(pos *actionlint.Pos, rows []rowValues, include, exclude []*combo) (matrixResult, bool) {
+	// The cross product, guarding against sizes no one can run.
+	total := 1
+	for _, r := range rows {
+		total *= max(len(r.values), 1)
+		if total > 100*t.opts.MaxMatrix {
+			t.errorf(pos, "matrix-too-large", "matrix has more than %d combinations; GitHub allows at most %d", 100*t.opts.MaxMatrix, t.opts.MaxMatrix).
+				Hint = "split the job, or move some values into include"
+			return matrixResult{}, false
+		}
+	}
+	combos := []*combo{}
+	if len(rows) > 0 {
+		combos = []*combo{{values: map[string]any{}}}
+		for _, r := range rows {
+			if len(r.values) == 0 {
+				t.errorf(cmpPos(r.pos, pos), "matrix", "matrix row %q has no values, so the job would run no combination", r.name)
+				return matrixResult{}, false
+			}
+			var next []*combo
+			for _, c := range combos {
+				for _, v := range r.values {
+					n := &combo{keys: slices.Clone(c.keys), values: clone(c.values)}
+					n.set(r.name, v)
+					next = append(next, n)
+				}
+			}
+			combos = next
+		}
+	}
+	original := map[string]bool{}
+	for _, r := range rows {
+		original[r.name] = true
+	}
+	// exclude: a combination goes when every key of an entry matches.
+	combos = slices.DeleteFunc(combos, func(c *combo) bool {
+		for _, ex := range exclude {
+			if matches(c.values, ex.values, nil) {
+				return true
+			}
+		}
+		return false
+	})
+	// include: extend every combination whose original values the entry does
+	// not contradict (added values may be overwritten); when it extends
+	// none, it becomes a combination of its own, which later entries do not
+	// extend.
+	for _, in := range include {
+		added := false
+		for _, c := range combos {
+			if c.fromInclude {
+				continue
+			}
+			if matches(c.values, in.values, original) {
+				for _, k := range in.keys {
+					if !original[k] {
+						c.set(k, in.values[k])
+					}
+				}
+				added = true
+			}
+		}
+		if !added {
+			n := &combo{values: map[string]any{}, fromInclude: true}
+			for _, k := range in.keys {
+				n.set(k, in.values[k])
+			}
+			combos = append(combos, n)
+		}
+	}
+	if len(combos) > t.opts.MaxMatrix {
+		t.errorf(pos, "matrix-too-large", "matrix expands to %d combinations; GitHub allows at most %d", len(combos), t.opts.MaxMatrix).
+			Hint = "split the job, or exclude combinations"
+		return matrixResult{}, false
+	}
+	if len(combos) == 0 {
+		t.warnf(pos, "matrix", "matrix has no combinations left after exclude; the job runs no node")
+	}
+	for _, c := range combos {
+		c.finish()
+	}
+	return matrixResult{combos: combos}, true
+}
+
+func cmpPos(p, fallback *actionlint.Pos) *actionlint.Pos {
+	if p != nil {
+		return p
+	}
+	return fallback
+}
+
+// runtimeMatrixExpr builds one expression that yields the whole matrix at
+// run time: the static parts as JSON, the run-time parts spliced in with
+// format() and toJSON().
+func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
+	var (
+		b    strings.Builder
+		args []string
+	)
+	splice := func(s *actionlint.String) {
+		inner := strings.TrimSpace(s.Value)
+		inner = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(inner, "${{"), "}}"))
+		fmt.Fprintf(&b, "{%d}", len(args))
+		args = append(args, "toJSON("+inner+")")
+	}
+	lit := func(v any) {
+		j, _ := json.Marshal(v)
+		b.WriteString(string(j))
+	}
+	rows := make([]*actionlint.MatrixRow, 0, len(m.Rows))
+	for _, r := range m.Rows {
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(a, b *actionlint.MatrixRow) int { return comparePos(a.Name.Pos, b.Name.Pos) })
+	b.WriteByte('{')
+	first := true
+	sep := func() {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+	}
+	for _, r := range rows {
+		sep()
+		lit(r.Name.Value)
+		b.WriteByte(':')
+		if r.Expression != nil {
+			if !r.Expression.IsExpressionAssigned() {
+				t.unsupported(r.Expression.Pos, "a matrix row mixing text and ${{ }}", "it cannot be spliced into the run-time matrix", "make the row one ${{ }} expression")
+				return "", false
+			}
+			splice(r.Expression)
+			continue
+		}
+		vals := make([]any, len(r.Values))
+		for i, v := range r.Values {
+			vals[i] = rawValue(v)
+		}
+		lit(vals)
+	}
+	for _, part := range []struct {
+		name string
+		cs   *actionlint.MatrixCombinations
+	}{{"include", m.Include}, {"exclude", m.Exclude}} {
+		if part.cs == nil {
+			continue
+		}
+		sep()
+		lit(part.name)
+		b.WriteByte(':')
+		if part.cs.Expression != nil {
+			splice(part.cs.Expression)
+			continue
+		}
+		var entries []any
+		for _, mc := range part.cs.Combinations {
+			if mc.Expression != nil {
+				t.unsupported(mc.Expression.Pos, "a run-time expression as one "+part.name+" entry", "gantry expands run-time matrices from one expression", "make the whole "+part.name+" list one expression")
+				return "", false
+			}
+			obj := map[string]any{}
+			for _, a := range mc.Assigns {
+				obj[a.Key.Value] = rawValue(a.Value)
+			}
+			entries = append(entries, obj)
+		}
+		lit(entries)
+	}
+	b.WriteByte('}')
+	tmpl := strings.NewReplacer("{{", "{{{{", "}}", "}}}}", "'", "''").Replace(b.String())
+	// Restore the {N} placeholders that the escaping above doubled.
+	for i := range args {
+		tmpl = strings.Replace(tmpl, fmt.Sprintf("{{%d}}", i), fmt.Sprintf("{%d}", i), 1)
+	}
+	return fmt.Sprintf("${{ fromJSON(format('%s', %s)) }}", tmpl, strings.Join(args, ", ")), true
+}
+
+// matches reports whether every key of entry equals c's value. With only
+// set, keys outside it are not compared (include matches on original keys).
+func matches(c, entry map[string]any, only map[string]bool) bool {
+	for k, v := range entry {
+		if only != nil && !only[k] {
+			continue
+		}
+		cv, ok := c[k]
+		if !ok {
+			if only != nil {
+				continue
+			}
+			return false
+		}
+		if !jsonEqual(cv, v) {
+			return false
+		}
+	}
+	return true
+}
+
+func jsonEqual(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+func clone(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// combinations reads include: or exclude: entries.
+func (t *translator) combinations(cs *actionlint.MatrixCombinations) (out []*combo, dynamic, ok bool) {
+	if cs == nil {
+		return nil, false, true
+	}
+	if cs.Expression != nil {
+		v, static, ok := t.staticValue(cs.Expression)
+		if !ok {
+			return nil, false, false
+		}
+		if !static {
+			return nil, true, true
+		}
+		arr, isArr := v.([]any)
+		if !isArr {
+			t.errorf(cs.Expression.Pos, "matrix", "include/exclude must be an array of objects, but %s is %s", cs.Expression.Value, describeJSON(v))
+			return nil, false, false
+		}
+		for _, e := range arr {
+			obj, isObj := e.(map[string]any)
+			if !isObj {
+				t.errorf(cs.Expression.Pos, "matrix", "include/exclude entries must be objects, found %s", describeJSON(e))
+				return nil, false, false
+			}
+			c := &combo{values: map[string]any{}}
+			for _, k := range slices.Sorted(keysOf(obj)) {
+				c.set(k, obj[k])
+			}
+			out = append(out, c)
+		}
+		return out, false, true
+	}
+	for _, mc := range cs.Combinations {
+		if mc.Expression != nil {
+			v, static, ok := t.staticValue(mc.Expression)
+			if !ok {
+				return nil, false, false
+			}
+			if !static {
+				return nil, true, true
+			}
+			obj, isObj := v.(map[string]any)
+			if !isObj {
+				t.errorf(mc.Expression.Pos, "matrix", "include/exclude entries must be objects, found %s", describeJSON(v))
+				return nil, false, false
+			}
+			c := &combo{values: map[string]any{}}
+			for _, k := range slices.Sorted(keysOf(obj)) {
+				c.set(k, obj[k])
+			}
+			out = append(out, c)
+			continue
+		}
+		assigns := make([]*actionlint.MatrixAssign, 0, len(mc.Assigns))
+		for _, a := range mc.Assigns {
+			assigns = append(assigns, a)
+		}
+		slices.SortFunc(assigns, func(a, b *actionlint.MatrixAssign) int { return comparePos(a.Key.Pos, b.Key.Pos) })
+		c := &combo{values: map[string]any{}}
+		for _, a := range assigns {
+			c.set(a.Key.Value, rawValue(a.Value))
+		}
+		out = append(out, c)
+	}
+	return out, false, true
+}
+
+func keysOf(m map[string]any) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// staticValue evaluates an expression that reads no context (such as
+// fromJSON of a literal) at translate time. static is false when it reads
+// a context; ok is false when it is broken (and reported).
+func (t *translator) staticValue(s *actionlint.String) (v any, static, ok bool) {
+	tpl := t.checkTemplate(s, nil)
+	if tpl == nil {
+		if expr.HasExpr(s.Value) {
+			return nil, false, false
+		}
+		return s.Value, true, true
+	}
+	for _, e := range tpl.Exprs() {
+		if len(e.Contexts()) > 0 {
+			return nil, false, true
+		}
+	}
+	val, err := tpl.Value(&expr.Env{})
+	if err != nil {
+		t.diags.Add(diag.AsList(err)...)
+		return nil, false, false
+	}
+	return val.Go(), true, true
+}
+
+func (t *translator) matrixFromValue(pos *actionlint.Pos, v any) (matrixResult, bool) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		t.errorf(pos, "matrix", "matrix must be an object, but the expression gives %s", describeJSON(v))
+		return matrixResult{}, false
+	}
+	// Rebuild it as YAML actionlint would have parsed, by going through
+	// the same expansion on plain values.
+	var rows []rowValues
+	for _, k := range slices.Sorted(keysOf(obj)) {
+		if k == "include" || k == "exclude" {
+			continue
+		}
+		arr, isArr := obj[k].([]any)
+		if !isArr {
+			t.errorf(pos, "matrix", "matrix row %q must be an array, found %s", k, describeJSON(obj[k]))
+			return matrixResult{}, false
+		}
+		rows = append(rows, rowValues{name: k, values: arr})
+	}
+	var include, exclude []*combo
+	for _, kind := range []string{"include", "exclude"} {
+		raw, present := obj[kind]
+		if !present {
+			continue
+		}
+		arr, isArr := raw.([]any)
+		if !isArr {
+			t.errorf(pos, "matrix", "matrix %s must be an array of objects, found %s", kind, describeJSON(raw))
+			return matrixResult{}, false
+		}
+		for _, e := range arr {
+			eo, isObj := e.(map[string]any)
+			if !isObj {
+				t.errorf(pos, "matrix", "matrix %s entries must be objects, found %s", kind, describeJSON(e))
+				return matrixResult{}, false
+			}
+			c := &combo{values: map[string]any{}}
+			for _, k := range slices.Sorted(keysOf(eo)) {
+				c.set(k, eo[k])
+			}
+			if kind == "include" {
+				include = append(include, c)
+			} else {
+				exclude = append(exclude, c)
+			}
+		}
+	}
+	return t.product(pos, rows, include, exclude)
+}
+
+type rowValues struct {
+	name   string
+	pos    *actionlint.Pos
+	values []any
+}
+
+func describeJSON(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64, int, int64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// rawValue converts a matrix value of actionlint's YAML tree. Scalars stay
+// strings, as GitHub compares and prints them, except true, false and null.
+func rawValue(v actionlint.RawYAMLValue) any {
+	switch v := v.(type) {
+	case *actionlint.RawYAMLString:
+		switch v.Value {
+		case "true":
+			return true
+		case "false":
+			return false
+		case "null", "~":
+			return nil
+		}
+		if n, err := strconv.ParseFloat(v.Value, 64); err == nil && isPlainNumber(v.Value) {
+			return n
+		}
+		return v.Value
+	case *actionlint.RawYAMLArray:
+		out := make([]any, len(v.Elems))
+		for i, e := range v.Elems {
+			out[i] = rawValue(e)
+		}
+		return out
+	case *actionlint.RawYAMLObject:
+		out := map[string]any{}
+		for k, e := range v.Props {
+			out[k] = rawValue(e)
+		}
+		return out
+	}
+	return nil
+}
+
+// isPlainNumber accepts integers without leading zeros, so that a version
+// such as 1.20 or 3.10 stays the string the user wrote.
+func isPlainNumber(s string) bool {
+	if s == "" || strings.ContainsAny(s, ".eE+xX_") {
+		return false
+	}
+	s = strings.TrimPrefix(s, "-")
+	return s == "0" || (s != "" && s[0] != '0')
+}

@@ -1,0 +1,208 @@
+package github
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// maxCallDepth is how deeply reusable workflows may call each other;
+// GitHub allows four levels of nesting.
+const maxCallDepth = 4
+
+// callContext is what the jobs of an inlined reusable workflow see of
+// their caller.
+type callContext struct {
+	inputs map[string]expr.Arg
+	// secrets maps the callee's secret names to the caller's expressions;
+	// nil means secrets: inherit.
+	secrets map[string]expr.Arg
+}
+
+// applyCall rewrites inputs.X and secrets.X of an inlined workflow into
+// what its caller passed.
+func (t *translator) applyCall(s string) string {
+	if t.call == nil || !expr.HasExpr(s) {
+		return s
+	}
+	tpl, err := expr.ParseTemplate(s, diag.Pos{Line: 1, Col: 1})
+	if err != nil {
+		return s
+	}
+	s = tpl.Substitute("inputs", t.call.inputs)
+	if t.call.secrets != nil && expr.HasExpr(s) {
+		if tpl, err := expr.ParseTemplate(s, diag.Pos{Line: 1, Col: 1}); err == nil {
+			s = tpl.Substitute("secrets", t.call.secrets)
+		}
+	}
+	return s
+}
+
+// callNodes translates a job that calls a reusable workflow. A local one
+// is inlined: its jobs become nodes with ids prefixed by the calling job's,
+// followed by a join node with the calling job's id that carries the
+// workflow's outputs. A remote one stays a reference for the resolver.
+func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *expandedJob, needs []string, scope jobScope) []*dag.Node {
+	call := j.WorkflowCall
+	var nodes []*dag.Node
+	for i, c := range e.combos {
+		uses := t.resolve(call.Uses, c)
+		with := map[string]string{}
+		for _, in := range call.Inputs {
+			with[in.Name.Value] = t.resolve(in.Value, c)
+		}
+		join := &dag.Node{
+			ID:          e.ids[i],
+			Name:        cmpOr(t.resolve(j.Name, c), str(j.ID)),
+			Needs:       slices.Compact(slices.Sorted(slices.Values(needs))),
+			If:          t.condition(j.If),
+			Permissions: permissions(j.Permissions),
+			Concurrency: t.concurrency(j.Concurrency, c),
+			Pos:         t.srcPos(j.Pos),
+		}
+		if c != nil {
+			join.Matrix = c.values
+			join.Name = fmt.Sprintf("%s (%s)", join.Name, c.label())
+			join.Strategy = t.strategy(j, scope)
+		}
+		if !strings.HasPrefix(uses, "./") {
+			join.Uses = uses
+			if len(with) > 0 {
+				join.With = map[string]any{}
+				for k, v := range with {
+					join.With[k] = v
+				}
+			}
+			join.Secrets = t.callSecretNames(call)
+			nodes = append(nodes, join)
+			continue
+		}
+		inner, outputs, ok := t.inline(j, uses, with, join.ID+".", scope, join.Needs, join.If)
+		if !ok {
+			continue
+		}
+		join.If = ""
+		for _, n := range inner {
+			join.Needs = append(join.Needs, n.ID)
+		}
+		slices.Sort(join.Needs)
+		join.Needs = slices.Compact(join.Needs)
+		join.Outputs = outputs
+		nodes = append(nodes, inner...)
+		nodes = append(nodes, join)
+	}
+	return nodes
+}
+
+func (t *translator) callSecretNames(call *actionlint.WorkflowCall) []string {
+	names := map[string]bool{}
+	for _, s := range call.Secrets {
+		secretNames(str(s.Value), names)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// inline translates a local reusable workflow for one calling job.
+func (t *translator) inline(j *actionlint.Job, uses string, with map[string]string, prefix string, scope jobScope, needs []string, cond string) ([]*dag.Node, map[string]string, bool) {
+	call := j.WorkflowCall
+	at := call.Uses.Pos
+	rel := filepath.ToSlash(filepath.Clean(uses))
+	if i := slices.Index(t.callers, rel); i >= 0 {
+		chain := append(slices.Clone(t.callers[i:]), rel)
+		t.errorf(at, "workflow-cycle", "reusable workflow %q calls itself: %s", uses, strings.Join(chain, " → "))
+		return nil, nil, false
+	}
+	if len(t.callers) >= maxCallDepth+1 {
+		t.errorf(at, "workflow-depth", "reusable workflows nest deeper than %d levels here; GitHub allows %d", maxCallDepth, maxCallDepth)
+		return nil, nil, false
+	}
+	data, err := os.ReadFile(filepath.Join(t.opts.dir(), filepath.FromSlash(rel)))
+	if err != nil {
+		t.errorf(at, "reusable-workflow", "reusable workflow %q: %v", uses, err).
+			Hint = "local workflows resolve against the repository root (--dir)"
+		return nil, nil, false
+	}
+	cw, l := parseWorkflow(rel, data)
+	t.diags.Add(l...)
+	if cw == nil || l.HasErrors() {
+		return nil, nil, false
+	}
+	var callEvent *actionlint.WorkflowCallEvent
+	for _, ev := range cw.On {
+		if ce, ok := ev.(*actionlint.WorkflowCallEvent); ok {
+			callEvent = ce
+		}
+	}
+	if callEvent == nil {
+		t.errorf(at, "reusable-workflow", "%q is not a reusable workflow: it has no on.workflow_call", uses)
+		return nil, nil, false
+	}
+	cc := &callContext{inputs: map[string]expr.Arg{}}
+	for _, in := range callEvent.Inputs {
+		name := in.Name.Value
+		if v, ok := lookupFold(with, name); ok {
+			cc.inputs[name] = expr.ArgOf(v)
+		} else if in.Default != nil {
+			cc.inputs[name] = expr.ArgOf(in.Default.Value)
+		} else if in.Required != nil && in.Required.Value {
+			t.errorf(at, "workflow-input", "input %q of reusable workflow %q is required but not given", name, uses)
+		}
+	}
+	if !call.InheritSecrets {
+		cc.secrets = map[string]expr.Arg{}
+		for _, s := range call.Secrets {
+			cc.secrets[s.Name.Value] = expr.ArgOf(str(s.Value))
+		}
+	}
+	sub := &translator{path: rel, src: data, opts: t.opts, callers: append(slices.Clone(t.callers), rel), call: cc}
+	if len(sub.callers) == 1 {
+		sub.callers = append([]string{filepath.ToSlash(t.path)}, sub.callers...)
+	}
+	nodes := sub.jobs(cw, jobScope{defaults: cw.Defaults, prefix: prefix, needs: needs, env: mergeEnv(scope.env, sub.env(cw.Env, nil))})
+	t.diags.Add(sub.diags...)
+	// The caller's if: guards every job of the callee that needs nothing
+	// inside it; the others wait for those.
+	for _, n := range nodes {
+		root := true
+		for _, need := range n.Needs {
+			if strings.HasPrefix(need, prefix) {
+				root = false
+			}
+		}
+		if root && cond != "" {
+			n.If = andConditions(cond, n.If)
+		}
+	}
+	outputs := map[string]string{}
+	jobs := map[string]expr.Arg{}
+	for _, cj := range cw.Jobs {
+		jobs[str(cj.ID)] = expr.Arg{Text: fmt.Sprintf("needs['%s%s']", prefix, sanitizeID(str(cj.ID)))}
+	}
+	for _, o := range callEvent.Outputs {
+		v := str(o.Value)
+		if tpl, err := expr.ParseTemplate(v, diag.Pos{Line: 1, Col: 1}); err == nil && expr.HasExpr(v) {
+			v = tpl.Substitute("jobs", jobs)
+		}
+		outputs[o.Name.Value] = v
+	}
+	if len(outputs) == 0 {
+		outputs = nil
+	}
+	return nodes, outputs, true
+}

@@ -1,0 +1,411 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// Options tune translation. The zero value reads local actions and
+// reusable workflows relative to the working directory and lints.
+type Options struct {
+	// Dir is the repository root: ./ references in uses: resolve here.
+	Dir string
+	// NoLint skips actionlint's rules (parsing still reports syntax errors).
+	NoLint bool
+	// MaxMatrix caps the combinations of one matrix; GitHub's cap, 256, by default.
+	MaxMatrix int
+}
+
+func (o Options) dir() string {
+	if o.Dir == "" {
+		return "."
+	}
+	return o.Dir
+}
+
+// Translate turns one workflow file into a pipeline. Lint findings come
+// back as warnings (GitHub may still run such a workflow); syntax errors,
+// bad expressions and constructs that cannot be translated are errors, and
+// then the pipeline is nil.
+func Translate(ctx context.Context, path string, data []byte, opts Options) (*dag.Pipeline, diag.List, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	p, l, err := translate(path, data, opts, false)
+	l.Sort()
+	if err != nil || l.HasErrors() {
+		return nil, l, err
+	}
+	return p, l, nil
+}
+
+// translate does the work of Translate and Lint. In lint mode, actionlint's
+// findings are errors; otherwise they are warnings.
+func translate(path string, data []byte, opts Options, lintMode bool) (*dag.Pipeline, diag.List, error) {
+	data, l := substitutePlaceholders(path, data)
+	w, parseErrs := parseWorkflow(path, data)
+	l.Add(parseErrs...)
+	if w == nil || parseErrs.HasErrors() {
+		return nil, l, nil
+	}
+	if !opts.NoLint || lintMode {
+		found, err := lintWorkflow(path, opts.dir(), w)
+		if err != nil {
+			return nil, l, err
+		}
+		if !lintMode {
+			for i := range found {
+				found[i].Severity = diag.Warning
+			}
+		}
+		l.Add(found...)
+	}
+	t := &translator{path: path, opts: opts, src: data}
+	if opts.MaxMatrix == 0 {
+		t.opts.MaxMatrix = 256
+	}
+	p := t.workflow(w)
+	l.Add(t.diags...)
+	if l.HasErrors() {
+		return nil, l, nil
+	}
+	l.Add(p.Validate()...)
+	return p, l, nil
+}
+
+// translator holds the state of one workflow's translation.
+type translator struct {
+	path  string
+	src   []byte
+	opts  Options
+	diags diag.List
+	// callers are the reusable workflows being inlined, outermost first,
+	// to catch a workflow that calls itself.
+	callers []string
+	// call is set while translating an inlined reusable workflow.
+	call *callContext
+}
+
+func (t *translator) pos(p *actionlint.Pos) diag.Pos {
+	if p == nil {
+		return diag.Pos{File: t.path, Line: 1, Col: 1}
+	}
+	return diag.Pos{File: t.path, Line: p.Line, Col: p.Col}
+}
+
+func (t *translator) srcPos(p *actionlint.Pos) dag.SourcePos { return dag.SourcePos{Pos: t.pos(p)} }
+
+func (t *translator) errorf(p *actionlint.Pos, code, format string, args ...any) *diag.Diagnostic {
+	return t.diags.Errorf(t.pos(p), code, format, args...)
+}
+
+func (t *translator) warnf(p *actionlint.Pos, code, format string, args ...any) *diag.Diagnostic {
+	return t.diags.Warnf(t.pos(p), code, format, args...)
+}
+
+// unsupported reports a construct gantry cannot translate, as an error.
+func (t *translator) unsupported(p *actionlint.Pos, what, why, todo string) {
+	t.errorf(p, "unsupported", "%s is not supported: %s", what, why).Hint = todo
+}
+
+func str(s *actionlint.String) string {
+	if s == nil {
+		return ""
+	}
+	return s.Value
+}
+
+func (t *translator) workflow(w *actionlint.Workflow) *dag.Pipeline {
+	p := &dag.Pipeline{
+		Version: dag.Version,
+		Name:    str(w.Name),
+		RunName: str(w.RunName),
+		Source:  &dag.Source{Provider: "github", Path: filepath.ToSlash(t.path)},
+	}
+	if p.Name == "" {
+		p.Name = filepath.ToSlash(t.path)
+	}
+	p.Triggers = t.triggers(w.On)
+	p.Env = t.env(w.Env, nil)
+	p.Permissions = permissions(w.Permissions)
+	p.Concurrency = t.concurrency(w.Concurrency, nil)
+	t.checkTemplate(w.RunName, nil)
+	p.Nodes = t.jobs(w, jobScope{defaults: w.Defaults})
+	return p
+}
+
+// jobScope is what jobs inherit from their workflow (and, for inlined
+// reusable workflows, from the calling job).
+type jobScope struct {
+	defaults *actionlint.Defaults
+	// prefix is prepended to node ids of an inlined reusable workflow.
+	prefix string
+	// needs are added to the root jobs of an inlined reusable workflow.
+	needs []string
+	// env is the calling workflow's env, for inlined workflows.
+	env map[string]string
+}
+
+// jobs translates every job, in the order of the file.
+func (t *translator) jobs(w *actionlint.Workflow, scope jobScope) []*dag.Node {
+	jobs := make([]*actionlint.Job, 0, len(w.Jobs))
+	for _, j := range w.Jobs {
+		jobs = append(jobs, j)
+	}
+	slices.SortFunc(jobs, func(a, b *actionlint.Job) int { return comparePos(a.Pos, b.Pos) })
+
+	// First the node ids of every job, since needs may point forward.
+	expanded := map[string]*expandedJob{}
+	for _, j := range jobs {
+		expanded[strings.ToLower(str(j.ID))] = t.expand(j, scope)
+	}
+	var nodes []*dag.Node
+	for _, j := range jobs {
+		e := expanded[strings.ToLower(str(j.ID))]
+		var needs []string
+		for _, n := range j.Needs {
+			if dep, ok := expanded[strings.ToLower(n.Value)]; ok {
+				needs = append(needs, dep.exitIDs()...)
+			} else {
+				// actionlint reports unknown needs; keep the name so that validation
+				// points at it too.
+				needs = append(needs, scope.prefix+sanitizeID(n.Value))
+			}
+		}
+		if len(j.Needs) == 0 {
+			needs = append(needs, scope.needs...)
+		}
+		nodes = append(nodes, t.jobNodes(w, j, e, needs, scope)...)
+	}
+	return nodes
+}
+
+func comparePos(a, b *actionlint.Pos) int {
+	switch {
+	case a == nil || b == nil:
+		return 0
+	case a.Line != b.Line:
+		return a.Line - b.Line
+	}
+	return a.Col - b.Col
+}
+
+var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// sanitizeID makes a node id out of any text: runs of other characters
+// become '-', and it never starts with '.' or '-'.
+func sanitizeID(s string) string {
+	s = idUnsafe.ReplaceAllString(s, "-")
+	s = strings.Trim(s, "-.")
+	if s == "" {
+		return "_"
+	}
+	return s
+}
+
+// env translates an env: block. Matrix values are resolved when a matrix
+// is given.
+func (t *translator) env(e *actionlint.Env, m *combo) map[string]string {
+	if e == nil {
+		return nil
+	}
+	if e.Expression != nil {
+		t.unsupported(e.Expression.Pos, "env: set from one expression ("+e.Expression.Value+")",
+			"the variables it sets are known only at run time, and gantry needs their names when it translates",
+			"list the variables one by one")
+		return nil
+	}
+	out := map[string]string{}
+	for _, v := range e.Vars {
+		out[v.Name.Value] = t.resolve(v.Value, m)
+	}
+	return out
+}
+
+func permissions(p *actionlint.Permissions) map[string]string {
+	if p == nil {
+		return nil
+	}
+	out := map[string]string{}
+	if p.All != nil {
+		out["all"] = p.All.Value
+	}
+	for _, s := range p.Scopes {
+		out[s.Name.Value] = s.Value.Value
+	}
+	if len(out) == 0 {
+		// permissions: {} means none at all.
+		out["all"] = "none"
+	}
+	return out
+}
+
+func (t *translator) concurrency(c *actionlint.Concurrency, m *combo) *dag.Concurrency {
+	if c == nil {
+		return nil
+	}
+	out := &dag.Concurrency{Group: t.resolve(c.Group, m)}
+	if c.CancelInProgress != nil {
+		if c.CancelInProgress.Expression != nil {
+			t.warnf(c.CancelInProgress.Expression.Pos, "caveat", "cancel-in-progress from an expression is recorded as false")
+		}
+		out.CancelInProgress = c.CancelInProgress.Value
+	}
+	return out
+}
+
+// resolve returns a string with matrix values filled in and every other
+// expression kept, after checking the expressions' syntax.
+func (t *translator) resolve(s *actionlint.String, m *combo) (out string) {
+	if s == nil {
+		return ""
+	}
+	if !expr.HasExpr(s.Value) {
+		return s.Value
+	}
+	tpl := t.checkTemplate(s, m)
+	if tpl == nil {
+		return s.Value
+	}
+	if t.call != nil {
+		defer func() { out = t.applyCall(out) }()
+	}
+	if m == nil || m.value.IsNull() {
+		return s.Value
+	}
+	env := &expr.Env{Contexts: map[string]expr.Value{"matrix": m.value}}
+	out, err := tpl.Partial(env, func(e *expr.Expr) bool {
+		ctxs := e.Contexts()
+		return len(ctxs) == 1 && ctxs[0] == "matrix"
+	})
+	if err != nil {
+		t.diags.Add(diag.AsList(err)...)
+		return s.Value
+	}
+	return out
+}
+
+// checkTemplate parses the ${{ }} expressions of s and reports bad ones.
+func (t *translator) checkTemplate(s *actionlint.String, _ *combo) *expr.Template {
+	if s == nil || !expr.HasExpr(s.Value) {
+		return nil
+	}
+	tpl, err := expr.ParseTemplateAt(s.Value, t.stringPos(s))
+	if err != nil {
+		t.diags.Add(diag.AsList(err)...)
+		return nil
+	}
+	return tpl
+}
+
+// stringPos maps offsets in a YAML string value back to the file. A quoted
+// scalar's position is its quote; a block scalar's is its indicator, with
+// the content on the next line.
+func (t *translator) stringPos(s *actionlint.String) expr.PosFunc {
+	p := t.pos(s.Pos)
+	if s.Quoted {
+		p.Col++
+	}
+	line := t.line(p.Line)
+	rest := ""
+	if p.Col-1 < len(line) && p.Col >= 1 {
+		rest = strings.TrimSpace(line[p.Col-1:])
+	}
+	if strings.HasPrefix(rest, "|") || strings.HasPrefix(rest, ">") {
+		next := t.line(p.Line + 1)
+		indent := len(next) - len(strings.TrimLeft(next, " "))
+		return expr.BlockPos(s.Value, diag.Pos{File: t.path, Line: p.Line + 1, Col: indent + 1})
+	}
+	return expr.FlowPos(s.Value, p)
+}
+
+// line returns the 1-based line n of the source, or "".
+func (t *translator) line(n int) string {
+	src := string(t.src)
+	for i := 1; i < n; i++ {
+		j := strings.IndexByte(src, '\n')
+		if j < 0 {
+			return ""
+		}
+		src = src[j+1:]
+	}
+	if j := strings.IndexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	return src
+}
+
+// minutes turns timeout-minutes into a duration.
+func (t *translator) minutes(f *actionlint.Float, m *combo) dag.Duration {
+	if f == nil {
+		return ""
+	}
+	if f.Expression != nil {
+		s := t.resolve(f.Expression, m)
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			t.warnf(f.Expression.Pos, "caveat", "timeout-minutes from a run-time expression (%s) is ignored; the node has no timeout", f.Expression.Value)
+			return ""
+		}
+		return minutesDuration(v)
+	}
+	return minutesDuration(f.Value)
+}
+
+func minutesDuration(v float64) dag.Duration {
+	if v == float64(int64(v)) {
+		n := int64(v)
+		if n%60 == 0 && n > 0 {
+			return dag.Duration(fmt.Sprintf("%dh", n/60))
+		}
+		return dag.Duration(fmt.Sprintf("%dm", n))
+	}
+	return dag.Duration(strconv.FormatFloat(v*60, 'f', -1, 64) + "s")
+}
+
+// boolValue reads a Bool that may be an expression: matrix-only
+// expressions are resolved; others are reported and read as false.
+func (t *translator) boolValue(b *actionlint.Bool, m *combo, what string) bool {
+	if b == nil {
+		return false
+	}
+	if b.Expression == nil {
+		return b.Value
+	}
+	s := strings.TrimSpace(t.resolve(b.Expression, m))
+	switch strings.ToLower(s) {
+	case "true":
+		return true
+	case "false", "":
+		return false
+	}
+	t.warnf(b.Expression.Pos, "caveat", "%s from a run-time expression (%s) is read as false", what, b.Expression.Value)
+	return false
+}
+
+// secretRefs finds secrets.NAME references in s.
+var secretRef = regexp.MustCompile(`(?i)\bsecrets\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\bsecrets\s*\[\s*'([A-Za-z_][A-Za-z0-9_]*)'\s*\]`)
+
+func secretNames(s string, into map[string]bool) {
+	if !strings.Contains(s, "${{") {
+		return
+	}
+	for _, m := range secretRef.FindAllStringSubmatch(s, -1) {
+		name := m[1]
+		if name == "" {
+			name = m[2]
+		}
+		into[strings.ToUpper(name)] = true
+	}
+}

@@ -1,0 +1,24 @@
+package translate
+
+import (
+	"context"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/providers/github"
+)
+
+// The adapters below map Options onto each provider's own options.
+
+var githubProvider = Provider{
+	Name:   "github",
+	Detect: github.Detect,
+	Translate: func(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List, error) {
+		p, l, err := github.Translate(ctx, f.Path, f.Data, github.Options{Dir: opts.Dir})
+		if p == nil {
+			return nil, l, err
+		}
+		return []*dag.Pipeline{p}, l, err
+	},
+	Patterns: []string{".github/workflows/*.yml", ".github/workflows/*.yaml"},
+}
