@@ -233,14 +233,17 @@ func parseCompositeSteps(path string, data []byte, steps *yaml.Node) ([]*actionl
 	const header = "on: push\njobs:\n  c:\n    runs-on: x\n    steps:\n"
 	const headerLines = 5
 	const itemCol = 7
-	if first <= headerLines || first > len(lines) {
-		l.Errorf(diag.Pos{File: path, Line: steps.Line, Col: steps.Column}, "composite", "runs.steps starts too early in the file for gantry to read")
+	if first > len(lines) {
+		l.Errorf(diag.Pos{File: path, Line: steps.Line, Col: steps.Column}, "composite", "runs.steps is past the end of the file")
 		return nil, l
 	}
+	// Lines keep their numbers when the steps start after the header's
+	// lines; otherwise they move down by lineShift.
+	lineShift := max(0, headerLines+1-first)
 	shift := itemCol - steps.Column
 	var b strings.Builder
 	b.WriteString(header)
-	for i := headerLines + 1; i < first; i++ {
+	for i := headerLines + 1; i < first+lineShift; i++ {
 		b.WriteByte('\n')
 	}
 	for i := first; i <= last && i <= len(lines); i++ {
@@ -260,6 +263,7 @@ func parseCompositeSteps(path string, data []byte, steps *yaml.Node) ([]*actionl
 	for _, e := range errs {
 		d := fromActionlint(path, e, diag.Error)
 		d.Pos.Col = max(d.Pos.Col-shift, 1)
+		d.Pos.Line = max(d.Pos.Line-lineShift, 1)
 		l.Add(d)
 	}
 	if w == nil || l.HasErrors() {
@@ -270,7 +274,7 @@ func parseCompositeSteps(path string, data []byte, steps *yaml.Node) ([]*actionl
 		return nil, l
 	}
 	for _, s := range job.Steps {
-		unshift(s, shift)
+		unshift(s, shift, lineShift)
 	}
 	return job.Steps, l
 }
@@ -292,12 +296,13 @@ func lastLine(n *yaml.Node) int {
 
 // unshift moves the positions of a parsed composite step back to the
 // action file's columns.
-func unshift(s *actionlint.Step, shift int) {
+func unshift(s *actionlint.Step, shift, lineShift int) {
 	seen := map[*actionlint.Pos]bool{}
 	fix := func(p *actionlint.Pos) {
 		if p != nil && !seen[p] {
 			seen[p] = true
 			p.Col = max(p.Col-shift, 1)
+			p.Line = max(p.Line-lineShift, 1)
 		}
 	}
 	str := func(v *actionlint.String) {

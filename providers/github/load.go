@@ -38,9 +38,14 @@ var Placeholders = map[string]string{
 	"$protected-branches": "main",
 	"$cron-daily":         "17 3 * * *",
 	"$cron-weekly":        "17 3 * * 1",
+	// GitHub fills in the languages it detects in the repository.
+	"$codeql-languages-matrix":    "{include: [{language: actions, build-mode: none}]}",
+	"$supported-codeql-languages": "actions, c-cpp, csharp, go, java-kotlin, javascript-typescript, python, ruby, swift",
+	// The registry of the package ecosystem; a repository sets its own.
+	"$registry-url(npm)": "${{ vars.NPM_REGISTRY_URL }}",
 }
 
-var placeholder = regexp.MustCompile(`\$(default-branch|protected-branches|cron-daily|cron-weekly)\b`)
+var placeholder = regexp.MustCompile(`\$(default-branch|protected-branches|cron-daily|cron-weekly|codeql-languages-matrix|supported-codeql-languages|registry-url\(npm\))`)
 
 // substitutePlaceholders replaces starter-workflow placeholders and says so.
 func substitutePlaceholders(path string, data []byte) ([]byte, diag.List) {
