@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/expr"
 )
 
 // Validate checks what the schema cannot: unique ids, needs that exist, no
@@ -62,7 +63,10 @@ func (p *Pipeline) Validate() diag.List {
 			l.Errorf(p.posOf(base, n), "dag-empty-node", "node %q has no steps, uses nothing and needs nothing", n.ID).
 				Hint = "give it at least one step with run or uses"
 		}
+		p.checkExpr(&l, base+"/if", n, n.If)
+		p.checkExpr(&l, base+"/matrix-from", n, n.MatrixFrom)
 		for k, s := range n.Steps {
+			p.checkExpr(&l, fmt.Sprintf("%s/steps/%d/if", base, k), n, s.If)
 			if (s.Run == "") == (s.Uses == "") {
 				l.Errorf(p.posOf(fmt.Sprintf("%s/steps/%d", base, k), n), "step-run-or-uses",
 					"node %q step %d must have exactly one of \"run\" or \"uses\"", n.ID, k+1)
@@ -78,6 +82,20 @@ func (p *Pipeline) Validate() diag.List {
 		p.checkArtifacts(&l, index)
 	}
 	return l
+}
+
+// checkExpr reports a condition that does not parse. Braces are optional
+// around a condition, as in GitHub's if:.
+func (p *Pipeline) checkExpr(l *diag.List, ptr string, n *Node, src string) {
+	if strings.TrimSpace(src) == "" {
+		return
+	}
+	if _, err := expr.Parse(src, p.posOf(ptr, n)); err != nil {
+		for _, d := range diag.AsList(err) {
+			d.Message = fmt.Sprintf("node %q: %s", n.ID, d.Message)
+			l.Add(d)
+		}
+	}
 }
 
 func (p *Pipeline) checkDurations(l *diag.List, base string, n *Node) {

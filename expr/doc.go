@@ -15,7 +15,8 @@
 // the content of a YAML | block). Syntax errors have code "expr-syntax".
 // Expressions longer than MaxTokens tokens or nested deeper than MaxDepth
 // are rejected with a positioned error rather than handed to the recursive
-// parser.
+// parser. Integer literals wider than 32 bits, which actionlint's parser
+// refuses, are read as numbers, as GitHub reads them (run ids are larger).
 //
 // Check reports what can be seen without evaluating: unknown functions and
 // wrong numbers of arguments ("expr-func"), bad literal format strings and

@@ -11,6 +11,7 @@ const contextsJSON = `{
     "ref": "refs/heads/main",
     "event_name": "push",
     "sha": "abc123",
+    "run_id": "9876543210",
     "event": {
       "issue": {
         "number": 42,

@@ -28,6 +28,11 @@ var evalCases = []evalCase{
 	{name: "exponent literal", expr: "-2.99e-2", want: -0.0299},
 	{name: "string literal with quote", expr: "'It''s open source!'", want: "It's open source!"},
 	{name: "braces are accepted", expr: "${{ 1 == 1 }}", want: true},
+	{name: "integer wider than 32 bits", expr: "3000000000 > 2147483647", want: true},
+	{name: "negative wide integer", expr: "-3000000000 < -2147483648", want: true},
+	{name: "wide hex integer", expr: "0xFFFFFFFF == 4294967295", want: true},
+	{name: "wide integer against an id", expr: "github.run_id == 9876543210", want: true},
+	{name: "wide integer formatted", expr: "format('{0}', 9876543210)", want: "9876543210"},
 
 	// Loose equality: numbers, with the documented coercions.
 	{name: "null equals 0", expr: "null == 0", want: true},

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -126,17 +127,20 @@ func parseInner(src string, at PosFunc) (*Expr, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, syntaxError(at, 0, "empty expression").WithHint("write an expression between ${{ and }}, such as ${{ github.ref }}")
 	}
-	if err := checkLimits(src, at); err != nil {
+	text, back, err := prescan(src, at)
+	if err != nil {
 		return nil, err
 	}
+	// Offsets in text map back to offsets in src, then to the file.
+	inSrc := at
+	at = func(off int) diag.Pos { return inSrc(back(off)) }
 	// actionlint's lexer expects the closing }} of the expression.
-	l := actionlint.NewExprLexer(src + "}}")
+	l := actionlint.NewExprLexer(text + "}}")
 	node, perr := actionlint.NewExprParser().Parse(l)
 	if perr != nil {
-		off := min(perr.Offset, len(src))
-		return nil, syntaxError(at, off, "%s", perr.Message)
+		return nil, syntaxError(at, min(perr.Offset, len(text)), "%s", perr.Message)
 	}
-	if end := l.Offset() - 2; end != len(src) {
+	if end := l.Offset() - 2; end != len(text) {
 		return nil, syntaxError(at, end, "unexpected \"}}\" inside the expression").
 			WithHint("an expression ends at the first }} outside a string literal")
 	}
@@ -145,32 +149,91 @@ func parseInner(src string, at PosFunc) (*Expr, error) {
 	return e, nil
 }
 
-// checkLimits lexes src once, before the recursive parser sees it, and
-// rejects inputs that are too long or too deeply nested. Lexing errors are
-// left to the parser, which reports the same ones.
-func checkLimits(src string, at PosFunc) error {
+// prescan lexes src once, before the recursive parser sees it. It rejects
+// inputs that are too long or too deeply nested, and it rewrites integer
+// literals that do not fit in 32 bits, which actionlint's parser refuses
+// but GitHub accepts (run and database ids are larger), as equal float
+// literals. It returns the text to parse and the mapping of offsets in that
+// text back to offsets in src. Lexing errors are left to the parser, which
+// reports the same ones.
+func prescan(src string, at PosFunc) (string, func(int) int, error) {
+	type edit struct {
+		off, n int    // the replaced token in src
+		text   string // what replaces it
+	}
+	var edits []edit
 	l := actionlint.NewExprLexer(src + "}}")
 	depth, n := 0, 0
 	for {
 		t := l.Next()
 		if l.Err() != nil || t.Kind == actionlint.TokenKindEnd {
-			return nil
+			break
 		}
 		n++
 		if n > MaxTokens {
-			return syntaxError(at, t.Offset, "expression is too long: more than %d tokens", MaxTokens).
+			return "", nil, syntaxError(at, t.Offset, "expression is too long: more than %d tokens", MaxTokens).
 				WithHint("split it, or compute the value in a step and pass it as an output")
 		}
 		switch t.Kind {
 		case actionlint.TokenKindLeftParen, actionlint.TokenKindLeftBracket:
 			depth++
 			if depth > MaxDepth {
-				return syntaxError(at, t.Offset, "expression is nested too deeply: more than %d levels of ( and [", MaxDepth)
+				return "", nil, syntaxError(at, t.Offset, "expression is nested too deeply: more than %d levels of ( and [", MaxDepth)
 			}
 		case actionlint.TokenKindRightParen, actionlint.TokenKindRightBracket:
 			depth--
+		case actionlint.TokenKindInt:
+			if text, ok := wideInt(t.Value); ok {
+				edits = append(edits, edit{off: t.Offset, n: len(t.Value), text: text})
+			}
 		}
 	}
+	if len(edits) == 0 {
+		return src, func(off int) int { return off }, nil
+	}
+	var b strings.Builder
+	last := 0
+	for _, e := range edits {
+		b.WriteString(src[last:e.off])
+		b.WriteString(e.text)
+		last = e.off + e.n
+	}
+	b.WriteString(src[last:])
+	back := func(off int) int {
+		delta := 0
+		for _, e := range edits {
+			start := e.off + delta // where the edit begins in the new text
+			if off < start {
+				break
+			}
+			if off < start+len(e.text) {
+				return e.off
+			}
+			delta += len(e.text) - e.n
+		}
+		return off - delta
+	}
+	return b.String(), back, nil
+}
+
+// wideInt returns a float literal equal to an integer literal that does not
+// fit in 32 bits.
+func wideInt(lit string) (string, bool) {
+	if _, err := strconv.ParseInt(lit, 0, 32); err == nil {
+		return "", false
+	}
+	sign, digits := "", lit
+	if strings.HasPrefix(digits, "-") {
+		sign, digits = "-", digits[1:]
+	}
+	if hex, ok := strings.CutPrefix(digits, "0x"); ok {
+		u, err := strconv.ParseUint(hex, 16, 64)
+		if err != nil {
+			return "", false
+		}
+		digits = strconv.FormatUint(u, 10)
+	}
+	return sign + digits + ".0", true
 }
 
 // compilePatterns compiles the literal patterns of matches() calls once, so

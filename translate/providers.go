@@ -20,5 +20,8 @@ var githubProvider = Provider{
 		}
 		return []*dag.Pipeline{p}, l, err
 	},
+	Lint: func(_ context.Context, f File, opts Options) (diag.List, error) {
+		return github.Lint(f.Path, f.Data, github.Options{Dir: opts.Dir})
+	},
 	Patterns: []string{".github/workflows/*.yml", ".github/workflows/*.yaml"},
 }

@@ -17,6 +17,9 @@ type Provider struct {
 	// Translate turns one file into pipelines. Findings in the user's input
 	// go into the list; the error is for gantry's own failures.
 	Translate func(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List, error)
+	// Lint reports every finding in a file, including those Translate
+	// treats as warnings; nil means the findings of Translate.
+	Lint func(ctx context.Context, f File, opts Options) (diag.List, error)
 	// Patterns are the repository paths where this provider's files live,
 	// used when no file is named.
 	Patterns []string

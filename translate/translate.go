@@ -119,6 +119,46 @@ func One(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List,
 	return ps, l, nil
 }
 
+// Lint reports every finding in the named files (directories stand for
+// the YAML files in them), each file by the provider that owns it.
+func Lint(ctx context.Context, paths []string, opts Options) (diag.List, error) {
+	files, err := expand(paths)
+	if err != nil {
+		return nil, err
+	}
+	var all diag.List
+	for _, path := range files {
+		if err := ctx.Err(); err != nil {
+			return all, err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return all, err
+		}
+		f := File{Path: path, Data: data}
+		p, err := Detect(f, opts)
+		if err != nil {
+			if dl := diag.AsList(err); dl != nil {
+				all.Add(dl...)
+				continue
+			}
+			return all, err
+		}
+		var l diag.List
+		if p.Lint != nil {
+			l, err = p.Lint(ctx, f, opts)
+		} else {
+			_, l, err = p.Translate(ctx, f, opts)
+		}
+		if err != nil {
+			return all, fmt.Errorf("%s: %w", path, err)
+		}
+		all.Add(l...)
+	}
+	all.Sort()
+	return all, nil
+}
+
 // expand replaces directories by the YAML files in them, sorted.
 func expand(paths []string) ([]string, error) {
 	var out []string

@@ -19,6 +19,7 @@ type translateOptions struct {
 	Output   string
 	Format   string
 	Provider string
+	Dir      string
 }
 
 func newTranslateCmd(io *IO) *cobra.Command {
@@ -42,6 +43,7 @@ exit code is 1 when there is any.`,
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file (or, for several pipelines, this directory) instead of stdout")
 	cmd.Flags().StringVar(&opts.Format, "format", "yaml", "output format: yaml or json")
 	cmd.Flags().StringVar(&opts.Provider, "provider", "", "the CI system the files are for, instead of detecting it")
+	cmd.Flags().StringVar(&opts.Dir, "dir", ".", "repository root that local actions, reusable workflows and includes resolve against")
 	return cmd
 }
 
@@ -49,7 +51,7 @@ func runTranslate(ctx context.Context, io *IO, opts *translateOptions) error {
 	if opts.Format != "yaml" && opts.Format != "json" {
 		return usagef("--format %q: expected yaml or json", opts.Format)
 	}
-	pipelines, err := load(ctx, io, opts.Files, translate.Options{Provider: opts.Provider})
+	pipelines, err := load(ctx, io, opts.Files, translate.Options{Provider: opts.Provider, Dir: opts.Dir})
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,13 @@ package github_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rhysd/actionlint"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
@@ -119,6 +122,32 @@ func BenchmarkCorpus(b *testing.B) {
 	for b.Loop() {
 		for i, f := range files {
 			_, _, _ = github.Translate(b.Context(), f, datas[i], github.Options{Dir: dir})
+		}
+	}
+	b.ReportMetric(float64(len(files)*b.N)/b.Elapsed().Seconds(), "files/s")
+}
+
+// BenchmarkCorpusActionlint lints the same files with actionlint's own
+// linter, one file after another as BenchmarkCorpus translates them, for
+// the ratio scripts/bench-github reports.
+func BenchmarkCorpusActionlint(b *testing.B) {
+	files := corpusFiles(b)
+	datas := make([][]byte, len(files))
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		datas[i] = data
+	}
+	linter, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{Shellcheck: "", Pyflakes: ""})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, f := range files {
+			_, _ = linter.Lint(f, datas[i], nil)
 		}
 	}
 	b.ReportMetric(float64(len(files)*b.N)/b.Elapsed().Seconds(), "files/s")

@@ -9,6 +9,8 @@ import (
 	"github.com/rhysd/actionlint"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/expr"
 )
 
 // expandedJob is a job with its node ids fixed, before needs are wired.
@@ -44,13 +46,25 @@ func (t *translator) expand(j *actionlint.Job, scope jobScope) *expandedJob {
 		e.combos = []*combo{nil}
 		return e
 	}
-	seen := map[string]int{}
-	for _, c := range e.combos {
-		id := e.id + "." + c.idSuffix()
-		seen[id]++
-		if n := seen[id]; n > 1 {
+	// Ids from values are readable but may collide ("1 2" and "1-2"); a
+	// later duplicate gets the first free -N suffix.
+	natural := make([]string, len(e.combos))
+	taken := map[string]bool{}
+	for i, c := range e.combos {
+		natural[i] = e.id + "." + c.idSuffix()
+		taken[natural[i]] = true
+	}
+	used := map[string]bool{}
+	for _, id := range natural {
+		if used[id] {
+			n := 2
+			for taken[fmt.Sprintf("%s-%d", id, n)] {
+				n++
+			}
 			id = fmt.Sprintf("%s-%d", id, n)
+			taken[id] = true
 		}
+		used[id] = true
 		e.ids = append(e.ids, id)
 	}
 	return e
@@ -170,12 +184,14 @@ func (t *translator) condition(s *actionlint.String) string {
 	if v == "" {
 		return ""
 	}
-	if !strings.Contains(v, "${{") {
-		// if: takes a bare expression; check it as one.
-		t.checkTemplate(&actionlint.String{Value: "${{ " + v + " }}", Pos: s.Pos}, nil)
+	if strings.HasPrefix(v, "${{") && strings.HasSuffix(v, "}}") && strings.Count(v, "${{") == 1 {
+		t.checkTemplate(s, nil)
 		return v
 	}
-	t.checkTemplate(s, nil)
+	// if: takes a bare expression (GitHub adds the braces).
+	if _, err := expr.ParseAt(s.Value, t.stringPos(s)); err != nil {
+		t.diags.Add(diag.AsList(err)...)
+	}
 	return v
 }
 

@@ -76,12 +76,36 @@ func translate(path string, data []byte, opts Options, lintMode bool) (*dag.Pipe
 		t.opts.MaxMatrix = 256
 	}
 	p := t.workflow(w)
+	l = dropMisplaced(l, t.diags)
 	l.Add(t.diags...)
 	if l.HasErrors() {
 		return nil, l, nil
 	}
 	l.Add(p.Validate()...)
 	return p, l, nil
+}
+
+// dropMisplaced removes actionlint's expression syntax errors that gantry
+// reported too: actionlint places those inside multi-line strings on the
+// wrong line, gantry on the right one.
+func dropMisplaced(lint, ours diag.List) diag.List {
+	msgs := map[string]bool{}
+	for _, d := range ours {
+		if d.Code == expr.CodeSyntax {
+			msgs[d.Message] = true
+		}
+	}
+	if len(msgs) == 0 {
+		return lint
+	}
+	out := lint[:0]
+	for _, d := range lint {
+		if d.Code == "expression" && msgs[d.Message] {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // translator holds the state of one workflow's translation.
