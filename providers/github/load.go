@@ -1,10 +1,13 @@
 package github
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/rhysd/actionlint"
 
@@ -49,22 +52,36 @@ var placeholder = regexp.MustCompile(`\$(default-branch|protected-branches|cron-
 
 // substitutePlaceholders replaces starter-workflow placeholders and says so.
 func substitutePlaceholders(path string, data []byte) ([]byte, diag.List) {
-	var l diag.List
-	if !placeholder.Match(data) {
+	if !bytes.Contains(data, []byte("$")) {
 		return data, nil
 	}
-	lines := strings.Split(string(data), "\n")
-	for i, line := range lines {
-		for _, m := range placeholder.FindAllStringIndex(line, -1) {
-			name := line[m[0]:m[1]]
-			d := diag.Errorf(diag.Pos{File: path, Line: i + 1, Col: m[0] + 1}, "template-placeholder",
-				"starter-workflow placeholder %s read as %q, as GitHub substitutes it when the template is added", name, Placeholders[name])
-			d.Severity = diag.Info
-			l.Add(d)
-		}
-		lines[i] = placeholder.ReplaceAllStringFunc(line, func(s string) string { return Placeholders[s] })
+	matches := placeholder.FindAllIndex(data, -1)
+	if matches == nil {
+		return data, nil
 	}
-	return []byte(strings.Join(lines, "\n")), l
+	var (
+		l    diag.List
+		out  bytes.Buffer
+		last int
+	)
+	line, lineStart := 1, 0
+	for _, m := range matches {
+		for i := last; i < m[0]; i++ {
+			if data[i] == '\n' {
+				line, lineStart = line+1, i+1
+			}
+		}
+		name := string(data[m[0]:m[1]])
+		d := diag.Errorf(diag.Pos{File: path, Line: line, Col: utf8.RuneCount(data[lineStart:m[0]]) + 1}, "template-placeholder",
+			"starter-workflow placeholder %s read as %q, as GitHub substitutes it when the template is added", name, Placeholders[name])
+		d.Severity = diag.Info
+		l.Add(d)
+		out.Write(data[last:m[0]])
+		out.WriteString(Placeholders[name])
+		last = m[1]
+	}
+	out.Write(data[last:])
+	return out.Bytes(), l
 }
 
 // parseWorkflow parses a workflow with actionlint. Syntax errors come back
@@ -81,13 +98,7 @@ func parseWorkflow(path string, data []byte) (*actionlint.Workflow, diag.List) {
 // lintWorkflow runs actionlint's rules (the ones its linter runs, without
 // the external shellcheck and pyflakes) over a parsed workflow.
 func lintWorkflow(path, dir string, w *actionlint.Workflow) (diag.List, error) {
-	var proj *actionlint.Project
-	if dir != "" {
-		p, err := actionlint.NewProject(dir)
-		if err == nil {
-			proj = p
-		}
-	}
+	proj := project(dir)
 	actions := actionlint.NewLocalActionsCache(proj, nil)
 	workflows := actionlint.NewLocalReusableWorkflowCache(proj, dir, nil)
 	rules := []actionlint.Rule{
@@ -121,6 +132,25 @@ func lintWorkflow(path, dir string, w *actionlint.Workflow) (diag.List, error) {
 		}
 	}
 	return l, nil
+}
+
+var projects sync.Map // dir → *actionlint.Project (nil when it has none)
+
+// project returns actionlint's view of the repository at dir (its config
+// file), read once per directory.
+func project(dir string) *actionlint.Project {
+	if dir == "" {
+		return nil
+	}
+	if p, ok := projects.Load(dir); ok {
+		return p.(*actionlint.Project)
+	}
+	p, err := actionlint.NewProject(dir)
+	if err != nil {
+		p = nil
+	}
+	projects.Store(dir, p)
+	return p
 }
 
 func fromActionlint(path string, e *actionlint.Error, sev diag.Severity) diag.Diagnostic {

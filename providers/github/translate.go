@@ -119,6 +119,11 @@ type translator struct {
 	callers []string
 	// call is set while translating an inlined reusable workflow.
 	call *callContext
+	// templates caches parsed strings, so that a matrix job's strings are
+	// parsed (and their errors reported) once, not once per combination.
+	templates map[*actionlint.String]*expr.Template
+	// lines are the offsets where the source's lines start.
+	lines []int
 }
 
 func (t *translator) pos(p *actionlint.Pos) diag.Pos {
@@ -325,11 +330,18 @@ func (t *translator) checkTemplate(s *actionlint.String, _ *combo) *expr.Templat
 	if s == nil || !expr.HasExpr(s.Value) {
 		return nil
 	}
+	if tpl, ok := t.templates[s]; ok {
+		return tpl
+	}
 	tpl, err := expr.ParseTemplateAt(s.Value, t.stringPos(s))
 	if err != nil {
 		t.diags.Add(diag.AsList(err)...)
-		return nil
+		tpl = nil
 	}
+	if t.templates == nil {
+		t.templates = map[*actionlint.String]*expr.Template{}
+	}
+	t.templates[s] = tpl
 	return tpl
 }
 
@@ -356,18 +368,22 @@ func (t *translator) stringPos(s *actionlint.String) expr.PosFunc {
 
 // line returns the 1-based line n of the source, or "".
 func (t *translator) line(n int) string {
-	src := string(t.src)
-	for i := 1; i < n; i++ {
-		j := strings.IndexByte(src, '\n')
-		if j < 0 {
-			return ""
+	if t.lines == nil {
+		t.lines = []int{0}
+		for i, c := range t.src {
+			if c == '\n' {
+				t.lines = append(t.lines, i+1)
+			}
 		}
-		src = src[j+1:]
 	}
-	if j := strings.IndexByte(src, '\n'); j >= 0 {
-		src = src[:j]
+	if n < 1 || n > len(t.lines) {
+		return ""
 	}
-	return src
+	start, end := t.lines[n-1], len(t.src)
+	if n < len(t.lines) {
+		end = t.lines[n] - 1
+	}
+	return string(t.src[start:end])
 }
 
 // minutes turns timeout-minutes into a duration.
