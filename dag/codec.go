@@ -139,6 +139,11 @@ func YAMLError(file string, err error) diag.Diagnostic {
 		msg = m[2]
 		if m[1] != "" {
 			pos.Line, _ = strconv.Atoi(m[1])
+			// For parser errors yaml.v3 reports the 0-based line of the
+			// construct left open.
+			if strings.HasPrefix(msg, "did not find expected") {
+				pos.Line++
+			}
 		}
 	}
 	if pos.Line == 0 {

@@ -153,6 +153,8 @@ func TestSchemaCoversTypes(t *testing.T) {
 		{def: "cache", typ: reflect.TypeFor[dag.Cache]()},
 		{def: "environment", typ: reflect.TypeFor[dag.Environment]()},
 		{def: "retry", typ: reflect.TypeFor[dag.Retry]()},
+		{def: "rule", typ: reflect.TypeFor[dag.Rule]()},
+		{def: "changes", typ: reflect.TypeFor[dag.Changes]()},
 	}
 	for _, tc := range types {
 		props := schema.Properties

@@ -24,7 +24,10 @@ type Pipeline struct {
 	Triggers []Trigger `json:"triggers,omitempty"`
 	// If is a pipeline-wide condition evaluated against the event before any
 	// node is planned (GitLab workflow:rules).
-	If          string            `json:"if,omitempty"`
+	If string `json:"if,omitempty"`
+	// Rules decide, before any node is planned, whether the pipeline runs
+	// (GitLab workflow:rules); see Rule.
+	Rules       []Rule            `json:"rules,omitempty"`
 	Env         map[string]string `json:"env,omitempty"`
 	Defaults    *Defaults         `json:"defaults,omitempty"`
 	Permissions map[string]string `json:"permissions,omitempty"`
@@ -119,8 +122,12 @@ type Node struct {
 	Needs []string `json:"needs,omitempty"`
 	// If is a condition in gantry's expression language. When it calls none
 	// of success(), failure(), always() or cancelled(), success() && is implied.
-	If   string `json:"if,omitempty"`
-	When When   `json:"when,omitempty"`
+	If string `json:"if,omitempty"`
+	// Rules are GitLab's rules: evaluated in order, the first that matches
+	// decides whether and how the node runs; when none matches it does not
+	// run. A node with no rules runs as If and When say.
+	Rules []Rule `json:"rules,omitempty"`
+	When  When   `json:"when,omitempty"`
 	// StartIn is the delay of a delayed node.
 	StartIn Duration `json:"start-in,omitempty"`
 	// Platform is a logical runner label (ubuntu-latest), mapped to an image at run time.
@@ -149,6 +156,8 @@ type Node struct {
 	Retry       *Retry            `json:"retry,omitempty"`
 	// AllowFailure lets the pipeline succeed when this node fails.
 	AllowFailure bool `json:"allow-failure,omitempty"`
+	// AllowFailureExitCodes narrows AllowFailure to these exit codes.
+	AllowFailureExitCodes []int `json:"allow-failure-exit-codes,omitempty"`
 	// NoCache marks nodes with side effects (deploys): never served from cache.
 	NoCache bool `json:"no-cache,omitempty"`
 	// Uses is a reference to work defined elsewhere (a remote reusable
@@ -166,6 +175,32 @@ func (n *Node) Label() string {
 		return n.Name
 	}
 	return n.ID
+}
+
+// Rule is one of GitLab's rules. It matches when its If is true, its
+// Changes name a changed file and one of its Exists globs matches a file
+// (each part that is set must hold). The first matching rule of a list
+// decides: When never means the node (or pipeline) does not run.
+type Rule struct {
+	If      string   `json:"if,omitempty"`
+	Changes *Changes `json:"changes,omitempty"`
+	Exists  []string `json:"exists,omitempty"`
+	// When is on_success when empty.
+	When         When     `json:"when,omitempty"`
+	AllowFailure *bool    `json:"allow-failure,omitempty"`
+	StartIn      Duration `json:"start-in,omitempty"`
+	// Env sets variables when the rule matches (rules:variables).
+	Env map[string]string `json:"env,omitempty"`
+	// Needs replaces the node's needs when the rule matches.
+	Needs []string  `json:"needs,omitempty"`
+	Pos   SourcePos `json:"pos,omitzero"`
+}
+
+// Changes matches when one of the paths (globs) changed, compared with
+// CompareTo (a ref) or else with the event's base.
+type Changes struct {
+	Paths     []string `json:"paths"`
+	CompareTo string   `json:"compare-to,omitempty"`
 }
 
 // Container holds what an image reference alone cannot say.

@@ -43,7 +43,7 @@ type actionMeta struct {
 // localAction translates a uses: ./path step: a composite action is
 // inlined as steps; a Docker or JavaScript action is kept as a reference
 // with its inputs' defaults filled in.
-func (t *translator) localAction(s *actionlint.Step, ds dag.Step, uses string, with map[string]string, c *combo, sc stepScope) []dag.Step {
+func (t *translator) localAction(s *actionlint.Step, index int, ds dag.Step, uses string, with map[string]string, c *combo, sc stepScope) []dag.Step {
 	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
 	rel := filepath.Clean(uses)
 	dir := filepath.Join(t.opts.dir(), rel)
@@ -75,7 +75,7 @@ func (t *translator) localAction(s *actionlint.Step, ds dag.Step, uses string, w
 	using := strings.ToLower(meta.Runs.Using)
 	switch {
 	case using == "composite":
-		return t.composite(s, ds, uses, shown, data, &meta, with, c, sc)
+		return t.composite(s, index, ds, uses, shown, data, &meta, with, c, sc)
 	case using == "docker", strings.HasPrefix(using, "node"):
 		if using == "node12" || using == "node16" {
 			t.warnf(at, "caveat", "action %q runs on %s, which GitHub no longer offers; gantry runs it with node20", uses, using)
@@ -122,7 +122,7 @@ var actionPathExpr = regexp.MustCompile(`\$\{\{\s*github\.action_path\s*\}\}`)
 // what the caller passed, its step ids get the calling step's id as a
 // prefix, and its outputs are set by a closing gantry/outputs step under
 // the calling step's id, so steps.<id>.outputs keeps working.
-func (t *translator) composite(s *actionlint.Step, ds dag.Step, uses, shown string, data []byte, meta *actionMeta, with map[string]string, c *combo, sc stepScope) []dag.Step {
+func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses, shown string, data []byte, meta *actionMeta, with map[string]string, c *combo, sc stepScope) []dag.Step {
 	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
 	key := filepath.ToSlash(filepath.Clean(uses))
 	if i := slices.Index(sc.stack, key); i >= 0 {
@@ -145,7 +145,8 @@ func (t *translator) composite(s *actionlint.Step, ds dag.Step, uses, shown stri
 	}
 	id := ds.ID
 	if id == "" {
-		id = fmt.Sprintf("%sstep%d", sc.idPrefix, len(sc.stack)+1)
+		// The step's place among its siblings keeps two calls apart.
+		id = fmt.Sprintf("%sstep%d", sc.idPrefix, index+1)
 	}
 	inputs := map[string]expr.Arg{}
 	for name, v := range with {
@@ -155,10 +156,20 @@ func (t *translator) composite(s *actionlint.Step, ds dag.Step, uses, shown stri
 	inner := stepScope{idPrefix: id + "-", inputs: inputs, stack: append(slices.Clone(sc.stack), key)}
 	out := sub.steps(steps, c, nil, inner)
 	t.diags.Add(sub.diags...)
-	actionPath := filepath.ToSlash(filepath.Clean(uses))
+	// GitHub's action path is absolute: the workspace plus the action's path.
+	actionPath := "${{ github.workspace }}/" + filepath.ToSlash(filepath.Clean(uses))
 	for i := range out {
 		st := &out[i]
-		st.Run = actionPathExpr.ReplaceAllString(st.Run, actionPath)
+		fix := func(v string) string { return actionPathExpr.ReplaceAllLiteralString(v, actionPath) }
+		st.Run = fix(st.Run)
+		st.WorkingDirectory = fix(st.WorkingDirectory)
+		st.Name = fix(st.Name)
+		for k, v := range st.Env {
+			st.Env[k] = fix(v)
+		}
+		for k, v := range st.With {
+			st.With[k] = fix(v)
+		}
 		st.Env = mergeEnv(ds.Env, st.Env)
 		if st.Env == nil {
 			st.Env = map[string]string{}

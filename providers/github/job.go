@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rhysd/actionlint"
+	"gopkg.in/yaml.v3"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
@@ -87,8 +88,9 @@ func (t *translator) jobNodes(w *actionlint.Workflow, j *actionlint.Job, e *expa
 		}
 		if c != nil {
 			n.Matrix = c.values
-			if n.Name == "" || n.Name == str(j.ID) {
-				n.Name = fmt.Sprintf("%s (%s)", cmpOr(n.Name, str(j.ID)), c.label())
+			// GitHub adds the values to a name that does not show them itself.
+			if label := c.label(); label != "" && (j.Name == nil || !strings.Contains(j.Name.Value, "matrix")) {
+				n.Name = fmt.Sprintf("%s (%s)", n.Name, label)
 			}
 		}
 		if e.runtime != "" || c != nil {
@@ -138,11 +140,6 @@ func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo
 	if n.Name == "" {
 		n.Name = str(j.ID)
 	}
-	if n.If != "" {
-		// A job's if is evaluated before its matrix is known to GitHub too,
-		// but its matrix values are fixed here, so resolve them.
-		n.If = t.resolve(&actionlint.String{Value: n.If, Pos: j.If.Pos, Quoted: j.If.Quoted}, c)
-	}
 	n.Env = mergeEnv(scope.env, t.env(j.Env, c))
 	n.Platform = t.platform(j.RunsOn, c)
 	n.Timeout = t.minutes(j.TimeoutMinutes, c)
@@ -153,9 +150,9 @@ func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo
 		n.Environment = &dag.Environment{Name: t.resolve(j.Environment.Name, c), URL: t.resolve(j.Environment.URL, c)}
 	}
 	if j.Container != nil {
-		n.Image, n.Container = t.container(j.Container, c)
+		n.Image, n.Container = t.container(j.Container, c, "jobs", str(j.ID), "container")
 	}
-	n.Services = t.services(j.Services, c)
+	n.Services = t.services(j.Services, c, str(j.ID))
 	if len(j.Outputs) > 0 {
 		n.Outputs = map[string]string{}
 		for _, o := range j.Outputs {
@@ -212,15 +209,19 @@ func (t *translator) platform(r *actionlint.Runner, c *combo) string {
 	return strings.Join(labels, ",")
 }
 
-func (t *translator) container(ct *actionlint.Container, c *combo) (string, *dag.Container) {
+// container translates a container: map. at is the path to it in the
+// file, for the lists read from the YAML directly (see rawStrings).
+func (t *translator) container(ct *actionlint.Container, c *combo, at ...string) (string, *dag.Container) {
 	out := &dag.Container{
 		Options: t.resolve(ct.Options, c),
 		Env:     t.env(ct.Env, c),
 	}
-	for _, v := range ct.Volumes {
+	// actionlint v1.7.12 stores volumes: in Ports, so both lists come from
+	// the YAML itself.
+	for _, v := range t.rawStrings(append(at, "volumes")...) {
 		out.Volumes = append(out.Volumes, t.resolve(v, c))
 	}
-	for _, p := range ct.Ports {
+	for _, p := range t.rawStrings(append(at, "ports")...) {
 		out.Ports = append(out.Ports, t.resolve(p, c))
 	}
 	out.Credentials = t.credentials(ct.Credentials, c)
@@ -257,7 +258,7 @@ func (t *translator) credentials(cr *actionlint.Credentials, c *combo) *dag.Cred
 	return out
 }
 
-func (t *translator) services(s *actionlint.Services, c *combo) []dag.Service {
+func (t *translator) services(s *actionlint.Services, c *combo, jobID string) []dag.Service {
 	if s == nil {
 		return nil
 	}
@@ -267,7 +268,7 @@ func (t *translator) services(s *actionlint.Services, c *combo) []dag.Service {
 	}
 	var out []dag.Service
 	for _, svc := range s.Value {
-		image, ct := t.container(svc.Container, c)
+		image, ct := t.container(svc.Container, c, "jobs", jobID, "services", svc.Name.Value)
 		ds := dag.Service{Name: svc.Name.Value, Image: image}
 		if ct != nil {
 			ds.Env, ds.Ports, ds.Options, ds.Credentials = ct.Env, ct.Ports, ct.Options, ct.Credentials
@@ -349,4 +350,46 @@ func secretsOf(n *dag.Node) []string {
 		return nil
 	}
 	return slices.Sorted(maps.Keys(names))
+}
+
+// rawStrings returns the scalars of the sequence at a path of mapping keys
+// in the workflow's YAML, with their positions, or nil.
+func (t *translator) rawStrings(path ...string) []*actionlint.String {
+	if t.yamlRoot == nil {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(t.src, &doc); err != nil || len(doc.Content) == 0 {
+			return nil
+		}
+		t.yamlRoot = doc.Content[0]
+	}
+	n := t.yamlRoot
+	for _, key := range path {
+		for n != nil && n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []*actionlint.String
+	for _, item := range n.Content {
+		if item.Kind == yaml.ScalarNode {
+			out = append(out, &actionlint.String{
+				Value:  item.Value,
+				Quoted: item.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0,
+				Pos:    &actionlint.Pos{Line: item.Line, Col: item.Column},
+			})
+		}
+	}
+	return out
 }

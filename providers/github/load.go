@@ -154,7 +154,16 @@ func project(dir string) *actionlint.Project {
 }
 
 func fromActionlint(path string, e *actionlint.Error, sev diag.Severity) diag.Diagnostic {
-	d := diag.Errorf(diag.Pos{File: path, Line: max(e.Line, 1), Col: max(e.Column, 1)}, e.Kind, "%s", e.Message)
+	line, col := e.Line, e.Column
+	if strings.HasPrefix(e.Message, "could not parse as YAML") {
+		// The YAML library's marks are 0-based; for parser errors (which
+		// carry a context mark) the line is too.
+		col++
+		if strings.Contains(e.Message, "did not find expected") {
+			line++
+		}
+	}
+	d := diag.Errorf(diag.Pos{File: path, Line: max(line, 1), Col: max(col, 1)}, e.Kind, "%s", e.Message)
 	d.Severity = sev
 	return d
 }

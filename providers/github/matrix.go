@@ -77,10 +77,9 @@ func (t *translator) expandMatrix(m *actionlint.Matrix) (matrixResult, bool) {
 		return t.matrixFromValue(m.Pos, v)
 	}
 	var rows []rowValues
-	var rowPos []*actionlint.Pos
 	dynamic := false
-	for _, r := range m.Rows {
-		rv := rowValues{name: r.Name.Value, pos: r.Name.Pos}
+	for key, r := range m.Rows {
+		rv := rowValues{name: rowName(key, r), pos: rowPos(r)}
 		if r.Expression != nil {
 			v, static, ok := t.staticValue(r.Expression)
 			if !ok {
@@ -91,7 +90,7 @@ func (t *translator) expandMatrix(m *actionlint.Matrix) (matrixResult, bool) {
 			} else if arr, isArr := v.([]any); isArr {
 				rv.values = arr
 			} else {
-				t.errorf(r.Expression.Pos, "matrix", "matrix row %q must be an array, but %s is %s", r.Name.Value, r.Expression.Value, describeJSON(v))
+				t.errorf(r.Expression.Pos, "matrix", "matrix row %q must be an array, but %s is %s", rv.name, r.Expression.Value, describeJSON(v))
 				return matrixResult{}, false
 			}
 		} else {
@@ -100,7 +99,6 @@ func (t *translator) expandMatrix(m *actionlint.Matrix) (matrixResult, bool) {
 			}
 		}
 		rows = append(rows, rv)
-		rowPos = append(rowPos, r.Name.Pos)
 	}
 	slices.SortFunc(rows, func(a, b rowValues) int { return comparePos(a.pos, b.pos) })
 	include, incDyn, ok := t.combinations(m.Include)
@@ -195,7 +193,9 @@ func (t *translator) product(pos *actionlint.Pos, rows []rowValues, include, exc
 		return matrixResult{}, false
 	}
 	if len(combos) == 0 {
-		t.warnf(pos, "matrix", "matrix has no combinations left after exclude; the job runs no node")
+		t.errorf(pos, "matrix-empty", "matrix has no combinations left after exclude, so the job would run nothing").
+			Hint = "remove the job, or exclude fewer combinations"
+		return matrixResult{}, false
 	}
 	for _, c := range combos {
 		c.finish()
@@ -218,21 +218,27 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 		b    strings.Builder
 		args []string
 	)
+	// Placeholders are marked with NUL bytes while the JSON is built, so
+	// that the braces of the JSON can be escaped for format() afterwards.
 	splice := func(s *actionlint.String) {
 		inner := strings.TrimSpace(s.Value)
 		inner = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(inner, "${{"), "}}"))
-		fmt.Fprintf(&b, "{%d}", len(args))
+		fmt.Fprintf(&b, "\x00%d\x00", len(args))
 		args = append(args, "toJSON("+inner+")")
 	}
 	lit := func(v any) {
 		j, _ := json.Marshal(v)
-		b.WriteString(string(j))
+		b.Write(j)
 	}
-	rows := make([]*actionlint.MatrixRow, 0, len(m.Rows))
-	for _, r := range m.Rows {
-		rows = append(rows, r)
+	type namedRow struct {
+		name string
+		row  *actionlint.MatrixRow
 	}
-	slices.SortFunc(rows, func(a, b *actionlint.MatrixRow) int { return comparePos(a.Name.Pos, b.Name.Pos) })
+	rows := make([]namedRow, 0, len(m.Rows))
+	for key, r := range m.Rows {
+		rows = append(rows, namedRow{rowName(key, r), r})
+	}
+	slices.SortFunc(rows, func(a, b namedRow) int { return comparePos(rowPos(a.row), rowPos(b.row)) })
 	b.WriteByte('{')
 	first := true
 	sep := func() {
@@ -241,9 +247,10 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 		}
 		first = false
 	}
-	for _, r := range rows {
+	for _, nr := range rows {
+		r := nr.row
 		sep()
-		lit(r.Name.Value)
+		lit(nr.name)
 		b.WriteByte(':')
 		if r.Expression != nil {
 			if !r.Expression.IsExpressionAssigned() {
@@ -288,12 +295,30 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 		lit(entries)
 	}
 	b.WriteByte('}')
-	tmpl := strings.NewReplacer("{{", "{{{{", "}}", "}}}}", "'", "''").Replace(b.String())
-	// Restore the {N} placeholders that the escaping above doubled.
+	tmpl := strings.NewReplacer("{", "{{", "}", "}}", "'", "''").Replace(b.String())
 	for i := range args {
-		tmpl = strings.Replace(tmpl, fmt.Sprintf("{{%d}}", i), fmt.Sprintf("{%d}", i), 1)
+		tmpl = strings.Replace(tmpl, fmt.Sprintf("\x00%d\x00", i), fmt.Sprintf("{%d}", i), 1)
 	}
 	return fmt.Sprintf("${{ fromJSON(format('%s', %s)) }}", tmpl, strings.Join(args, ", ")), true
+}
+
+// rowName is a row's name as written; actionlint leaves Name nil for a
+// row given as one ${{ }}, and keys the map by the name.
+func rowName(key string, r *actionlint.MatrixRow) string {
+	if r.Name != nil {
+		return r.Name.Value
+	}
+	return key
+}
+
+func rowPos(r *actionlint.MatrixRow) *actionlint.Pos {
+	switch {
+	case r.Name != nil:
+		return r.Name.Pos
+	case r.Expression != nil:
+		return r.Expression.Pos
+	}
+	return nil
 }
 
 // matches reports whether every key of entry equals c's value. With only

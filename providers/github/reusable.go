@@ -14,9 +14,9 @@ import (
 	"github.com/gantry-ci/gantry/expr"
 )
 
-// maxCallDepth is how deeply reusable workflows may call each other;
-// GitHub allows four levels of nesting.
-const maxCallDepth = 4
+// maxCallDepth is how many workflows a chain of calls may hold, the
+// caller included: ten on github.com (four on GitHub Enterprise Server).
+const maxCallDepth = 10
 
 // callContext is what the jobs of an inlined reusable workflow see of
 // their caller.
@@ -128,8 +128,8 @@ func (t *translator) inline(j *actionlint.Job, uses string, with map[string]stri
 		t.errorf(at, "workflow-cycle", "reusable workflow %q calls itself: %s", uses, strings.Join(chain, " → "))
 		return nil, nil, false
 	}
-	if len(t.callers) >= maxCallDepth+1 {
-		t.errorf(at, "workflow-depth", "reusable workflows nest deeper than %d levels here; GitHub allows %d", maxCallDepth, maxCallDepth)
+	if depth := max(len(t.callers), 1) + 1; depth > maxCallDepth {
+		t.errorf(at, "workflow-depth", "this call makes a chain of %d workflows; GitHub allows %d (the caller and %d nested)", depth, maxCallDepth, maxCallDepth-1)
 		return nil, nil, false
 	}
 	data, err := os.ReadFile(filepath.Join(t.opts.dir(), filepath.FromSlash(rel)))
@@ -174,21 +174,20 @@ func (t *translator) inline(j *actionlint.Job, uses string, with map[string]stri
 	if len(sub.callers) == 1 {
 		sub.callers = append([]string{filepath.ToSlash(t.path)}, sub.callers...)
 	}
-	nodes := sub.jobs(cw, jobScope{defaults: cw.Defaults, prefix: prefix, needs: needs, env: mergeEnv(scope.env, sub.env(cw.Env, nil))})
+	// The caller's workflow env does not reach the called workflow.
+	nodes := sub.jobs(cw, jobScope{defaults: cw.Defaults, prefix: prefix, needs: needs, env: sub.env(cw.Env, nil)})
 	t.diags.Add(sub.diags...)
-	// The caller's if: guards every job of the callee that needs nothing
-	// inside it; the others wait for those.
+	// The caller's if: guards every job of the callee.
 	for _, n := range nodes {
-		root := true
-		for _, need := range n.Needs {
-			if strings.HasPrefix(need, prefix) {
-				root = false
-			}
-		}
-		if root && cond != "" {
+		if cond != "" {
 			n.If = andConditions(cond, n.If)
 		}
+		if n.Meta == nil {
+			n.Meta = map[string]string{}
+		}
+		n.Meta["called-from"] = strings.TrimSuffix(prefix, ".")
 	}
+	t.inlined = true
 	outputs := map[string]string{}
 	jobs := map[string]expr.Arg{}
 	for _, cj := range cw.Jobs {

@@ -71,7 +71,9 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 		ds.ID = fmt.Sprintf("%s%d", sc.idPrefix, index+1)
 	}
 	if ds.If != "" {
-		ds.If = t.text(&actionlint.String{Value: ds.If, Pos: s.If.Pos, Quoted: s.If.Quoted}, c, sc)
+		// Conditions keep matrix references: the runner evaluates them with
+		// the node's matrix, where a missing key is null, as on GitHub.
+		ds.If = t.text(&actionlint.String{Value: ds.If, Pos: s.If.Pos, Quoted: s.If.Quoted}, nil, sc)
 	}
 	ds.Timeout = t.minutes(s.TimeoutMinutes, c)
 	ds.ContinueOnError = t.boolValue(s.ContinueOnError, c, "continue-on-error")
@@ -106,7 +108,7 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 			with["args"] = t.text(e.Args, c, sc)
 		}
 		if strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") {
-			return t.localAction(s, ds, uses, with, c, sc)
+			return t.localAction(s, index, ds, uses, with, c, sc)
 		}
 		ds.Uses = uses
 		if len(with) > 0 {

@@ -2,14 +2,15 @@ package github
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rhysd/actionlint"
+	"gopkg.in/yaml.v3"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
@@ -124,6 +125,10 @@ type translator struct {
 	templates map[*actionlint.String]*expr.Template
 	// lines are the offsets where the source's lines start.
 	lines []int
+	// inlined is set once a local reusable workflow was inlined.
+	inlined bool
+	// yamlRoot is the source as yaml.v3 reads it, parsed when needed.
+	yamlRoot *yaml.Node
 }
 
 func (t *translator) pos(p *actionlint.Pos) diag.Pos {
@@ -171,6 +176,16 @@ func (t *translator) workflow(w *actionlint.Workflow) *dag.Pipeline {
 	p.Concurrency = t.concurrency(w.Concurrency, nil)
 	t.checkTemplate(w.RunName, nil)
 	p.Nodes = t.jobs(w, jobScope{defaults: w.Defaults})
+	if t.inlined && len(p.Env) > 0 {
+		// The workflow's env must not reach inlined jobs, so it moves from
+		// the pipeline onto the workflow's own nodes.
+		for _, n := range p.Nodes {
+			if n.Meta["called-from"] == "" {
+				n.Env = mergeEnv(p.Env, n.Env)
+			}
+		}
+		p.Env = nil
+	}
 	return p
 }
 
@@ -204,12 +219,14 @@ func (t *translator) jobs(w *actionlint.Workflow, scope jobScope) []*dag.Node {
 		e := expanded[strings.ToLower(str(j.ID))]
 		var needs []string
 		for _, n := range j.Needs {
+			if strings.EqualFold(n.Value, str(j.ID)) {
+				t.errorf(n.Pos, "job-needs", "job %q needs itself", str(j.ID))
+				continue
+			}
 			if dep, ok := expanded[strings.ToLower(n.Value)]; ok {
 				needs = append(needs, dep.exitIDs()...)
 			} else {
-				// actionlint reports unknown needs; keep the name so that validation
-				// points at it too.
-				needs = append(needs, scope.prefix+sanitizeID(n.Value))
+				t.errorf(n.Pos, "job-needs", "job %q needs %q, which is not a job of this workflow", str(j.ID), n.Value)
 			}
 		}
 		if len(j.Needs) == 0 {
@@ -359,7 +376,13 @@ func (t *translator) stringPos(s *actionlint.String) expr.PosFunc {
 		rest = strings.TrimSpace(line[p.Col-1:])
 	}
 	if strings.HasPrefix(rest, "|") || strings.HasPrefix(rest, ">") {
-		next := t.line(p.Line + 1)
+		// The block's indentation is that of its first non-blank line;
+		// leading blank lines are in the value as newlines.
+		first := p.Line + 1
+		for strings.TrimSpace(t.line(first)) == "" && first < p.Line+1+strings.Count(s.Value, "\n") {
+			first++
+		}
+		next := t.line(first)
 		indent := len(next) - len(strings.TrimLeft(next, " "))
 		return expr.BlockPos(s.Value, diag.Pos{File: t.path, Line: p.Line + 1, Col: indent + 1})
 	}
@@ -404,14 +427,7 @@ func (t *translator) minutes(f *actionlint.Float, m *combo) dag.Duration {
 }
 
 func minutesDuration(v float64) dag.Duration {
-	if v == float64(int64(v)) {
-		n := int64(v)
-		if n%60 == 0 && n > 0 {
-			return dag.Duration(fmt.Sprintf("%dh", n/60))
-		}
-		return dag.Duration(fmt.Sprintf("%dm", n))
-	}
-	return dag.Duration(strconv.FormatFloat(v*60, 'f', -1, 64) + "s")
+	return dag.DurationOf(time.Duration(v * float64(time.Minute)))
 }
 
 // boolValue reads a Bool that may be an expression: matrix-only

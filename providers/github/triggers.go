@@ -2,6 +2,7 @@ package github
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rhysd/actionlint"
@@ -153,6 +154,10 @@ func callType(k actionlint.WorkflowCallEventInputType) string {
 // boolean input's default is false rather than "false".
 func typedDefault(typ, s string) any {
 	switch typ {
+	case "number":
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+			return f
+		}
 	case "boolean":
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "true":
