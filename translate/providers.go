@@ -6,6 +6,7 @@ import (
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
 	"github.com/gantry-ci/gantry/providers/github"
+	"github.com/gantry-ci/gantry/providers/gitlab"
 )
 
 // The adapters below map Options onto each provider's own options.
@@ -24,4 +25,19 @@ var githubProvider = Provider{
 		return github.Lint(f.Path, f.Data, github.Options{Dir: opts.Dir})
 	},
 	Patterns: []string{".github/workflows/*.yml", ".github/workflows/*.yaml"},
+}
+
+var gitlabProvider = Provider{
+	Name:   "gitlab",
+	Detect: gitlab.Detect,
+	Translate: func(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List, error) {
+		p, l, err := gitlab.Translate(ctx, f.Path, f.Data, gitlab.Options{
+			Dir: opts.Dir, TemplateDir: opts.TemplateDir, Projects: opts.Projects, CacheDir: opts.CacheDir, Offline: opts.Offline,
+		})
+		if p == nil {
+			return nil, l, err
+		}
+		return []*dag.Pipeline{p}, l, err
+	},
+	Patterns: []string{".gitlab-ci.yml"},
 }

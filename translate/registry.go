@@ -30,6 +30,7 @@ type Provider struct {
 var registry = []Provider{
 	gantryProvider,
 	githubProvider,
+	gitlabProvider,
 }
 
 // Providers returns the registered providers in detection order.

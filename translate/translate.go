@@ -29,6 +29,14 @@ type Options struct {
 	Dir string
 	// Provider forces a provider by name instead of detecting it.
 	Provider string
+	// TemplateDir holds GitLab's CI templates, for include:template.
+	TemplateDir string
+	// Projects maps GitLab "group/project" names to local checkouts, for
+	// include:project.
+	Projects map[string]string
+	// CacheDir keeps fetched remote includes; Offline uses only the cache.
+	CacheDir string
+	Offline  bool
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

@@ -1,0 +1,493 @@
+package gitlab
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gantry-ci/gantry/diag"
+)
+
+// Options tune loading and translation. The zero value reads local
+// includes relative to the working directory and fetches nothing.
+type Options struct {
+	// Dir is the project root that include:local paths resolve against.
+	Dir string
+	// TemplateDir holds GitLab's CI templates for include:template
+	// (GitLab's templates are not bundled with gantry).
+	TemplateDir string
+	// Projects maps "group/project" to a local checkout for include:project.
+	Projects map[string]string
+	// CacheDir keeps fetched include:remote files; empty disables fetching.
+	CacheDir string
+	// Offline refuses to fetch include:remote files not in the cache.
+	Offline bool
+	// HTTPClient fetches include:remote; default one with a 30s timeout.
+	HTTPClient *http.Client
+}
+
+func (o Options) dir() string {
+	if o.Dir == "" {
+		return "."
+	}
+	return o.Dir
+}
+
+// Limits GitLab itself enforces on includes.
+const (
+	maxIncludes     = 150
+	maxIncludeDepth = 100
+)
+
+// config is a loaded, merged file: every include applied, keys in order.
+type config struct {
+	root *node
+}
+
+// loader reads a configuration and what it includes.
+type loader struct {
+	ctx   context.Context
+	opts  Options
+	diags diag.List
+	count int
+}
+
+// includeSpec is one entry of include:.
+type includeSpec struct {
+	pos       diag.Pos
+	local     string
+	project   string
+	ref       string
+	files     []string
+	remote    string
+	template  string
+	component string
+	inputs    *node
+	rules     *node
+}
+
+// load reads a file and everything it includes, merged: included files
+// first, in order, then the file itself on top.
+func (l *loader) load(file string, data []byte, inputs *node, stack []string) *node {
+	docs, dl := parseYAML(file, data)
+	l.diags.Add(dl...)
+	if docs == nil {
+		return nil
+	}
+	// A header document with spec: declares inputs for the content after ---.
+	var spec *node
+	if len(docs) > 1 && docs[0].kind == mapKind && docs[0].has("spec") {
+		spec = docs[0].get("spec")
+		docs = docs[1:]
+	} else if len(docs) > 1 {
+		l.diags.Errorf(docs[1].pos, "yaml-documents", "a CI file holds one YAML document, or a spec: header and one document").
+			Hint = "remove the extra --- separator"
+	}
+	if spec != nil || inputs != nil {
+		interpolated, ok := l.interpolate(file, data, spec, inputs)
+		if !ok {
+			return nil
+		}
+		docs, dl = parseYAML(file, interpolated)
+		l.diags.Add(dl...)
+		if docs == nil {
+			return nil
+		}
+		if len(docs) > 1 {
+			docs = docs[1:]
+		}
+	}
+	root := docs[0]
+	if root.isNull() {
+		return &node{kind: mapKind, pos: root.pos}
+	}
+	if root.kind != mapKind {
+		l.diags.Errorf(root.pos, "config", "a CI file is a mapping of keywords and jobs, found %s", root.describe())
+		return nil
+	}
+	inc := root.get("include")
+	if inc == nil {
+		return root
+	}
+	root = root.clone()
+	root.del("include")
+	merged := &node{kind: mapKind, pos: root.pos}
+	for _, spec := range l.includes(inc) {
+		for _, f := range l.resolve(spec, file) {
+			if slices.Contains(stack, f.name) {
+				l.diags.Errorf(spec.pos, "include-cycle", "include cycle: %s → %s", strings.Join(stack, " → "), f.name).
+					Hint = "a file must not include itself, directly or not"
+				continue
+			}
+			if len(stack) >= maxIncludeDepth {
+				l.diags.Errorf(spec.pos, "include-depth", "includes nest deeper than %d levels", maxIncludeDepth)
+				continue
+			}
+			l.count++
+			if l.count > maxIncludes {
+				l.diags.Errorf(spec.pos, "include-count", "more than %d files are included; GitLab stops there too", maxIncludes)
+				return nil
+			}
+			sub := l.load(f.name, f.data, spec.inputs, append(slices.Clone(stack), f.name))
+			if sub != nil {
+				merged = deepMerge(merged, sub)
+			}
+		}
+	}
+	return deepMerge(merged, root)
+}
+
+type loadedFile struct {
+	name string
+	data []byte
+}
+
+func (l *loader) includes(inc *node) []includeSpec {
+	var items []*node
+	switch inc.kind {
+	case seqKind:
+		items = inc.items
+	default:
+		items = []*node{inc}
+	}
+	var out []includeSpec
+	for _, it := range items {
+		s := includeSpec{pos: it.pos}
+		switch it.kind {
+		case scalarKind:
+			v := it.str()
+			if strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") {
+				s.remote = v
+			} else {
+				s.local = v
+			}
+		case mapKind:
+			for _, k := range it.keys {
+				v := it.fields[k]
+				switch k {
+				case "local":
+					s.local = v.str()
+				case "project":
+					s.project = v.str()
+				case "ref":
+					s.ref = v.str()
+				case "file":
+					s.files = v.strings()
+				case "remote":
+					s.remote = v.str()
+				case "template":
+					s.template = v.str()
+				case "component":
+					s.component = v.str()
+				case "inputs":
+					s.inputs = v
+				case "rules":
+					s.rules = v
+				case "cache", "integrity":
+				default:
+					l.diags.Errorf(it.keyAt(k), "include", "unknown include keyword %q", k).
+						Hint = "use local, project with file, remote, template or component"
+				}
+			}
+		default:
+			l.diags.Errorf(it.pos, "include", "an include is a path or a mapping, found %s", it.describe())
+			continue
+		}
+		if s.rules != nil {
+			l.diags.Warnf(it.keyAt("rules"), "caveat", "include:rules are not evaluated when translating: the file is included")
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// resolve reads the files of one include entry.
+func (l *loader) resolve(s includeSpec, from string) []loadedFile {
+	switch {
+	case s.component != "":
+		l.diags.Errorf(s.pos, "unsupported", "include:component %q is not supported: components are fetched from a GitLab instance's catalog", s.component).
+			Hint = "vendor the component's template into the project and include it with include:local"
+	case s.project != "":
+		dir, ok := l.opts.Projects[s.project]
+		if !ok {
+			l.diags.Errorf(s.pos, "include-project", "include:project %q is not mapped to a local checkout", s.project).
+				Hint = fmt.Sprintf("pass --project-dir %s=PATH", s.project)
+			return nil
+		}
+		var out []loadedFile
+		for _, f := range s.files {
+			if f, ok := l.readInside(s.pos, dir, f, s.project+":"); ok {
+				out = append(out, f...)
+			}
+		}
+		if len(s.files) == 0 {
+			l.diags.Errorf(s.pos, "include-project", "include:project needs file:")
+		}
+		return out
+	case s.template != "":
+		if l.opts.TemplateDir == "" {
+			l.diags.Errorf(s.pos, "include-template", "include:template %q needs GitLab's templates, which gantry does not bundle", s.template).
+				Hint = "pass --template-dir with a checkout of GitLab's lib/gitlab/ci/templates"
+			return nil
+		}
+		f, ok := l.readInside(s.pos, l.opts.TemplateDir, s.template, "template:")
+		if ok {
+			return f
+		}
+	case s.remote != "":
+		if f, ok := l.fetch(s); ok {
+			return []loadedFile{f}
+		}
+	case s.local != "":
+		f, ok := l.readInside(s.pos, l.opts.dir(), s.local, "")
+		if ok {
+			return f
+		}
+	default:
+		l.diags.Errorf(s.pos, "include", "this include names no file")
+	}
+	return nil
+}
+
+// readInside reads a path (a glob for local includes) under root, refusing
+// paths that leave it.
+func (l *loader) readInside(at diag.Pos, root, name, label string) ([]loadedFile, bool) {
+	// Paths are relative to the project root, with or without a leading /.
+	rel := path.Clean(strings.TrimPrefix(name, "/"))
+	if rel == ".." || strings.HasPrefix(rel, "../") {
+		l.diags.Errorf(at, "include-outside", "include %q leaves the project", name).
+			Hint = "includes stay inside the project; map other projects with --project-dir"
+		return nil, false
+	}
+	matches := []string{rel}
+	if strings.ContainsAny(rel, "*?[") {
+		var err error
+		matches, err = globFiles(root, rel)
+		if err != nil || len(matches) == 0 {
+			l.diags.Errorf(at, "include-missing", "include %q matches no file", name)
+			return nil, false
+		}
+	}
+	var out []loadedFile
+	for _, m := range matches {
+		full := filepath.Join(root, filepath.FromSlash(m))
+		if real, err := filepath.EvalSymlinks(full); err == nil {
+			if rr, err := filepath.EvalSymlinks(root); err == nil && !strings.HasPrefix(real+string(filepath.Separator), rr+string(filepath.Separator)) {
+				l.diags.Errorf(at, "include-outside", "include %q is a link that leaves the project", name)
+				return nil, false
+			}
+		}
+		data, err := os.ReadFile(full)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				l.diags.Errorf(at, "include-missing", "included file %q does not exist", label+m)
+			} else {
+				l.diags.Errorf(at, "include-missing", "included file %q: %v", label+m, err)
+			}
+			return nil, false
+		}
+		out = append(out, loadedFile{name: label + m, data: data})
+	}
+	return out, true
+}
+
+func globFiles(root, pattern string) ([]string, error) {
+	re, err := globRegexp(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		rel, _ := filepath.Rel(root, p)
+		if !d.IsDir() && re.MatchString(filepath.ToSlash(rel)) {
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+// globRegexp turns a GitLab include glob (*, **, ?) into a regexp.
+func globRegexp(glob string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(glob); i++ {
+		switch c := glob[i]; c {
+		case '*':
+			if i+1 < len(glob) && glob[i+1] == '*' {
+				b.WriteString(".*")
+				i++
+				if i+1 < len(glob) && glob[i+1] == '/' {
+					i++
+					b.WriteString("/?")
+				}
+			} else {
+				b.WriteString("[^/]*")
+			}
+		case '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// fetch reads an include:remote file, from the cache when it is there.
+func (l *loader) fetch(s includeSpec) (loadedFile, bool) {
+	sum := sha256.Sum256([]byte(s.remote))
+	var cached string
+	if l.opts.CacheDir != "" {
+		cached = filepath.Join(l.opts.CacheDir, "include-"+hex.EncodeToString(sum[:8])+".yml")
+		if data, err := os.ReadFile(cached); err == nil {
+			return loadedFile{name: s.remote, data: data}, true
+		}
+	}
+	if l.opts.Offline || l.opts.CacheDir == "" {
+		l.diags.Errorf(s.pos, "include-remote", "include:remote %q is not in the cache and gantry is offline", s.remote).
+			Hint = "run once with network access (the file is cached), or download it and use include:local"
+		return loadedFile{}, false
+	}
+	client := l.opts.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(l.ctx, http.MethodGet, s.remote, nil)
+	if err != nil {
+		l.diags.Errorf(s.pos, "include-remote", "include:remote %q: %v", s.remote, err)
+		return loadedFile{}, false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		l.diags.Errorf(s.pos, "include-remote", "include:remote %q could not be fetched: %v", s.remote, err).
+			Hint = "check the network, or download the file and use include:local"
+		return loadedFile{}, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		l.diags.Errorf(s.pos, "include-remote", "include:remote %q: the server answered %s", s.remote, resp.Status)
+		return loadedFile{}, false
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		l.diags.Errorf(s.pos, "include-remote", "include:remote %q: %v", s.remote, err)
+		return loadedFile{}, false
+	}
+	if err := os.MkdirAll(l.opts.CacheDir, 0o755); err == nil {
+		_ = os.WriteFile(cached, data, 0o644)
+	}
+	return loadedFile{name: s.remote, data: data}, true
+}
+
+var inputRef = regexp.MustCompile(`\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*(\|[^\]]*)?\]\]`)
+
+// interpolate fills $[[ inputs.x ]] in a file's content from the include's
+// inputs and the spec's defaults.
+func (l *loader) interpolate(file string, data []byte, spec, given *node) ([]byte, bool) {
+	values := map[string]string{}
+	declared := map[string]bool{}
+	ok := true
+	specInputs := spec.get("inputs")
+	if specInputs != nil {
+		for _, name := range specInputs.keys {
+			declared[name] = true
+			def := specInputs.fields[name].get("default")
+			if def != nil {
+				values[name] = scalarText(def)
+			}
+		}
+	}
+	if given != nil {
+		for _, name := range given.keys {
+			if specInputs != nil && !declared[name] {
+				l.diags.Errorf(given.keyAt(name), "include-inputs", "input %q is not declared in %s's spec:inputs", name, file)
+				ok = false
+				continue
+			}
+			values[name] = scalarText(given.fields[name])
+		}
+	}
+	if specInputs != nil {
+		for _, name := range specInputs.keys {
+			if _, set := values[name]; !set {
+				l.diags.Errorf(specInputs.keyAt(name), "include-inputs", "input %q of %s has no default and is not given", name, file)
+				ok = false
+			}
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	out := inputRef.ReplaceAllFunc(data, func(m []byte) []byte {
+		sub := inputRef.FindSubmatch(m)
+		v, set := values[string(sub[1])]
+		if !set {
+			return m
+		}
+		return []byte(v)
+	})
+	return out, true
+}
+
+// scalarText is the text an input value is interpolated as: scalars as
+// written, lists and mappings as JSON (which YAML reads back).
+func scalarText(n *node) string {
+	if n.kind == scalarKind {
+		return n.value
+	}
+	b, _ := json.Marshal(toGo(n))
+	return string(b)
+}
+
+// toGo turns a node into plain Go values.
+func toGo(n *node) any {
+	switch {
+	case n == nil || n.isNull():
+		return nil
+	case n.kind == mapKind:
+		m := map[string]any{}
+		for _, k := range n.keys {
+			m[k] = toGo(n.fields[k])
+		}
+		return m
+	case n.kind == seqKind:
+		out := make([]any, len(n.items))
+		for i, it := range n.items {
+			out[i] = toGo(it)
+		}
+		return out
+	case n.kind == refKind:
+		return nil
+	}
+	switch n.tag {
+	case "!!bool":
+		return n.value == "true"
+	case "!!int", "!!float":
+		var f float64
+		if _, err := fmt.Sscan(n.value, &f); err == nil {
+			return f
+		}
+	}
+	return n.value
+}

@@ -1,0 +1,382 @@
+package gitlab
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+)
+
+// Detect reports whether a file is GitLab CI configuration: named
+// .gitlab-ci.yml (or *.gitlab-ci.yml), or YAML with GitLab's top-level
+// stages:/include: or a job with script:.
+func Detect(path string, data []byte) bool {
+	base := filepath.Base(path)
+	if base == ".gitlab-ci.yml" || base == ".gitlab-ci.yaml" || strings.HasSuffix(base, ".gitlab-ci.yml") {
+		return true
+	}
+	ext := filepath.Ext(path)
+	if ext != ".yml" && ext != ".yaml" {
+		return false
+	}
+	return topGitLab.Match(data) && !topJobs.Match(data)
+}
+
+var (
+	topGitLab = regexp.MustCompile(`(?m)^(stages|include|workflow|default):|^  script:`)
+	topJobs   = regexp.MustCompile(`(?m)^jobs:`)
+)
+
+// DefaultStages are GitLab's stages when a file declares none.
+var DefaultStages = []string{".pre", "build", "test", "deploy", ".post"}
+
+// Translate turns a GitLab CI file (and what it includes) into a pipeline.
+// Findings in the input come back in the list; the pipeline is nil when
+// any is an error.
+func Translate(ctx context.Context, path string, data []byte, opts Options) (*dag.Pipeline, diag.List, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	l := &loader{ctx: ctx, opts: opts}
+	root := l.load(path, data, nil, []string{path})
+	diags := l.diags
+	if root == nil || diags.HasErrors() {
+		diags.Sort()
+		return nil, diags, nil
+	}
+	t := &translator{opts: opts, path: path}
+	p := t.pipeline(root)
+	diags.Add(t.diags...)
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, diags, nil
+	}
+	diags.Add(p.Validate()...)
+	diags.Sort()
+	if diags.HasErrors() {
+		return nil, diags, nil
+	}
+	return p, diags, nil
+}
+
+type translator struct {
+	opts  Options
+	path  string
+	diags diag.List
+	root  *node
+	// jobs in file order, after extends and default:
+	names []string
+	jobs  map[string]*node
+	// ids maps job names to node ids (several for parallel jobs).
+	ids  map[string][]string
+	inst map[string][]instance
+	// stages in order, and the stage of each job.
+	stages   []string
+	stageOf  map[string]string
+	produces map[string]bool // jobs with artifacts
+}
+
+func (t *translator) pipeline(root *node) *dag.Pipeline {
+	r := &resolver{root: root}
+	root = r.resolveRefs(root, nil)
+	r.root = root
+	t.root = root
+	p := &dag.Pipeline{
+		Version: dag.Version,
+		Name:    filepath.ToSlash(t.path),
+		Source:  &dag.Source{Provider: "gitlab", Path: filepath.ToSlash(t.path)},
+	}
+	t.stages = DefaultStages
+	if s := root.get("stages"); s != nil {
+		t.stages = t.stageList(s)
+	} else if s := root.get("types"); s != nil {
+		t.stages = t.stageList(s)
+	}
+	p.Env = t.variables(root.get("variables"))
+	defaults := root.get("default")
+	// Deprecated top-level image, services, cache, before_script and
+	// after_script act as defaults.
+	for _, k := range []string{"image", "services", "cache", "before_script", "after_script"} {
+		if v := root.get(k); v != nil && !defaults.has(k) {
+			if defaults == nil {
+				defaults = &node{kind: mapKind, pos: v.pos}
+			} else {
+				defaults = defaults.clone()
+			}
+			defaults.set(k, v, root.keyAt(k))
+		}
+	}
+	if defaults != nil && defaults.kind != mapKind {
+		t.diags.Errorf(defaults.pos, "default", "default: must be a mapping, found %s", defaults.describe())
+		defaults = nil
+	}
+	if defaults != nil {
+		for _, k := range defaults.keys {
+			if !slices.Contains(defaultKeywords, k) {
+				d := t.diags.Errorf(defaults.keyAt(k), "unknown-keyword", "unknown keyword %q in default:", k)
+				if s := closest(k, defaultKeywords); s != "" {
+					d.Hint = fmt.Sprintf("did you mean %q?", s)
+				}
+			}
+		}
+	}
+	if w := root.get("workflow"); w != nil {
+		t.workflow(p, w)
+	}
+	t.jobs = map[string]*node{}
+	t.stageOf = map[string]string{}
+	t.produces = map[string]bool{}
+	for _, name := range root.keys {
+		v := root.fields[name]
+		if globalKeywords[name] {
+			continue
+		}
+		if strings.HasPrefix(name, ".") {
+			continue // hidden job: a template for extends and !reference
+		}
+		if v.kind != mapKind {
+			d := t.diags.Errorf(root.keyAt(name), "unknown-keyword", "%q is neither a keyword nor a job (a job is a mapping with script:)", name)
+			if s := closest(name, slices.Collect(mapKeys(globalKeywords))); s != "" {
+				d.Hint = fmt.Sprintf("did you mean %q?", s)
+			}
+			continue
+		}
+		job := r.extend(name, v, nil)
+		job = inheritDefaults(job, defaults)
+		t.names = append(t.names, name)
+		t.jobs[name] = job
+		stage := job.get("stage").str()
+		if stage == "" {
+			stage = "test"
+		}
+		if !slices.Contains(t.stages, stage) {
+			t.diags.Errorf(job.keyAt("stage"), "stage", "job %q uses stage %q, which is not in stages: %s", name, stage, strings.Join(t.stages, ", "))
+		}
+		t.stageOf[name] = stage
+		if job.has("artifacts") {
+			t.produces[name] = true
+		}
+	}
+	t.diags.Add(r.diags...)
+	t.assignIDs()
+	var nodes []*dag.Node
+	for _, name := range t.names {
+		nodes = append(nodes, t.jobNodes(name, t.jobs[name], p.Env)...)
+	}
+	nodes = append(nodes, t.barriers(nodes)...)
+	p.Nodes = nodes
+	p.Triggers = t.triggers(p)
+	if len(t.names) == 0 {
+		t.diags.Errorf(diag.Pos{File: t.path, Line: 1, Col: 1}, "no-jobs", "the configuration has no jobs").
+			Hint = "a job is a top-level key whose value has script: (hidden jobs, starting with '.', do not run)"
+	}
+	return p
+}
+
+func (t *translator) stageList(s *node) []string {
+	var out []string
+	for _, st := range s.strings() {
+		if !slices.Contains(out, st) {
+			out = append(out, st)
+		}
+	}
+	// .pre and .post are always first and last.
+	out = slices.DeleteFunc(out, func(s string) bool { return s == ".pre" || s == ".post" })
+	return append(append([]string{".pre"}, out...), ".post")
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// variables reads a variables: mapping: plain values, or value: with
+// description/options/expand.
+func (t *translator) variables(v *node) map[string]string {
+	if v == nil || v.isNull() {
+		return nil
+	}
+	if v.kind != mapKind {
+		t.diags.Errorf(v.pos, "variables", "variables: must be a mapping, found %s", v.describe())
+		return nil
+	}
+	out := map[string]string{}
+	for _, k := range v.keys {
+		val := v.fields[k]
+		switch val.kind {
+		case scalarKind:
+			out[k] = val.str()
+		case mapKind:
+			out[k] = val.get("value").str()
+			for _, sub := range val.keys {
+				switch sub {
+				case "value", "description", "options", "expand":
+				default:
+					t.diags.Errorf(val.keyAt(sub), "unknown-keyword", "unknown keyword %q in variable %q", sub, k).
+						Hint = "a variable takes value, description, options and expand"
+				}
+			}
+			if val.get("expand").str() == "false" {
+				// Written so that the shell does not expand it either.
+				out[k] = strings.ReplaceAll(out[k], "$", "$$")
+			}
+		default:
+			t.diags.Errorf(val.pos, "variables", "variable %q must be a string or a mapping with value:, found %s", k, val.describe())
+		}
+	}
+	return out
+}
+
+func (t *translator) workflow(p *dag.Pipeline, w *node) {
+	if name := w.get("name").str(); name != "" {
+		p.Name = name
+	}
+	for _, k := range w.keys {
+		switch k {
+		case "name", "rules":
+		case "auto_cancel":
+			t.diags.Warnf(w.keyAt(k), "caveat", "workflow:auto_cancel is recorded only in the source; gantry does not cancel earlier runs")
+		default:
+			t.diags.Errorf(w.keyAt(k), "unknown-keyword", "unknown keyword %q in workflow:", k).Hint = "workflow: takes name, rules and auto_cancel"
+		}
+	}
+	p.Rules = t.rules(w.get("rules"), "workflow")
+}
+
+// rules translates a rules: list.
+func (t *translator) rules(v *node, owner string) []dag.Rule {
+	if v == nil || v.isNull() {
+		return nil
+	}
+	if v.kind != seqKind {
+		t.diags.Errorf(v.pos, "rules", "rules: must be a list, found %s", v.describe())
+		return nil
+	}
+	var out []dag.Rule
+	for _, r := range v.items {
+		if r.kind != mapKind {
+			t.diags.Errorf(r.pos, "rules", "a rule is a mapping (if:, changes:, exists:, when:...), found %s", r.describe())
+			continue
+		}
+		dr := dag.Rule{Pos: dag.SourcePos{Pos: r.pos}}
+		for _, k := range r.keys {
+			val := r.fields[k]
+			switch k {
+			case "if":
+				cond, err := condition(val.str(), t.scalarPos(val))
+				if err != nil {
+					t.diags.Add(diag.AsList(err)...)
+					continue
+				}
+				dr.If = cond
+			case "changes":
+				dr.Changes = t.changes(val)
+			case "exists":
+				if val.kind == mapKind {
+					dr.Exists = val.get("paths").strings()
+				} else {
+					dr.Exists = val.strings()
+				}
+			case "when":
+				dr.When = t.when(val)
+			case "allow_failure":
+				b := val.str() == "true"
+				if val.kind == mapKind {
+					b = true
+				}
+				dr.AllowFailure = &b
+			case "start_in":
+				dr.StartIn = t.duration(val)
+			case "variables":
+				dr.Env = t.variables(val)
+			case "needs":
+				dr.Needs = t.needIDs(val)
+			case "interruptible", "auto_cancel":
+			default:
+				d := t.diags.Errorf(r.keyAt(k), "unknown-keyword", "unknown keyword %q in a rule of %s", k, owner)
+				if s := closest(k, []string{"if", "changes", "exists", "when", "allow_failure", "start_in", "variables", "needs"}); s != "" {
+					d.Hint = fmt.Sprintf("did you mean %q?", s)
+				}
+			}
+		}
+		out = append(out, dr)
+	}
+	return out
+}
+
+func (t *translator) changes(v *node) *dag.Changes {
+	if v.kind == mapKind {
+		c := &dag.Changes{Paths: v.get("paths").strings(), CompareTo: v.get("compare_to").str()}
+		return c
+	}
+	return &dag.Changes{Paths: v.strings()}
+}
+
+// scalarPos is where a scalar's text starts (after its quote).
+func (t *translator) scalarPos(v *node) diag.Pos {
+	return v.pos
+}
+
+func (t *translator) when(v *node) dag.When {
+	w := dag.When(v.str())
+	if !slices.Contains(dag.Whens, w) {
+		t.diags.Errorf(v.pos, "when", "when: %q is not one of on_success, on_failure, always, manual, delayed, never", v.str())
+		return ""
+	}
+	if w == dag.WhenOnSuccess {
+		return ""
+	}
+	return w
+}
+
+var durationPart = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w)\b`)
+
+// duration reads GitLab's human durations ("1h 30m", "3 hours", "10 min",
+// "30"), as seconds when there is no unit.
+func (t *translator) duration(v *node) dag.Duration {
+	s := strings.TrimSpace(v.str())
+	if s == "" {
+		return ""
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return dag.Duration(fmt.Sprintf("%ds", n))
+	}
+	if strings.EqualFold(s, "never") {
+		return ""
+	}
+	ms := durationPart.FindAllStringSubmatch(s, -1)
+	rest := durationPart.ReplaceAllString(s, "")
+	rest = strings.NewReplacer("and", "", ",", "", " ", "").Replace(rest)
+	if len(ms) == 0 || rest != "" {
+		t.diags.Errorf(v.pos, "duration", "cannot read %q as a duration", s).Hint = "write it as GitLab documents, such as \"1h 30m\" or \"3 hours\""
+		return ""
+	}
+	var secs float64
+	for _, m := range ms {
+		n, _ := strconv.ParseFloat(m[1], 64)
+		switch u := strings.ToLower(m[2]); {
+		case strings.HasPrefix(u, "w"):
+			secs += n * 7 * 86400
+		case strings.HasPrefix(u, "d"):
+			secs += n * 86400
+		case strings.HasPrefix(u, "h"):
+			secs += n * 3600
+		case strings.HasPrefix(u, "m"):
+			secs += n * 60
+		default:
+			secs += n
+		}
+	}
+	return dag.DurationOf(timeSeconds(secs))
+}
