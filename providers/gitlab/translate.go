@@ -83,8 +83,17 @@ type translator struct {
 }
 
 func (t *translator) pipeline(root *node) *dag.Pipeline {
+	// As GitLab does: extends first, over every job and hidden job, then
+	// !reference tags, which may name what extends brought in.
 	r := &resolver{root: root}
-	root = r.resolveRefs(root, nil)
+	extended := root.clone()
+	for _, name := range root.keys {
+		if v := root.fields[name]; v.kind == mapKind && !globalKeywords[name] {
+			extended.fields[name] = r.extend(name, v, nil)
+		}
+	}
+	r.root = extended
+	root = r.resolveRefs(extended, nil)
 	r.root = root
 	t.root = root
 	p := &dag.Pipeline{
@@ -147,8 +156,7 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 			}
 			continue
 		}
-		job := r.extend(name, v, nil)
-		job = inheritDefaults(job, defaults)
+		job := inheritDefaults(v, defaults)
 		t.names = append(t.names, name)
 		t.jobs[name] = job
 		stage := job.get("stage").str()
@@ -264,7 +272,7 @@ func (t *translator) rules(v *node, owner string) []dag.Rule {
 		return nil
 	}
 	var out []dag.Rule
-	for _, r := range v.items {
+	for _, r := range flatten(v.items) {
 		if r.kind != mapKind {
 			t.diags.Errorf(r.pos, "rules", "a rule is a mapping (if:, changes:, exists:, when:...), found %s", r.describe())
 			continue
@@ -311,6 +319,20 @@ func (t *translator) rules(v *node, owner string) []dag.Rule {
 			}
 		}
 		out = append(out, dr)
+	}
+	return out
+}
+
+// flatten splices nested lists (from anchors and !reference) into one
+// list, as GitLab reads rules.
+func flatten(items []*node) []*node {
+	var out []*node
+	for _, it := range items {
+		if it.kind == seqKind {
+			out = append(out, flatten(it.items)...)
+			continue
+		}
+		out = append(out, it)
 	}
 	return out
 }
