@@ -60,7 +60,7 @@ func (p *Pipeline) Validate() diag.List {
 		// reusable workflow's outputs, a stage barrier); one that needs
 		// nothing either does nothing.
 		if len(n.Steps) == 0 && n.Uses == "" && len(n.Needs) == 0 {
-			l.Errorf(p.posOf(base, n), "dag-empty-node", "node %q has no steps, uses nothing and needs nothing", n.ID).
+			l.Warnf(p.posOf(base, n), "dag-empty-node", "node %q has no steps, uses nothing and needs nothing: it does nothing", n.ID).
 				Hint = "give it at least one step with run or uses"
 		}
 		p.checkExpr(&l, base+"/if", n, n.If)

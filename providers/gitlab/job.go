@@ -209,7 +209,7 @@ func (t *translator) matchInstances(name string, filter *node) []string {
 		for _, entry := range filter.items {
 			ok := entry.kind == mapKind
 			for _, k := range entry.keys {
-				if inst.vars[k] != entry.fields[k].str() {
+				if !slices.Contains(entry.fields[k].strings(), inst.vars[k]) {
 					ok = false
 				}
 			}
@@ -364,6 +364,7 @@ func (t *translator) barriers(nodes []*dag.Node) []*dag.Node {
 }
 
 func (t *translator) checkKeywords(name string, job *node) {
+	t.checkShapes(name, job)
 	for _, k := range job.keys {
 		if slices.Contains(jobKeywords, k) {
 			continue
@@ -373,9 +374,16 @@ func (t *translator) checkKeywords(name string, job *node) {
 			d.Hint = fmt.Sprintf("did you mean %q?", s)
 		}
 	}
-	if !job.has("script") && !job.has("trigger") && !job.has("run") && !job.has("pages") {
-		t.diags.Errorf(t.root.keyAt(name), "job-script", "job %q has no script:", name).
+	if !job.has("script") && !job.has("trigger") && !job.has("run") {
+		t.diags.Warnf(t.root.keyAt(name), "job-script", "job %q has no script:; GitLab rejects such a job and gantry runs nothing for it", name).
 			Hint = "give it script:, or start its name with '.' to make it a hidden template"
+	}
+	if job.has("run") {
+		t.diags.Errorf(job.keyAt("run"), "unsupported", "run: (GitLab CI steps) in job %q is not supported: its steps come from a step catalog gantry cannot read", name).
+			Hint = "write the commands under script:"
+	}
+	if job.has("inputs") {
+		t.diags.Warnf(job.keyAt("inputs"), "caveat", "job inputs of %q are recorded only in the source; their defaults are not applied", name)
 	}
 	if job.has("rules") && (job.has("only") || job.has("except")) {
 		t.diags.Errorf(job.keyAt("rules"), "rules-only", "job %q uses rules: together with only:/except:; GitLab rejects that", name)
@@ -441,6 +449,9 @@ func (t *translator) commonFields(name string, job *node, n *dag.Node) {
 	}
 	if tr := job.get("trigger"); tr != nil {
 		t.trigger(name, job, tr, n)
+	}
+	if sec := job.get("secrets"); sec != nil && sec.kind == mapKind {
+		n.Secrets = slices.Sorted(slices.Values(sec.keys))
 	}
 	n.Artifacts = t.artifacts(job.get("artifacts"))
 	n.Caches = t.caches(job.get("cache"))
@@ -572,8 +583,8 @@ func (t *translator) scriptLines(v *node) []string {
 		}
 		switch n.kind {
 		case scalarKind:
-			if !n.isNull() {
-				out = append(out, strings.TrimSuffix(n.value, "\n"))
+			if line := strings.TrimSuffix(n.value, "\n"); !n.isNull() && strings.TrimSpace(line) != "" {
+				out = append(out, line)
 			}
 		case seqKind:
 			for _, it := range n.items {

@@ -23,7 +23,7 @@ var defaultKeywords = []string{
 // jobKeywords are the keywords a job may use.
 var jobKeywords = []string{
 	"after_script", "allow_failure", "artifacts", "before_script", "cache", "coverage", "dast_configuration",
-	"dependencies", "environment", "except", "extends", "hooks", "id_tokens", "identity", "image", "inherit",
+	"dependencies", "environment", "except", "extends", "hooks", "id_tokens", "identity", "image", "inherit", "inputs",
 	"interruptible", "manual_confirmation", "needs", "only", "pages", "parallel", "publish", "release",
 	"resource_group", "retry", "rules", "run", "script", "secrets", "services", "stage", "start_in", "tags",
 	"timeout", "trigger", "variables", "when",

@@ -189,7 +189,11 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 
 func (t *translator) stageList(s *node) []string {
 	var out []string
-	for _, st := range s.strings() {
+	var names []string
+	for _, it := range flatten([]*node{s}) {
+		names = append(names, it.strings()...)
+	}
+	for _, st := range names {
 		if !slices.Contains(out, st) {
 			out = append(out, st)
 		}
