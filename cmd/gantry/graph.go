@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gantry-ci/gantry/dag"
-	"github.com/gantry-ci/gantry/translate"
 )
 
 type graphOptions struct {
@@ -19,6 +18,7 @@ type graphOptions struct {
 	Format string
 	Output string
 	Status string
+	Source sourceFlags
 }
 
 func newGraphCmd(io *IO) *cobra.Command {
@@ -41,6 +41,7 @@ or image. With --status, nodes are coloured by their outcome in a run.`,
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "mermaid", "mermaid, dot, svg or json")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file instead of stdout")
+	opts.Source.register(cmd)
 	cmd.Flags().StringVar(&opts.Status, "status", "", "a run record (JSON) whose node statuses colour the graph")
 	return cmd
 }
@@ -51,7 +52,11 @@ func runGraph(ctx context.Context, io *IO, opts *graphOptions) error {
 	default:
 		return usagef("--format %q: expected mermaid, dot, svg or json", opts.Format)
 	}
-	pipelines, err := load(ctx, io, []string{opts.File}, translate.Options{})
+	topts, err := opts.Source.options("")
+	if err != nil {
+		return err
+	}
+	pipelines, err := load(ctx, io, []string{opts.File}, topts)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 type lintOptions struct {
-	Files []string
-	Dir   string
+	Files  []string
+	Source sourceFlags
 }
 
 func newLintCmd(io *IO) *cobra.Command {
@@ -34,12 +34,16 @@ when there is any (informational notes do not count).`,
 			return runLint(cmd.Context(), io, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Dir, "dir", ".", "repository root that local actions and reusable workflows resolve against")
+	opts.Source.register(cmd)
 	return cmd
 }
 
 func runLint(ctx context.Context, io *IO, opts *lintOptions) error {
-	l, err := translate.Lint(ctx, opts.Files, translate.Options{Dir: opts.Dir})
+	topts, err := opts.Source.options("")
+	if err != nil {
+		return err
+	}
+	l, err := translate.Lint(ctx, opts.Files, topts)
 	if err != nil {
 		return err
 	}

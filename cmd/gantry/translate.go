@@ -19,7 +19,7 @@ type translateOptions struct {
 	Output   string
 	Format   string
 	Provider string
-	Dir      string
+	Source   sourceFlags
 }
 
 func newTranslateCmd(io *IO) *cobra.Command {
@@ -43,7 +43,7 @@ exit code is 1 when there is any.`,
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file (or, for several pipelines, this directory) instead of stdout")
 	cmd.Flags().StringVar(&opts.Format, "format", "yaml", "output format: yaml or json")
 	cmd.Flags().StringVar(&opts.Provider, "provider", "", "the CI system the files are for, instead of detecting it")
-	cmd.Flags().StringVar(&opts.Dir, "dir", ".", "repository root that local actions, reusable workflows and includes resolve against")
+	opts.Source.register(cmd)
 	return cmd
 }
 
@@ -51,7 +51,11 @@ func runTranslate(ctx context.Context, io *IO, opts *translateOptions) error {
 	if opts.Format != "yaml" && opts.Format != "json" {
 		return usagef("--format %q: expected yaml or json", opts.Format)
 	}
-	pipelines, err := load(ctx, io, opts.Files, translate.Options{Provider: opts.Provider, Dir: opts.Dir})
+	topts, err := opts.Source.options(opts.Provider)
+	if err != nil {
+		return err
+	}
+	pipelines, err := load(ctx, io, opts.Files, topts)
 	if err != nil {
 		return err
 	}

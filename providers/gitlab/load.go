@@ -284,8 +284,8 @@ func (l *loader) readInside(at diag.Pos, root, name, label string) ([]loadedFile
 	var out []loadedFile
 	for _, m := range matches {
 		full := filepath.Join(root, filepath.FromSlash(m))
-		if real, err := filepath.EvalSymlinks(full); err == nil {
-			if rr, err := filepath.EvalSymlinks(root); err == nil && !strings.HasPrefix(real+string(filepath.Separator), rr+string(filepath.Separator)) {
+		if real, err := realPath(full); err == nil {
+			if rr, err := realPath(root); err == nil && !strings.HasPrefix(real+string(filepath.Separator), rr+string(filepath.Separator)) {
 				l.diags.Errorf(at, "include-outside", "include %q is a link that leaves the project", name)
 				return nil, false
 			}
@@ -302,6 +302,15 @@ func (l *loader) readInside(at diag.Pos, root, name, label string) ([]loadedFile
 		out = append(out, loadedFile{name: label + m, data: data})
 	}
 	return out, true
+}
+
+// realPath is the absolute path of p with every link followed.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
 }
 
 func globFiles(root, pattern string) ([]string, error) {
