@@ -246,10 +246,23 @@ func (t *translator) jobNodes(name string, job *node, globalEnv map[string]strin
 	}
 	if deps := job.get("dependencies"); deps != nil {
 		consumes = nil
+		needed := map[string]bool{}
+		for _, it := range job.get("needs").itemsOrSelf() {
+			needed[cmpOr(it.str(), it.get("job").str())] = true
+		}
 		for _, d := range deps.strings() {
 			ids, ok := t.ids[d]
 			if !ok {
 				t.diags.Errorf(deps.pos, "dependencies", "job %q depends on %q, which is not a job of this pipeline", name, d)
+				continue
+			}
+			if explicitNeeds && !needed[d] {
+				t.diags.Errorf(deps.pos, "dependencies", "job %q: dependency %q should be part of needs", name, d).
+					Hint = fmt.Sprintf("add %q to needs, or remove it from dependencies", d)
+				continue
+			}
+			if !explicitNeeds && stageIndex(t.stages, t.stageOf[d]) >= stageIndex(t.stages, stage) {
+				t.diags.Errorf(deps.pos, "dependencies", "job %q: dependency %q is not defined in current or prior stages", name, d)
 				continue
 			}
 			if t.produces[d] {
@@ -375,8 +388,18 @@ func (t *translator) checkKeywords(name string, job *node) {
 		}
 	}
 	if !job.has("script") && !job.has("trigger") && !job.has("run") {
-		t.diags.Warnf(t.root.keyAt(name), "job-script", "job %q has no script:; GitLab rejects such a job and gantry runs nothing for it", name).
+		t.diags.Errorf(t.root.keyAt(name), "job-script", "job %q has no script:; GitLab rejects such a job", name).
 			Hint = "give it script:, or start its name with '.' to make it a hidden template"
+	}
+	if job.has("trigger") && job.has("script") {
+		t.diags.Errorf(job.keyAt("script"), "trigger", "job %q has both trigger: and script:; a trigger job runs no script (GitLab rejects it)", name)
+	}
+	when := job.get("when").str()
+	if when == "delayed" && !job.has("start_in") {
+		t.diags.Errorf(job.keyAt("when"), "when", "job %q is delayed but has no start_in:", name).Hint = "add start_in: such as 30 minutes"
+	}
+	if when != "delayed" && job.has("start_in") {
+		t.diags.Errorf(job.keyAt("start_in"), "when", "job %q has start_in: but is not when: delayed", name)
 	}
 	if job.has("run") {
 		t.diags.Errorf(job.keyAt("run"), "unsupported", "run: (GitLab CI steps) in job %q is not supported: its steps come from a step catalog gantry cannot read", name).

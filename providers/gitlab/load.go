@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ type includeSpec struct {
 
 // load reads a file and everything it includes, merged: included files
 // first, in order, then the file itself on top.
-func (l *loader) load(file string, data []byte, inputs *node, stack []string) *node {
+func (l *loader) load(file string, data []byte, inputs *node, stack []string, from source) *node {
 	docs, dl := parseYAML(file, data)
 	l.diags.Add(dl...)
 	if docs == nil {
@@ -96,18 +97,21 @@ func (l *loader) load(file string, data []byte, inputs *node, stack []string) *n
 		l.diags.Errorf(docs[1].pos, "yaml-documents", "a CI file holds one YAML document, or a spec: header and one document").
 			Hint = "remove the extra --- separator"
 	}
-	if spec != nil || inputs != nil {
-		interpolated, ok := l.interpolate(file, data, spec, inputs)
+	switch {
+	case inputs != nil && spec == nil:
+		l.diags.Errorf(inputs.pos, "include-inputs", "inputs are given, but %s declares none in a spec: header", file).
+			Hint = "add spec: inputs: to the included file, or remove the inputs"
+		return nil
+	case spec != nil:
+		values, ok := l.inputValues(file, spec, inputs)
 		if !ok {
 			return nil
 		}
-		docs, dl = parseYAML(file, interpolated)
-		l.diags.Add(dl...)
-		if docs == nil {
+		interp := &interpolator{file: file, values: values}
+		docs[0] = interp.node(docs[0])
+		l.diags.Add(interp.diags...)
+		if interp.diags.HasErrors() {
 			return nil
-		}
-		if len(docs) > 1 {
-			docs = docs[1:]
 		}
 	}
 	root := docs[0]
@@ -126,7 +130,7 @@ func (l *loader) load(file string, data []byte, inputs *node, stack []string) *n
 	root.del("include")
 	merged := &node{kind: mapKind, pos: root.pos}
 	for _, spec := range l.includes(inc) {
-		for _, f := range l.resolve(spec, file) {
+		for _, f := range l.resolve(spec, from) {
 			if slices.Contains(stack, f.name) {
 				l.diags.Errorf(spec.pos, "include-cycle", "include cycle: %s → %s", strings.Join(stack, " → "), f.name).
 					Hint = "a file must not include itself, directly or not"
@@ -141,7 +145,7 @@ func (l *loader) load(file string, data []byte, inputs *node, stack []string) *n
 				l.diags.Errorf(spec.pos, "include-count", "more than %d files are included; GitLab stops there too", maxIncludes)
 				return nil
 			}
-			sub := l.load(f.name, f.data, spec.inputs, append(slices.Clone(stack), f.name))
+			sub := l.load(f.name, f.data, spec.inputs, append(slices.Clone(stack), f.name), f.source)
 			if sub != nil {
 				merged = deepMerge(merged, sub)
 			}
@@ -153,6 +157,14 @@ func (l *loader) load(file string, data []byte, inputs *node, stack []string) *n
 type loadedFile struct {
 	name string
 	data []byte
+	source
+}
+
+// source is where a file came from: the directory its local includes
+// resolve in, and the label its files are named with.
+type source struct {
+	root  string
+	label string
 }
 
 func (l *loader) includes(inc *node) []includeSpec {
@@ -215,7 +227,7 @@ func (l *loader) includes(inc *node) []includeSpec {
 }
 
 // resolve reads the files of one include entry.
-func (l *loader) resolve(s includeSpec, from string) []loadedFile {
+func (l *loader) resolve(s includeSpec, from source) []loadedFile {
 	switch {
 	case s.component != "":
 		l.diags.Errorf(s.pos, "unsupported", "include:component %q is not supported: components are fetched from a GitLab instance's catalog", s.component).
@@ -252,7 +264,9 @@ func (l *loader) resolve(s includeSpec, from string) []loadedFile {
 			return []loadedFile{f}
 		}
 	case s.local != "":
-		f, ok := l.readInside(s.pos, l.opts.dir(), s.local, "")
+		// A local include is local to the including file's own project (or
+		// template directory), as GitLab resolves nested includes.
+		f, ok := l.readInside(s.pos, from.root, s.local, from.label)
 		if ok {
 			return f
 		}
@@ -299,7 +313,7 @@ func (l *loader) readInside(at diag.Pos, root, name, label string) ([]loadedFile
 			}
 			return nil, false
 		}
-		out = append(out, loadedFile{name: label + m, data: data})
+		out = append(out, loadedFile{name: label + m, data: data, source: source{root: root, label: label}})
 	}
 	return out, true
 }
@@ -370,7 +384,7 @@ func (l *loader) fetch(s includeSpec) (loadedFile, bool) {
 	if l.opts.CacheDir != "" {
 		cached = filepath.Join(l.opts.CacheDir, "include-"+hex.EncodeToString(sum[:8])+".yml")
 		if data, err := os.ReadFile(cached); err == nil {
-			return loadedFile{name: s.remote, data: data}, true
+			return loadedFile{name: s.remote, data: data, source: source{root: l.opts.dir()}}, true
 		}
 	}
 	if l.opts.Offline || l.opts.CacheDir == "" {
@@ -406,57 +420,147 @@ func (l *loader) fetch(s includeSpec) (loadedFile, bool) {
 	if err := os.MkdirAll(l.opts.CacheDir, 0o755); err == nil {
 		_ = os.WriteFile(cached, data, 0o644)
 	}
-	return loadedFile{name: s.remote, data: data}, true
+	return loadedFile{name: s.remote, data: data, source: source{root: l.opts.dir()}}, true
 }
 
-var inputRef = regexp.MustCompile(`\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*(\|[^\]]*)?\]\]`)
+var inputRef = regexp.MustCompile(`\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*((?:\|[^\]]*)?)\]\]`)
 
-// interpolate fills $[[ inputs.x ]] in a file's content from the include's
-// inputs and the spec's defaults.
-func (l *loader) interpolate(file string, data []byte, spec, given *node) ([]byte, bool) {
-	values := map[string]string{}
-	declared := map[string]bool{}
-	ok := true
+// inputValues reads the inputs of an included file: what the include
+// gives, else the spec's defaults; undeclared and missing ones are errors.
+func (l *loader) inputValues(file string, spec, given *node) (map[string]*node, bool) {
+	values := map[string]*node{}
 	specInputs := spec.get("inputs")
+	ok := true
+	var declared []string
 	if specInputs != nil {
+		declared = specInputs.keys
 		for _, name := range specInputs.keys {
-			declared[name] = true
-			def := specInputs.fields[name].get("default")
-			if def != nil {
-				values[name] = scalarText(def)
+			if def := specInputs.fields[name].get("default"); def != nil {
+				values[name] = def
 			}
 		}
 	}
 	if given != nil {
 		for _, name := range given.keys {
-			if specInputs != nil && !declared[name] {
-				l.diags.Errorf(given.keyAt(name), "include-inputs", "input %q is not declared in %s's spec:inputs", name, file)
+			if !slices.Contains(declared, name) {
+				d := l.diags.Errorf(given.keyAt(name), "include-inputs", "input %q is not declared in %s's spec:inputs", name, file)
+				if s := closest(name, declared); s != "" {
+					d.Hint = fmt.Sprintf("did you mean %q?", s)
+				}
 				ok = false
 				continue
 			}
-			values[name] = scalarText(given.fields[name])
+			values[name] = given.fields[name]
 		}
 	}
-	if specInputs != nil {
-		for _, name := range specInputs.keys {
-			if _, set := values[name]; !set {
-				l.diags.Errorf(specInputs.keyAt(name), "include-inputs", "input %q of %s has no default and is not given", name, file)
-				ok = false
+	for _, name := range declared {
+		if _, set := values[name]; !set {
+			l.diags.Errorf(specInputs.keyAt(name), "include-inputs", "input %q of %s has no default and is not given", name, file)
+			ok = false
+		}
+	}
+	return values, ok
+}
+
+// interpolator fills $[[ inputs.x ]] into parsed values, so that an input
+// stays the value it is (a string with ": " or "#" in it, a list) and cannot
+// inject YAML.
+type interpolator struct {
+	file   string
+	values map[string]*node
+	diags  diag.List
+}
+
+func (in *interpolator) node(n *node) *node {
+	switch n.kind {
+	case mapKind:
+		out := &node{kind: mapKind, pos: n.pos}
+		for _, k := range n.keys {
+			key := in.text(k, n.keyAt(k))
+			out.set(key, in.node(n.fields[k]), n.keyAt(k))
+		}
+		return out
+	case seqKind:
+		out := &node{kind: seqKind, pos: n.pos}
+		for _, it := range n.items {
+			out.items = append(out.items, in.node(it))
+		}
+		return out
+	case scalarKind:
+		if !strings.Contains(n.value, "$[[") {
+			return n
+		}
+		// A scalar that is one interpolation takes the input's own value.
+		if m := inputRef.FindStringSubmatchIndex(n.value); m != nil && m[0] == 0 && m[1] == len(n.value) {
+			name := n.value[m[2]:m[3]]
+			funcs := n.value[m[4]:m[5]]
+			if v, ok := in.values[name]; ok && funcs == "" && v.kind != scalarKind {
+				c := v.clone()
+				c.pos = n.pos
+				return c
 			}
 		}
+		c := *n
+		c.value = in.text(n.value, n.pos)
+		return &c
 	}
-	if !ok {
-		return nil, false
+	return n
+}
+
+// text interpolates inputs into a string.
+func (in *interpolator) text(s string, at diag.Pos) string {
+	if !strings.Contains(s, "$[[") {
+		return s
 	}
-	out := inputRef.ReplaceAllFunc(data, func(m []byte) []byte {
-		sub := inputRef.FindSubmatch(m)
-		v, set := values[string(sub[1])]
-		if !set {
+	return inputRef.ReplaceAllStringFunc(s, func(m string) string {
+		sub := inputRef.FindStringSubmatch(m)
+		v, ok := in.values[sub[1]]
+		if !ok {
+			in.diags.Errorf(at, "include-inputs", "unknown interpolation key %q in %s", sub[1], in.file).
+				Hint = "declare it under spec:inputs"
 			return m
 		}
-		return []byte(v)
+		return in.apply(scalarText(v), sub[2], at)
 	})
-	return out, true
+}
+
+var truncateFunc = regexp.MustCompile(`^truncate\(\s*(\d+)\s*,\s*(\d+)\s*\)$`)
+
+// apply runs GitLab's interpolation functions (| expand_vars | truncate(a,b)
+// | posix_escape).
+func (in *interpolator) apply(v, funcs string, at diag.Pos) string {
+	for _, f := range strings.Split(funcs, "|") {
+		f = strings.TrimSpace(f)
+		switch {
+		case f == "":
+		case f == "expand_vars":
+			// Variables expand in the job's shell, where they are known.
+		case f == "posix_escape":
+			v = posixEscape(v)
+		case truncateFunc.MatchString(f):
+			m := truncateFunc.FindStringSubmatch(f)
+			off, _ := strconv.Atoi(m[1])
+			n, _ := strconv.Atoi(m[2])
+			r := []rune(v)
+			off = min(off, len(r))
+			v = string(r[off:min(off+n, len(r))])
+		default:
+			in.diags.Errorf(at, "include-inputs", "unknown interpolation function %q", f).
+				Hint = "GitLab has expand_vars, truncate(offset, length) and posix_escape"
+		}
+	}
+	return v
+}
+
+func posixEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./,:@%+=", r)) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // scalarText is the text an input value is interpolated as: scalars as

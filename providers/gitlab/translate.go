@@ -44,7 +44,7 @@ func Translate(ctx context.Context, path string, data []byte, opts Options) (*da
 		return nil, nil, err
 	}
 	l := &loader{ctx: ctx, opts: opts}
-	root := l.load(path, data, nil, []string{path})
+	root := l.load(path, data, nil, []string{path}, source{root: opts.dir()})
 	diags := l.diags
 	if root == nil || diags.HasErrors() {
 		diags.Sort()
@@ -112,7 +112,10 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 	// Deprecated top-level image, services, cache, before_script and
 	// after_script act as defaults.
 	for _, k := range []string{"image", "services", "cache", "before_script", "after_script"} {
-		if v := root.get(k); v != nil && !defaults.has(k) {
+		if v := root.get(k); v != nil && defaults.has(k) {
+			t.diags.Errorf(root.keyAt(k), "default", "%s is set both at the top level and in default:; GitLab rejects that", k).
+				Hint = "keep the one in default:"
+		} else if v != nil {
 			if defaults == nil {
 				defaults = &node{kind: mapKind, pos: v.pos}
 			} else {
@@ -228,6 +231,11 @@ func (t *translator) variables(v *node) map[string]string {
 		val := v.fields[k]
 		switch val.kind {
 		case scalarKind:
+			if val.tag != "!!str" && val.tag != "!!int" {
+				t.diags.Errorf(val.pos, "variables", "variable %q is %s; GitLab takes strings and integers only", k, val.tag[2:]).
+					Hint = fmt.Sprintf("quote it: %s: \"%s\"", k, val.value)
+				continue
+			}
 			out[k] = val.str()
 		case mapKind:
 			out[k] = val.get("value").str()
@@ -351,7 +359,11 @@ func (t *translator) changes(v *node) *dag.Changes {
 
 // scalarPos is where a scalar's text starts (after its quote).
 func (t *translator) scalarPos(v *node) diag.Pos {
-	return v.pos
+	p := v.pos
+	if v.quoted {
+		p.Col++
+	}
+	return p
 }
 
 func (t *translator) when(v *node) dag.When {

@@ -26,8 +26,9 @@ type node struct {
 	kind kind
 	pos  diag.Pos
 	// scalars
-	tag   string // !!str, !!int, !!float, !!bool, !!null
-	value string
+	tag    string // !!str, !!int, !!float, !!bool, !!null
+	value  string
+	quoted bool // written in quotes: its text starts one column later
 	// mappings
 	keys   []string
 	fields map[string]*node
@@ -209,7 +210,8 @@ func (c *converter) convert(n *yaml.Node, depth int) (*node, error) {
 			c.diags.Errorf(c.pos(n), "yaml-tag", "unknown YAML tag %q", n.Tag).Hint = "GitLab knows !reference only"
 			tag = "!!str"
 		}
-		return &node{kind: scalarKind, pos: c.pos(n), tag: tag, value: n.Value}, nil
+		quoted := n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0
+		return &node{kind: scalarKind, pos: c.pos(n), tag: tag, value: n.Value, quoted: quoted}, nil
 	case yaml.SequenceNode:
 		out := &node{kind: seqKind, pos: c.pos(n), items: make([]*node, 0, len(n.Content))}
 		for _, it := range n.Content {
@@ -243,14 +245,32 @@ func (c *converter) convert(n *yaml.Node, depth int) (*node, error) {
 	return nil, diag.Errorf(c.pos(n), "yaml-syntax", "unexpected YAML node")
 }
 
-// mapping fills out from n; merge keys (<<) add keys the mapping does not
-// set itself.
+// mapping fills out from n. Keys apply in the order written, a merge key
+// (<<) where it stands: GitLab's YAML loader (Ruby's Psych) lets whatever
+// comes later win, whether written or merged.
 func (c *converter) mapping(n *yaml.Node, out *node, depth int) error {
-	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-			merges = append(merges, v)
+			srcs := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				srcs = v.Content
+			}
+			for _, s := range srcs {
+				for s.Kind == yaml.AliasNode {
+					s = s.Alias
+				}
+				if s.Kind != yaml.MappingNode {
+					return diag.Errorf(c.pos(v), "yaml-merge", "merge key << needs a mapping or a list of mappings")
+				}
+				merged := &node{kind: mapKind}
+				if err := c.mapping(s, merged, depth+1); err != nil {
+					return err
+				}
+				for _, mk := range merged.keys {
+					out.set(mk, merged.fields[mk], merged.keyPos[mk])
+				}
+			}
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
@@ -264,29 +284,6 @@ func (c *converter) mapping(n *yaml.Node, out *node, depth int) error {
 			return err
 		}
 		out.set(k.Value, val, c.pos(k))
-	}
-	for _, m := range merges {
-		srcs := []*yaml.Node{m}
-		if m.Kind == yaml.SequenceNode {
-			srcs = m.Content
-		}
-		for _, s := range srcs {
-			for s.Kind == yaml.AliasNode {
-				s = s.Alias
-			}
-			if s.Kind != yaml.MappingNode {
-				return diag.Errorf(c.pos(m), "yaml-merge", "merge key << needs a mapping or a list of mappings")
-			}
-			merged := &node{kind: mapKind}
-			if err := c.mapping(s, merged, depth+1); err != nil {
-				return err
-			}
-			for _, k := range merged.keys {
-				if _, ok := out.fields[k]; !ok {
-					out.set(k, merged.fields[k], merged.keyPos[k])
-				}
-			}
-		}
 	}
 	return nil
 }
@@ -348,4 +345,15 @@ func (n *node) describe() string {
 		return "a !reference"
 	}
 	return fmt.Sprintf("%q", n.value)
+}
+
+// itemsOrSelf is a list's items, or the value itself as a one-item list.
+func (n *node) itemsOrSelf() []*node {
+	switch {
+	case n == nil || n.isNull():
+		return nil
+	case n.kind == seqKind:
+		return n.items
+	}
+	return []*node{n}
 }
