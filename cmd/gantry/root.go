@@ -35,6 +35,7 @@ back a minimal trigger file for the CI provider.`,
 		"how findings print: line (file:line:col: message), pretty (with the source line), json, github (workflow annotations); auto is pretty on a terminal")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
+		newRunCmd(io),
 		newTranslateCmd(io),
 		newLintCmd(io),
 		newValidateCmd(io),

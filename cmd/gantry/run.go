@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/runner"
+	"github.com/gantry-ci/gantry/runner/host"
+)
+
+type runOptions struct {
+	Files      []string
+	Jobs       []string
+	Event      string
+	EventPath  string
+	Ref        string
+	Base       string
+	Inputs     []string
+	Vars       []string
+	Secrets    []string
+	SecretFile string
+	Env        []string
+	Parallel   int
+	Executor   string
+	DryRun     bool
+	JSON       bool
+	KeepGoing  bool
+	Source     sourceFlags
+}
+
+func newRunCmd(io *IO) *cobra.Command {
+	opts := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run [FILE|DAG|DIR]...",
+		Short: "Run pipelines on this machine, as the CI provider would for an event",
+		Long: `Run executes pipelines — GitHub workflows, .gitlab-ci.yml files or gantry
+DAGs, translated on the fly — for an event (default: a push of the current
+branch). With no file it runs every pipeline of the repository the event
+triggers. Trigger filters, rules and conditions are evaluated against the
+event, its ref and the files changed since --base; --dry-run prints the plan
+and why each thing would not run.
+
+Each job runs in its own copy of the repository (the working tree is never
+changed), with a clean environment: the CI variables, the pipeline's env,
+PATH, HOME and a few others, plus what --env passes. Secrets given with
+--secret or --secret-file are masked in every line of output.
+
+Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
+2 usage error, 130 interrupted.`,
+		Example: `  gantry run .github/workflows/ci.yml
+  gantry run .gitlab-ci.yml --job test --dry-run
+  gantry run --event pull_request --base main
+  gantry run ci.yml --secret NPM_TOKEN --var REGION=eu --json`,
+		RunE: func(cmd *cobra.Command, files []string) error {
+			opts.Files = files
+			return runRun(cmd.Context(), io, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Jobs, "job", nil, "run only this node and what it needs (repeatable); manual nodes run only when named")
+	f.StringVar(&opts.Event, "event", "push", "the event: push, pull_request, schedule, manual (workflow_dispatch), merge_request, ...")
+	f.StringVar(&opts.EventPath, "event-path", "", "a JSON file with the event's payload (github.event)")
+	f.StringVar(&opts.Ref, "ref", "", "the ref (refs/heads/BRANCH or refs/tags/TAG); default the current branch")
+	f.StringVar(&opts.Base, "base", "", "compare with this ref to know the changed files (paths filters, rules:changes)")
+	f.StringArrayVar(&opts.Inputs, "input", nil, "KEY=VALUE: an input of a manual run (repeatable)")
+	f.StringArrayVar(&opts.Vars, "var", nil, "KEY=VALUE: a variable (GitHub vars context, GitLab CI/CD variable) (repeatable)")
+	f.StringArrayVar(&opts.Secrets, "secret", nil, "NAME or NAME=VALUE: a secret, from the environment when no value is given (repeatable)")
+	f.StringVar(&opts.SecretFile, "secret-file", "", "a dotenv file of secrets (NAME=VALUE lines)")
+	f.StringArrayVar(&opts.Env, "env", nil, "NAME: pass this host environment variable to steps (repeatable)")
+	f.IntVarP(&opts.Parallel, "jobs", "j", 0, "how many nodes run at once (default: the number of CPUs)")
+	f.StringVar(&opts.Executor, "executor", "host", "where steps run: host")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and run nothing")
+	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
+	f.BoolVar(&opts.KeepGoing, "keep-going", false, "do not cancel the rest of a matrix when one of its jobs fails")
+	opts.Source.register(cmd)
+	return cmd
+}
+
+func runRun(ctx context.Context, io *IO, opts *runOptions) error {
+	if opts.Executor != "host" {
+		return usagef("--executor %q: this gantry runs on the host executor only (BuildKit comes with the next release)", opts.Executor)
+	}
+	topts, err := opts.Source.options("")
+	if err != nil {
+		return err
+	}
+	files := opts.Files
+	if len(files) == 0 {
+		files = discover(opts.Source.Dir)
+		if len(files) == 0 {
+			return usagef("no pipeline found: name a file, or run in a repository with .github/workflows/*.yml or .gitlab-ci.yml")
+		}
+	}
+	pipelines, err := load(ctx, io, files, topts)
+	if err != nil {
+		return err
+	}
+	event, err := opts.event(ctx)
+	if err != nil {
+		return err
+	}
+	secrets, err := opts.secrets()
+	if err != nil {
+		return err
+	}
+	root, err := filepath.Abs(opts.Source.Dir)
+	if err != nil {
+		return err
+	}
+	masker := &runner.Masker{}
+	out := masker.Writer(io.Out)
+	defer out.Close()
+	var rep runner.Reporter
+	if opts.JSON {
+		rep = &runner.JSONReporter{Out: out}
+	} else {
+		rep = &runner.TextReporter{Out: out, Color: io.Color && io.OutTTY, Width: prefixWidth(pipelines)}
+	}
+	anyFailed := false
+	for _, p := range pipelines {
+		ropts := runner.Options{
+			Executor:  host.New(host.Options{}),
+			Source:    root,
+			RunDir:    filepath.Join(root, ".gantry", "runs", runID()),
+			CacheDir:  filepath.Join(root, ".gantry", "cache"),
+			Event:     event,
+			Jobs:      opts.Jobs,
+			Parallel:  opts.Parallel,
+			Secrets:   secrets,
+			Vars:      keyValues(opts.Vars),
+			Env:       opts.Env,
+			KeepGoing: opts.KeepGoing,
+			Reporter:  rep,
+			Masker:    masker,
+		}
+		if opts.DryRun {
+			plan, err := runner.MakePlan(p, ropts)
+			if err != nil {
+				return err
+			}
+			printPlan(io, p, plan, opts.JSON)
+			continue
+		}
+		if err := ensureGitignored(root); err != nil {
+			return err
+		}
+		res, err := runner.Run(ctx, p, ropts)
+		if err != nil && res == nil {
+			return err
+		}
+		if !res.Triggered {
+			msg := fmt.Sprintf("%s: not triggered: %s", p.Name, res.Why)
+			if opts.JSON {
+				b, _ := json.Marshal(map[string]any{"event": "not-triggered", "pipeline": p.Name, "why": res.Why})
+				fmt.Fprintln(out, string(b))
+			} else {
+				fmt.Fprintln(out, msg)
+			}
+			continue
+		}
+		writeRecord(ropts.RunDir, res, masker)
+		printSummary(out, res, opts.JSON)
+		if res.Failed {
+			anyFailed = true
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if anyFailed {
+		return failedError{"a job failed"}
+	}
+	return nil
+}
+
+// discover finds the repository's pipelines.
+func discover(dir string) []string {
+	var files []string
+	for _, pattern := range []string{".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		files = append(files, m...)
+	}
+	return files
+}
+
+func (o *runOptions) event(ctx context.Context) (runner.Event, error) {
+	e := runner.Event{Name: o.Event, Ref: o.Ref, Inputs: keyValues(o.Inputs)}
+	if e.Ref != "" && !strings.HasPrefix(e.Ref, "refs/") {
+		e.Ref = "refs/heads/" + e.Ref
+	}
+	if o.EventPath != "" {
+		data, err := os.ReadFile(o.EventPath)
+		if err != nil {
+			return e, err
+		}
+		if err := json.Unmarshal(data, &e.Payload); err != nil {
+			return e, fmt.Errorf("%s: not a JSON event payload: %w", o.EventPath, err)
+		}
+	}
+	if o.Base != "" {
+		e.BaseRef = "refs/heads/" + strings.TrimPrefix(o.Base, "refs/heads/")
+	}
+	return runner.GitEvent(ctx, o.Source.Dir, e, o.Base), nil
+}
+
+func (o *runOptions) secrets() (map[string]string, error) {
+	out := map[string]string{}
+	if o.SecretFile != "" {
+		data, err := os.ReadFile(o.SecretFile)
+		if err != nil {
+			return nil, err
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+			if !ok {
+				return nil, usagef("%s:%d: expected NAME=VALUE", o.SecretFile, i+1)
+			}
+			out[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	for _, s := range o.Secrets {
+		name, value, ok := strings.Cut(s, "=")
+		if !ok {
+			v, found := os.LookupEnv(name)
+			if !found {
+				return nil, usagef("--secret %s: no environment variable %s; give NAME=VALUE or export it", name, name)
+			}
+			value = v
+		}
+		out[name] = value
+	}
+	return out, nil
+}
+
+func keyValues(list []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = v
+	}
+	return out
+}
+
+func runID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+func prefixWidth(ps []*dag.Pipeline) int {
+	w := 0
+	for _, p := range ps {
+		for _, n := range p.Nodes {
+			w = max(w, len(n.ID))
+		}
+	}
+	return min(w, 32)
+}
+
+// ensureGitignored keeps .gantry/ out of git status.
+func ensureGitignored(root string) error {
+	dir := filepath.Join(root, ".gantry")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ignore := filepath.Join(dir, ".gitignore")
+	if _, err := os.Stat(ignore); err == nil {
+		return nil
+	}
+	return os.WriteFile(ignore, []byte("# gantry's run records, artifacts and caches\n*\n"), 0o644)
+}
+
+// writeRecord keeps the run's result beside its artifacts, for gantry
+// graph --status and for machines. Values are masked.
+func writeRecord(dir string, res *runner.Result, m *runner.Masker) {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return
+	}
+	_ = os.WriteFile(filepath.Join(dir, "run.json"), []byte(m.Mask(string(b))), 0o644)
+}
+
+func printPlan(io *IO, p *dag.Pipeline, plan *runner.Plan, asJSON bool) {
+	if asJSON {
+		nodes := []map[string]any{}
+		for _, pn := range plan.Nodes {
+			nodes = append(nodes, map[string]any{"id": pn.Node.ID, "run": pn.Run, "why": pn.Why, "needs": pn.Node.Needs})
+		}
+		b, _ := json.Marshal(map[string]any{"event": "plan", "pipeline": p.Name, "triggered": plan.Triggered, "why": plan.Why, "nodes": nodes})
+		fmt.Fprintln(io.Out, string(b))
+		return
+	}
+	if !plan.Triggered {
+		fmt.Fprintf(io.Out, "%s: not triggered: %s\n", p.Name, plan.Why)
+		return
+	}
+	fmt.Fprintf(io.Out, "%s: triggered %s\n", p.Name, plan.Why)
+	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	for i, pn := range plan.Nodes {
+		what := "run"
+		if !pn.Run {
+			what = "skip: " + pn.Why
+		}
+		needs := ""
+		if len(pn.Node.Needs) > 0 {
+			needs = "after " + strings.Join(pn.Node.Needs, ", ")
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", i+1, pn.Node.ID, what, needs)
+	}
+	tw.Flush()
+}
+
+func printSummary(w interface{ Write([]byte) (int, error) }, res *runner.Result, asJSON bool) {
+	if asJSON {
+		nodes := []map[string]any{}
+		for _, n := range res.Nodes {
+			nodes = append(nodes, map[string]any{"id": n.ID, "status": n.Status, "reason": n.Reason, "duration_ms": n.Duration.Milliseconds()})
+		}
+		b, _ := json.Marshal(map[string]any{"event": "summary", "pipeline": res.Pipeline, "failed": res.Failed, "nodes": nodes})
+		fmt.Fprintln(w, string(b))
+		return
+	}
+	fmt.Fprintf(w, "\n%s\n", res.Pipeline)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NODE\tSTATUS\tDURATION\tWHY")
+	for _, n := range res.Nodes {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.ID, n.Status, n.Duration.Round(time.Millisecond), n.Reason)
+	}
+	tw.Flush()
+	var summaries []string
+	for _, n := range res.Nodes {
+		if n.Summary != "" {
+			summaries = append(summaries, "## "+n.Name+"\n\n"+n.Summary)
+		}
+	}
+	if len(summaries) > 0 {
+		fmt.Fprintf(w, "\nStep summaries:\n\n%s", strings.Join(summaries, "\n"))
+	}
+}

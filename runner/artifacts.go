@@ -1,0 +1,175 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/gantry-ci/gantry/dag"
+)
+
+// artifactDir is where a node's artifact is kept for the nodes after it.
+func (r *run) artifactDir(node, name string) string {
+	return filepath.Join(r.opts.RunDir, "artifacts", node, name)
+}
+
+// produceArtifacts keeps a node's artifacts, as their when: says.
+func (r *run) produceArtifacts(n *dag.Node, ws Workspace, status dag.Status, res *NodeResult) error {
+	if n.Artifacts == nil || ws.HostDir() == "" {
+		return nil
+	}
+	for _, a := range n.Artifacts.Produces {
+		switch a.When {
+		case dag.WhenAlways:
+		case dag.WhenOnFailure:
+			if status != dag.StatusFailure {
+				continue
+			}
+		default:
+			if status != dag.StatusSuccess {
+				continue
+			}
+		}
+		n, err := copyGlobs(ws.HostDir(), a.Paths, a.Exclude, r.artifactDir(n.ID, a.Name))
+		if err != nil {
+			return err
+		}
+		if n == 0 && a.Report == "" {
+			r.opts.Reporter.Line(res.ID, "gantry", fmt.Sprintf("artifact %q: no file matches %s", a.Name, strings.Join(a.Paths, ", ")))
+		}
+		if a.Report == "dotenv" {
+			vars := map[string]string{}
+			for _, p := range a.Paths {
+				if err := readKeyValues(filepath.Join(ws.HostDir(), p), vars); err != nil {
+					return err
+				}
+			}
+			res.dotenv = vars
+		}
+	}
+	return nil
+}
+
+// consumeArtifacts brings the artifacts a node consumes into its workspace,
+// and the dotenv variables of the nodes they come from into its env.
+func (r *run) consumeArtifacts(n *dag.Node, ws Workspace, env map[string]string) error {
+	if n.Artifacts == nil || ws.HostDir() == "" {
+		return nil
+	}
+	for _, c := range n.Artifacts.Consumes {
+		src := filepath.Join(r.opts.RunDir, "artifacts", c.From)
+		if c.Name != "" {
+			src = filepath.Join(src, c.Name)
+		}
+		if _, err := os.Stat(src); err != nil {
+			continue // it produced nothing (skipped, or no file matched)
+		}
+		dst := filepath.Join(ws.HostDir(), c.Path)
+		if c.Name == "" {
+			// Every artifact of the node lands at the path, merged.
+			entries, _ := os.ReadDir(src)
+			for _, e := range entries {
+				if err := copyTree(filepath.Join(src, e.Name()), dst); err != nil {
+					return err
+				}
+			}
+		} else if err := copyTree(src, dst); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		from := r.results[c.From]
+		r.mu.Unlock()
+		if from != nil {
+			for k, v := range from.dotenv {
+				env[k] = v
+			}
+		}
+	}
+	return nil
+}
+
+// copyGlobs copies the files under root that match the globs (a directory
+// means everything in it) and none of the excludes into dst, keeping their
+// relative paths. It returns how many files it copied.
+func copyGlobs(root string, globs, excludes []string, dst string) (int, error) {
+	count := 0
+	fsys := os.DirFS(root)
+	for _, g := range globs {
+		g = strings.TrimPrefix(filepath.ToSlash(g), "./")
+		g = strings.TrimSuffix(g, "/")
+		matches, err := doublestar.Glob(fsys, g)
+		if err != nil {
+			return count, fmt.Errorf("bad path pattern %q: %w", g, err)
+		}
+		for _, m := range matches {
+			err := fs.WalkDir(fsys, m, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				for _, ex := range excludes {
+					if ok, _ := doublestar.Match(strings.TrimPrefix(ex, "./"), p); ok {
+						return nil
+					}
+				}
+				count++
+				return copyFile(filepath.Join(root, p), filepath.Join(dst, p))
+			})
+			if err != nil {
+				return count, err
+			}
+		}
+	}
+	return count, nil
+}
+
+// copyTree copies a file or directory tree to dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		return copyFile(p, target)
+	})
+}
+
+func copyFile(src, dst string) error {
+	st, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		link, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		_ = os.Remove(dst)
+		return os.Symlink(link, dst)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, st.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,241 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/gantry-ci/gantry/dag"
+)
+
+// builtin runs the stand-ins for the actions nearly every workflow uses,
+// so that workflows run offline.
+func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspace, with, outputs map[string]string, posts *[]func(), env []string) (int, error) {
+	name, _, _ := strings.Cut(s.Uses, "@")
+	say := func(format string, args ...any) {
+		r.opts.Reporter.Line(n.ID, "gantry", r.opts.Masker.Mask(fmt.Sprintf(format, args...)))
+	}
+	switch strings.ToLower(name) {
+	case "gantry/outputs":
+		for k, v := range with {
+			outputs[k] = v
+		}
+		return 0, nil
+	case "actions/checkout":
+		// The workspace is already a copy of the repository.
+		if p := with["path"]; p != "" && ws.HostDir() != "" {
+			if err := copyTree(r.opts.Source, filepath.Join(ws.HostDir(), p)); err != nil {
+				return 1, err
+			}
+		}
+		say("checkout: the workspace is a copy of %s", r.opts.Source)
+		return 0, nil
+	case "actions/upload-artifact":
+		if ws.HostDir() == "" {
+			return 1, fmt.Errorf("upload-artifact needs a workspace on the host")
+		}
+		art := cmpStr(with["name"], "artifact")
+		// As upload-artifact does, files are stored relative to the
+		// deepest directory common to the paths.
+		var globs, excludes []string
+		for _, p := range lines(with["path"]) {
+			if ex, ok := strings.CutPrefix(p, "!"); ok {
+				excludes = append(excludes, ex)
+			} else {
+				globs = append(globs, p)
+			}
+		}
+		base := commonBase(ws.HostDir(), globs)
+		rel := make([]string, len(globs))
+		for i, g := range globs {
+			rel[i] = strings.TrimPrefix(strings.TrimPrefix(filepath.ToSlash(filepath.Clean(g)), base), "/")
+			if rel[i] == "" {
+				rel[i] = "."
+			}
+		}
+		count, err := copyGlobs(filepath.Join(ws.HostDir(), base), rel, excludes, r.artifactDir("_named", art))
+		if err != nil {
+			return 1, err
+		}
+		if count == 0 && with["if-no-files-found"] == "error" {
+			return 1, fmt.Errorf("upload-artifact %q: no file matches %s", art, with["path"])
+		}
+		say("uploaded %d file(s) as artifact %q", count, art)
+		return 0, nil
+	case "actions/download-artifact":
+		if ws.HostDir() == "" {
+			return 1, fmt.Errorf("download-artifact needs a workspace on the host")
+		}
+		dst := filepath.Join(ws.HostDir(), with["path"])
+		if art := with["name"]; art != "" {
+			src := r.artifactDir("_named", art)
+			if _, err := os.Stat(src); err != nil {
+				return 1, fmt.Errorf("download-artifact: no artifact %q was uploaded in this run", art)
+			}
+			return 0, copyTree(src, dst)
+		}
+		root := filepath.Join(r.opts.RunDir, "artifacts", "_named")
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			if err := copyTree(filepath.Join(root, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+				return 1, err
+			}
+		}
+		return 0, nil
+	case "actions/cache", "actions/cache/restore", "actions/cache/save":
+		return r.cache(n, ws, name, with, outputs, posts, say)
+	}
+	if tool, ok := setupTools[strings.ToLower(name)]; ok {
+		return r.setup(ctx, tool, with, env, say)
+	}
+	return 1, fmt.Errorf("action %s is not available offline: gantry runs actions/checkout, upload-artifact, download-artifact, cache and setup-* itself, and cannot fetch others yet", s.Uses)
+}
+
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+var keyUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// cache restores a cache by key or restore-keys prefix, and saves it when
+// the job ends if it was not an exact hit.
+func (r *run) cache(n *dag.Node, ws Workspace, name string, with, outputs map[string]string, posts *[]func(), say func(string, ...any)) (int, error) {
+	if r.opts.CacheDir == "" || ws.HostDir() == "" {
+		say("cache: no cache directory; nothing restored or saved")
+		outputs["cache-hit"] = "false"
+		return 0, nil
+	}
+	key := with["key"]
+	if key == "" {
+		return 1, fmt.Errorf("cache: key is required")
+	}
+	paths := lines(with["path"])
+	dir := func(k string) string { return filepath.Join(r.opts.CacheDir, keyUnsafe.ReplaceAllString(k, "_")) }
+	hit := false
+	if name != "actions/cache/save" {
+		found := ""
+		if _, err := os.Stat(dir(key)); err == nil {
+			found, hit = key, true
+		} else {
+			for _, prefix := range lines(with["restore-keys"]) {
+				entries, _ := os.ReadDir(r.opts.CacheDir)
+				for _, e := range entries {
+					if strings.HasPrefix(e.Name(), keyUnsafe.ReplaceAllString(prefix, "_")) {
+						found = e.Name()
+						break
+					}
+				}
+				if found != "" {
+					break
+				}
+			}
+		}
+		if found != "" {
+			if err := copyTree(filepath.Join(r.opts.CacheDir, keyUnsafe.ReplaceAllString(found, "_")), ws.HostDir()); err != nil {
+				return 1, err
+			}
+			say("cache restored from key %s", found)
+		} else {
+			say("cache not found for key %s", key)
+		}
+		outputs["cache-hit"] = fmt.Sprint(hit)
+		outputs["cache-matched-key"] = found
+	}
+	if name != "actions/cache/restore" && !hit {
+		save := func() {
+			tmp := dir(key) + ".tmp"
+			_ = os.RemoveAll(tmp)
+			if _, err := copyGlobs(ws.HostDir(), paths, nil, tmp); err == nil {
+				_ = os.RemoveAll(dir(key))
+				_ = os.Rename(tmp, dir(key))
+				say("cache saved with key %s", key)
+			}
+		}
+		if name == "actions/cache/save" {
+			save()
+		} else {
+			*posts = append(*posts, save)
+		}
+	}
+	return 0, nil
+}
+
+type setupTool struct {
+	input   string
+	command []string
+}
+
+var setupTools = map[string]setupTool{
+	"actions/setup-go":     {input: "go-version", command: []string{"go", "version"}},
+	"actions/setup-node":   {input: "node-version", command: []string{"node", "--version"}},
+	"actions/setup-python": {input: "python-version", command: []string{"python3", "--version"}},
+	"actions/setup-java":   {input: "java-version", command: []string{"java", "-version"}},
+}
+
+var versionNumber = regexp.MustCompile(`\d+(\.\d+)*`)
+
+// setup uses the toolchain on PATH when it satisfies the requested
+// version, and otherwise fails saying what was asked and what was found.
+func (r *run) setup(ctx context.Context, tool setupTool, with map[string]string, env []string, say func(string, ...any)) (int, error) {
+	cmd := exec.CommandContext(ctx, tool.command[0], tool.command[1:]...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 1, fmt.Errorf("%s is not on PATH; install it, or run this job with --executor buildkit", tool.command[0])
+	}
+	found := versionNumber.FindString(string(out))
+	want := strings.TrimPrefix(strings.TrimSpace(with[tool.input]), "v")
+	want = strings.TrimSuffix(strings.TrimSuffix(want, ".x"), ".*")
+	if want != "" && !strings.HasPrefix(found, want) && want != "stable" && want != "latest" && !strings.ContainsAny(want, "^~><=") {
+		return 1, fmt.Errorf("%s %s was asked for, and %s %s is on PATH", tool.command[0], with[tool.input], tool.command[0], found)
+	}
+	say("using %s %s from PATH", tool.command[0], found)
+	return 0, nil
+}
+
+// commonBase is the deepest directory (relative to root) that holds every
+// path the globs name: a directory named outright, else the part of each
+// glob before its first wildcard.
+func commonBase(root string, globs []string) string {
+	var bases [][]string
+	for _, g := range globs {
+		g = filepath.ToSlash(filepath.Clean(g))
+		dir := g
+		if i := strings.IndexAny(g, "*?[{"); i >= 0 {
+			dir = g[:i]
+			if j := strings.LastIndexByte(dir, '/'); j >= 0 {
+				dir = dir[:j]
+			} else {
+				dir = ""
+			}
+		} else if st, err := os.Stat(filepath.Join(root, g)); err != nil || !st.IsDir() {
+			dir = filepath.ToSlash(filepath.Dir(g))
+		}
+		if dir == "." {
+			dir = ""
+		}
+		bases = append(bases, strings.Split(dir, "/"))
+	}
+	if len(bases) == 0 {
+		return ""
+	}
+	common := bases[0]
+	for _, b := range bases[1:] {
+		n := 0
+		for n < len(common) && n < len(b) && common[n] == b[n] {
+			n++
+		}
+		common = common[:n]
+	}
+	return strings.Join(common, "/")
+}

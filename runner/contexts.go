@@ -1,0 +1,177 @@
+package runner
+
+import (
+	"io/fs"
+	"maps"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// providerOf is the provider a pipeline came from ("github", "gitlab", or
+// "" for a hand-written DAG, which gets GitHub's variables).
+func providerOf(p *dag.Pipeline) string {
+	if p.Source != nil {
+		return p.Source.Provider
+	}
+	return ""
+}
+
+// githubContext is the github context of expressions.
+func githubContext(e Event, runID, workspace string) expr.Value {
+	payload := e.Payload
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	refType := "branch"
+	if e.Tag() != "" {
+		refType = "tag"
+	}
+	return expr.FromGo(map[string]any{
+		"event_name":  e.Name,
+		"event":       payload,
+		"ref":         e.Ref,
+		"ref_name":    e.RefName(),
+		"ref_type":    refType,
+		"sha":         e.SHA,
+		"base_ref":    strings.TrimPrefix(e.BaseRef, "refs/heads/"),
+		"head_ref":    "",
+		"repository":  e.Repository,
+		"actor":       e.Actor,
+		"workspace":   workspace,
+		"run_id":      runID,
+		"run_number":  "1",
+		"run_attempt": "1",
+		"server_url":  "https://github.com",
+		"api_url":     "https://api.github.com",
+		"token":       "",
+		"job":         "",
+		"action_path": "",
+		"workflow":    "",
+		"repository_owner": func() string {
+			owner, _, _ := strings.Cut(e.Repository, "/")
+			return owner
+		}(),
+	})
+}
+
+// githubEnv is GitHub's default environment variables for a step.
+func githubEnv(e Event, runID, workspace, nodeID, workflow string) map[string]string {
+	refType := "branch"
+	if e.Tag() != "" {
+		refType = "tag"
+	}
+	env := map[string]string{
+		"CI":                "true",
+		"GITHUB_ACTIONS":    "true",
+		"GITHUB_EVENT_NAME": e.Name,
+		"GITHUB_REF":        e.Ref,
+		"GITHUB_REF_NAME":   e.RefName(),
+		"GITHUB_REF_TYPE":   refType,
+		"GITHUB_SHA":        e.SHA,
+		"GITHUB_REPOSITORY": e.Repository,
+		"GITHUB_ACTOR":      e.Actor,
+		"GITHUB_WORKSPACE":  workspace,
+		"GITHUB_RUN_ID":     runID,
+		"GITHUB_RUN_NUMBER": "1",
+		"GITHUB_JOB":        nodeID,
+		"GITHUB_WORKFLOW":   workflow,
+		"RUNNER_OS":         "Linux",
+		"RUNNER_ARCH":       "X64",
+		"RUNNER_TEMP":       "",
+	}
+	if e.BaseRef != "" {
+		env["GITHUB_BASE_REF"] = strings.TrimPrefix(e.BaseRef, "refs/heads/")
+	}
+	return env
+}
+
+// gitlabSources maps gantry's event names to CI_PIPELINE_SOURCE.
+var gitlabSources = map[string]string{
+	"push": "push", "merge_request": "merge_request_event", "pull_request": "merge_request_event",
+	"schedule": "schedule", "manual": "web", "api": "api", "trigger": "trigger", "pipeline": "pipeline",
+}
+
+// gitlabEnv is GitLab's predefined CI_* variables for an event.
+func gitlabEnv(e Event, runID, workspace string) map[string]string {
+	source := gitlabSources[e.Name]
+	if source == "" {
+		source = e.Name
+	}
+	env := map[string]string{
+		"CI":                  "true",
+		"GITLAB_CI":           "true",
+		"CI_PIPELINE_SOURCE":  source,
+		"CI_COMMIT_SHA":       e.SHA,
+		"CI_COMMIT_SHORT_SHA": short(e.SHA),
+		"CI_COMMIT_REF_NAME":  e.RefName(),
+		"CI_COMMIT_REF_SLUG":  slug(e.RefName()),
+		"CI_DEFAULT_BRANCH":   e.DefaultBranch,
+		"CI_PROJECT_DIR":      workspace,
+		"CI_PROJECT_PATH":     e.Repository,
+		"CI_PROJECT_NAME":     e.Repository[strings.LastIndexByte(e.Repository, '/')+1:],
+		"CI_PIPELINE_ID":      runID,
+		"CI_JOB_ID":           runID,
+		"CI_SERVER":           "yes",
+		"GITLAB_USER_LOGIN":   e.Actor,
+	}
+	if b := e.Branch(); b != "" && source != "merge_request_event" {
+		env["CI_COMMIT_BRANCH"] = b
+	}
+	if t := e.Tag(); t != "" {
+		env["CI_COMMIT_TAG"] = t
+	}
+	if source == "merge_request_event" {
+		env["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"] = e.Branch()
+		env["CI_MERGE_REQUEST_TARGET_BRANCH_NAME"] = strings.TrimPrefix(e.BaseRef, "refs/heads/")
+	}
+	return env
+}
+
+func short(sha string) string {
+	if len(sha) > 8 {
+		return sha[:8]
+	}
+	return sha
+}
+
+// slug is GitLab's CI_COMMIT_REF_SLUG: lowercased, non-alphanumerics as
+// "-", at most 63 characters, no leading or trailing "-".
+func slug(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	out := b.String()
+	if len(out) > 63 {
+		out = out[:63]
+	}
+	return strings.Trim(out, "-")
+}
+
+func stringsValue(m map[string]string) expr.Value {
+	out := make(map[string]expr.Value, len(m))
+	for k, v := range m {
+		out[k] = expr.String(v)
+	}
+	return expr.Object(out)
+}
+
+func mergeMaps(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func osDirFS(dir string) fs.FS { return os.DirFS(dir) }

@@ -1,0 +1,218 @@
+package runner
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/gantry-ci/gantry/dag"
+)
+
+// Event is what a run is for: the event, the ref and what changed.
+type Event struct {
+	// Name is the event: push, pull_request, schedule, manual, ...
+	Name string
+	// Ref is the full ref: refs/heads/main, refs/tags/v1.
+	Ref string
+	// SHA is the commit.
+	SHA string
+	// BaseRef is the target branch of a pull/merge request.
+	BaseRef string
+	// Changed lists the changed files, relative to the repository root;
+	// nil means not known (path filters then match, as GitHub does when it
+	// cannot tell).
+	Changed []string
+	// Payload is the event's webhook payload (github.event).
+	Payload map[string]any
+	// Inputs are a manual or called run's inputs.
+	Inputs map[string]string
+	// Actor and Repository name who ran it and where.
+	Actor, Repository string
+	// DefaultBranch is the repository's default branch.
+	DefaultBranch string
+}
+
+// RefName is the short ref: main for refs/heads/main, v1 for refs/tags/v1.
+func (e Event) RefName() string {
+	for _, p := range []string{"refs/heads/", "refs/tags/"} {
+		if s, ok := strings.CutPrefix(e.Ref, p); ok {
+			return s
+		}
+	}
+	return e.Ref
+}
+
+// Branch is the branch of a branch ref, or "".
+func (e Event) Branch() string {
+	b, _ := strings.CutPrefix(e.Ref, "refs/heads/")
+	if b == e.Ref {
+		return ""
+	}
+	return b
+}
+
+// Tag is the tag of a tag ref, or "".
+func (e Event) Tag() string {
+	t, _ := strings.CutPrefix(e.Ref, "refs/tags/")
+	if t == e.Ref {
+		return ""
+	}
+	return t
+}
+
+// GitEvent fills what an event leaves empty from the git repository at
+// dir: the current branch and commit, and the files changed since base (a
+// ref; empty means the working tree against HEAD).
+func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
+	git := func(args ...string) string {
+		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if e.Name == "" {
+		e.Name = "push"
+	}
+	if e.Ref == "" {
+		if b := git("symbolic-ref", "-q", "HEAD"); b != "" {
+			e.Ref = b
+		}
+	}
+	if e.SHA == "" {
+		e.SHA = git("rev-parse", "HEAD")
+	}
+	if e.DefaultBranch == "" {
+		e.DefaultBranch = strings.TrimPrefix(git("symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"), "origin/")
+		if e.DefaultBranch == "" {
+			e.DefaultBranch = "main"
+		}
+	}
+	if e.Repository == "" {
+		e.Repository = "local/" + filepath.Base(dir)
+	}
+	if e.Actor == "" {
+		e.Actor = git("config", "user.name")
+		if e.Actor == "" {
+			e.Actor = "gantry"
+		}
+	}
+	if e.Changed == nil && base != "" {
+		if out := git("diff", "--name-only", base+"...HEAD"); out != "" {
+			e.Changed = strings.Split(out, "\n")
+		} else {
+			e.Changed = []string{}
+		}
+	}
+	return e
+}
+
+// matchTrigger reports whether a trigger starts the pipeline for the
+// event, and if not, why.
+func matchTrigger(t dag.Trigger, e Event) (bool, string) {
+	if t.Event != e.Name {
+		return false, ""
+	}
+	if len(t.Types) > 0 {
+		action, _ := e.Payload["action"].(string)
+		if action != "" && !contains(t.Types, action) {
+			return false, "its types " + strings.Join(t.Types, ", ") + " do not include " + action
+		}
+	}
+	ref := e.Branch()
+	if e.Name == "pull_request" || e.Name == "pull_request_target" {
+		ref = strings.TrimPrefix(e.BaseRef, "refs/heads/")
+	}
+	tag := e.Tag()
+	hasRefFilter := len(t.Branches)+len(t.BranchesIgnore)+len(t.Tags)+len(t.TagsIgnore) > 0
+	if hasRefFilter {
+		switch {
+		case tag != "":
+			if len(t.Tags)+len(t.TagsIgnore) == 0 {
+				return false, "it filters branches and this is tag " + tag
+			}
+			if !filterMatch(t.Tags, t.TagsIgnore, tag) {
+				return false, "tag " + tag + " does not match its tag filters"
+			}
+		default:
+			if len(t.Branches)+len(t.BranchesIgnore) == 0 {
+				return false, "it filters tags and this is branch " + ref
+			}
+			if !filterMatch(t.Branches, t.BranchesIgnore, ref) {
+				return false, "branch " + ref + " does not match its branch filters"
+			}
+		}
+	}
+	if (len(t.Paths)+len(t.PathsIgnore) > 0) && e.Changed != nil && tag == "" {
+		any := false
+		for _, f := range e.Changed {
+			if filterMatch(t.Paths, t.PathsIgnore, f) {
+				any = true
+				break
+			}
+		}
+		if !any {
+			return false, "no changed file matches its path filters"
+		}
+	}
+	return true, ""
+}
+
+// filterMatch applies GitHub's filter patterns: with include patterns,
+// the last matching one decides (a !pattern excludes); ignore patterns
+// exclude.
+func filterMatch(include, ignore []string, s string) bool {
+	if len(include) > 0 {
+		ok := false
+		for _, p := range include {
+			if neg, found := strings.CutPrefix(p, "!"); found {
+				if globMatch(neg, s) {
+					ok = false
+				}
+			} else if globMatch(p, s) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, p := range ignore {
+		if globMatch(p, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// globMatch matches GitHub filter patterns: * within a segment, ** across,
+// ?, [..], and + (one or more of the previous character).
+func globMatch(pattern, s string) bool {
+	if strings.Contains(pattern, "+") {
+		// Rare; approximate x+ as xx* for doublestar.
+		var b strings.Builder
+		for i := 0; i < len(pattern); i++ {
+			if pattern[i] == '+' && i > 0 {
+				b.WriteByte(pattern[i-1])
+				b.WriteByte('*')
+				continue
+			}
+			b.WriteByte(pattern[i])
+		}
+		pattern = b.String()
+	}
+	ok, err := doublestar.Match(pattern, s)
+	return err == nil && ok
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

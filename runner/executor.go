@@ -1,0 +1,66 @@
+package runner
+
+import (
+	"context"
+	"io"
+
+	"github.com/gantry-ci/gantry/dag"
+)
+
+// Executor runs the steps of nodes somewhere: on this machine, or in
+// containers.
+//
+// Lifecycle: the scheduler calls Prepare once per node before its first
+// step, then Exec on the returned Workspace for each step, one at a time,
+// then Release once when the node ends, whether it succeeded, failed or was
+// cancelled. Release must be safe to call more than once. Workspaces of
+// different nodes are used concurrently from different goroutines; one
+// Workspace is used by one goroutine at a time.
+type Executor interface {
+	// Name is the executor's name for messages: "host", "buildkit".
+	Name() string
+	// Prepare makes a node's workspace: a copy of the repository that its
+	// steps may change freely.
+	Prepare(ctx context.Context, n *dag.Node, spec WorkspaceSpec) (Workspace, error)
+}
+
+// WorkspaceSpec says what a node's workspace holds.
+type WorkspaceSpec struct {
+	// Source is the repository root the workspace copies.
+	Source string
+	// StateDir is a directory on the host, private to the node, that steps
+	// see too: the step protocol's files (GITHUB_OUTPUT, GITHUB_ENV, ...)
+	// live in it.
+	StateDir string
+}
+
+// Workspace is one node's place to run steps.
+type Workspace interface {
+	// Dir is the workspace as steps see it: their working directory.
+	Dir() string
+	// StateDir is WorkspaceSpec.StateDir as steps see it.
+	StateDir() string
+	// HostDir is the workspace on the host, for artifacts and caches, or
+	// "" when it is not on the host.
+	HostDir() string
+	// Exec runs one command to its end and returns its exit code. An error
+	// means it could not be run at all (or was cancelled), not that it
+	// failed. Cancelling ctx stops the command and everything it started.
+	Exec(ctx context.Context, c Command) (exitCode int, err error)
+	// Release removes the workspace; safe to call again.
+	Release(ctx context.Context) error
+}
+
+// Command is one process a step runs.
+type Command struct {
+	// Argv is the program and its arguments.
+	Argv []string
+	// Env is the whole environment, as KEY=VALUE: nothing of gantry's own
+	// environment leaks in unless it is here.
+	Env []string
+	// Dir is the working directory, relative to the workspace (or absolute
+	// as steps see it).
+	Dir string
+	// Stdout and Stderr receive the output as it comes.
+	Stdout, Stderr io.Writer
+}

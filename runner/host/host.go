@@ -1,0 +1,192 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/runner"
+)
+
+// Options configures the host executor. The zero value is ready to use.
+type Options struct {
+	// TempDir is where workspaces are made; default os.TempDir().
+	TempDir string
+	// KillGrace is how long a cancelled command's process group has between
+	// SIGTERM and SIGKILL, and how long Exec keeps reading a finished
+	// command's output that a background process still holds open;
+	// default 5s.
+	KillGrace time.Duration
+	// Logger receives debug records (copies, commands, cleanup); default
+	// discards them.
+	Logger *slog.Logger
+}
+
+// DefaultKillGrace is Options.KillGrace when it is zero.
+const DefaultKillGrace = 5 * time.Second
+
+// New returns the host executor.
+func New(opts Options) runner.Executor {
+	if opts.KillGrace <= 0 {
+		opts.KillGrace = DefaultKillGrace
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &executor{opts: opts}
+}
+
+type executor struct {
+	opts Options
+}
+
+func (e *executor) Name() string { return "host" }
+
+// Prepare copies spec.Source into a new directory under Options.TempDir
+// and creates spec.StateDir if it is missing. On failure it leaves nothing
+// behind and returns a nil Workspace.
+func (e *executor) Prepare(ctx context.Context, n *dag.Node, spec runner.WorkspaceSpec) (runner.Workspace, error) {
+	id := "workspace"
+	if n != nil && n.ID != "" {
+		id = n.ID
+	}
+	ws, err := e.prepare(ctx, id, spec)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", id, err)
+	}
+	return ws, nil
+}
+
+func (e *executor) prepare(ctx context.Context, id string, spec runner.WorkspaceSpec) (*workspace, error) {
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	if spec.Source == "" {
+		return nil, errors.New("empty source directory")
+	}
+	if spec.StateDir == "" {
+		return nil, errors.New("empty state directory")
+	}
+	src, err := realDir(spec.Source)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	state, err := filepath.Abs(spec.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	tmp := e.opts.TempDir
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("temp directory: %w", err)
+	}
+	tmp, err = realDir(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("temp directory: %w", err)
+	}
+	// A temp directory inside the source holds other nodes' workspaces:
+	// never copy it.
+	var skip string
+	if rel, ok := within(src, tmp); ok {
+		if rel == "." {
+			return nil, fmt.Errorf("temp directory %q is the source directory", tmp)
+		}
+		skip = rel
+	}
+
+	root, err := os.MkdirTemp(tmp, "gantry-"+slug(id)+"-")
+	if err != nil {
+		return nil, err
+	}
+	name := filepath.Base(src)
+	if name == string(filepath.Separator) || name == "." {
+		name = "workspace"
+	}
+	ws := &workspace{
+		root:  root,
+		dir:   filepath.Join(root, name),
+		state: state,
+		grace: e.opts.KillGrace,
+		log:   e.opts.Logger.With("node", id),
+	}
+	start := time.Now()
+	st, err := copyRepo(ctx, src, ws.dir, skip, ws.log)
+	if err != nil {
+		if rerr := ws.Release(context.WithoutCancel(ctx)); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	ws.log.Debug("workspace prepared", "source", src, "dir", ws.dir,
+		"files", st.files, "git", st.git, "took", time.Since(start))
+	return ws, nil
+}
+
+// realDir returns dir as an absolute path without symbolic links, and
+// checks that it is a directory.
+func realDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	abs, err = filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		return "", &fs.PathError{Op: "open", Path: abs, Err: errors.New("not a directory")}
+	}
+	return abs, nil
+}
+
+// within reports whether path is dir or below it, and its relative path.
+func within(dir, path string) (string, bool) {
+	rel, err := filepath.Rel(dir, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return rel, true
+}
+
+// slug makes a node id fit in a file name: "test (1.22, linux)" becomes
+// "test-1.22-linux".
+func slug(id string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range id {
+		ok := r == '.' || r == '_' || r == '-' ||
+			'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+		switch {
+		case ok:
+			b.WriteRune(r)
+			dash = false
+		case !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	s := strings.Trim(b.String(), "-.")
+	if s == "" {
+		return "node"
+	}
+	return s
+}

@@ -1,0 +1,224 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gantry-ci/gantry/runner"
+)
+
+// defaultPath is the search path for a command whose environment has no
+// PATH: the one container images default to.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// workspace is one node's copy of the repository.
+type workspace struct {
+	root  string // the temporary directory; dir is in it
+	dir   string
+	state string
+	grace time.Duration
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	groups   []int // process groups with processes left after their Exec
+	released bool  // processes ended; root may still need removing
+	removed  bool
+}
+
+var _ runner.Workspace = (*workspace)(nil)
+
+func (w *workspace) Dir() string      { return w.dir }
+func (w *workspace) HostDir() string  { return w.dir }
+func (w *workspace) StateDir() string { return w.state }
+
+// Exec runs c in its own process group with exactly c.Env. The program is
+// looked up in c.Env's PATH (defaultPath when it has none), relative
+// entries and a relative program with a slash being taken from c.Dir. When
+// ctx is cancelled, the group gets SIGTERM, then SIGKILL after the grace
+// period, and Exec returns the exit code with an error wrapping the cause.
+// A process killed by a signal has exit code 128+signal. Processes a
+// command leaves running in the background are ended by Release.
+func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
+	if len(c.Argv) == 0 || c.Argv[0] == "" {
+		return -1, errors.New("exec: empty command")
+	}
+	name := c.Argv[0]
+	if !processGroups {
+		return -1, fmt.Errorf("exec %q: %w", name, errNotSupported)
+	}
+	w.mu.Lock()
+	released := w.released
+	w.mu.Unlock()
+	if released {
+		return -1, fmt.Errorf("exec %q: workspace released", name)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return -1, fmt.Errorf("exec %q: %w", name, err)
+	}
+
+	dir := w.dir
+	if c.Dir != "" {
+		dir = c.Dir
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(w.dir, dir)
+		}
+	}
+	path := name
+	if !strings.Contains(name, "/") {
+		p, err := lookPath(name, c.Env, dir)
+		if err != nil {
+			return -1, err
+		}
+		path = p
+	}
+
+	cmd := exec.CommandContext(ctx, path, c.Argv[1:]...)
+	cmd.Args[0] = name
+	// Never nil: a nil Env would inherit gantry's.
+	cmd.Env = append([]string{}, c.Env...)
+	cmd.Dir = dir
+	cmd.Stdout = c.Stdout
+	cmd.Stderr = c.Stderr
+	cmd.SysProcAttr = sysProcAttr()
+	var (
+		cancelled atomic.Bool
+		ended     = make(chan struct{})
+	)
+	cmd.Cancel = func() error {
+		cancelled.Store(true)
+		pgid := cmd.Process.Pid
+		err := signalGroup(pgid, sigterm)
+		go func() {
+			defer close(ended)
+			endGroup(context.Background(), pgid, w.grace, false)
+		}()
+		return err
+	}
+	// After cancellation: the group is SIGKILLed at the same moment. After
+	// a normal exit: how long to wait for a background process to close
+	// the command's output.
+	cmd.WaitDelay = w.grace
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		if ctx.Err() != nil {
+			return -1, fmt.Errorf("exec %q: %w", name, context.Cause(ctx))
+		}
+		return -1, fmt.Errorf("exec %q: %w", name, err)
+	}
+	pgid := cmd.Process.Pid
+	werr := cmd.Wait()
+	if cancelled.Load() {
+		<-ended
+	}
+	code := -1
+	if cmd.ProcessState != nil {
+		code = exitCode(cmd.ProcessState)
+	}
+	w.log.Debug("exec", "argv", c.Argv, "dir", dir, "exit", code, "took", time.Since(start))
+
+	if groupAlive(pgid) {
+		w.mu.Lock()
+		w.groups = append(w.groups, pgid)
+		w.mu.Unlock()
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case cancelled.Load():
+		cause := context.Cause(ctx)
+		if cause == nil {
+			cause = context.Canceled
+		}
+		return code, fmt.Errorf("exec %q: cancelled: %w", name, cause)
+	case werr == nil, errors.As(werr, &exitErr):
+		return code, nil
+	case errors.Is(werr, exec.ErrWaitDelay):
+		w.log.Warn("output still open after the command exited: a background process holds it",
+			"argv", c.Argv, "waited", w.grace)
+		return code, nil
+	default:
+		// Copying the output failed.
+		return code, fmt.Errorf("exec %q: %w", name, werr)
+	}
+}
+
+// lookPath finds the program name in env's PATH as a shell would: an empty
+// or relative entry is relative to dir.
+func lookPath(name string, env []string, dir string) (string, error) {
+	path, ok := "", false
+	for _, kv := range env {
+		if v, found := strings.CutPrefix(kv, "PATH="); found {
+			path, ok = v, true // the last one wins, as in exec.Cmd
+		}
+	}
+	if !ok {
+		path = defaultPath
+	}
+	for _, d := range filepath.SplitList(path) {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(dir, d)
+		}
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %q: %w (PATH=%q)", name, exec.ErrNotFound, path)
+}
+
+// Release ends the processes the workspace's commands left running
+// (SIGTERM, then SIGKILL after the grace period or when ctx is done) and
+// removes the workspace. It is safe to call again, and on a nil workspace.
+func (w *workspace) Release(ctx context.Context) error {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.released {
+		w.released = true
+		var wg sync.WaitGroup
+		for _, pgid := range w.groups {
+			wg.Go(func() {
+				w.log.Debug("ending processes left running", "pgid", pgid)
+				endGroup(ctx, pgid, w.grace, true)
+			})
+		}
+		wg.Wait()
+		w.groups = nil
+	}
+	if w.removed {
+		return nil
+	}
+	if err := removeAll(w.root); err != nil {
+		return fmt.Errorf("release workspace: %w", err)
+	}
+	w.removed = true
+	return nil
+}
+
+// removeAll removes dir even when it holds directories without write
+// permission, as `go mod download` makes.
+func removeAll(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(path, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}

@@ -1,0 +1,188 @@
+package runner
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// Plan is what a run will do, decided before anything runs.
+type Plan struct {
+	Triggered bool
+	// Why says why the pipeline is not triggered, or by what it is.
+	Why   string
+	Nodes []PlannedNode
+}
+
+// PlannedNode is one node and whether it will run.
+type PlannedNode struct {
+	Node *dag.Node
+	Run  bool
+	// Why says why the node will not run.
+	Why string
+	// When is the node's when after its rules.
+	When dag.When
+}
+
+// MakePlan decides whether the event triggers the pipeline and which nodes
+// run: trigger filters, workflow rules, node rules, manual nodes and the
+// --job selection, evaluated against the event.
+func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
+	plan := &Plan{}
+	sel := p
+	if len(opts.Jobs) > 0 {
+		var err error
+		if sel, err = p.Subset(opts.Jobs...); err != nil {
+			return nil, err
+		}
+	}
+	plan.Triggered, plan.Why = triggered(p, opts)
+	if len(opts.Jobs) > 0 && !plan.Triggered {
+		plan.Triggered, plan.Why = true, "run by --job ("+plan.Why+")"
+	}
+	order, err := sel.TopoOrder()
+	if err != nil {
+		return nil, err
+	}
+	r := &run{p: p, opts: opts}
+	for _, id := range order {
+		n := sel.Node(id)
+		pn := PlannedNode{Node: n, Run: true, When: n.When}
+		if len(n.Rules) > 0 {
+			rule, err := r.matchRules(n, n.Rules)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case rule == nil:
+				pn.Run, pn.Why = false, "no rule matched"
+			case rule.When == dag.WhenNever:
+				pn.Run, pn.Why = false, fmt.Sprintf("rule at %s says never", rule.Pos)
+			default:
+				pn.When = rule.When
+				if rule.AllowFailure != nil || len(rule.Env) > 0 || len(rule.Needs) > 0 {
+					// Apply what the rule sets to a copy of the node.
+					c := *n
+					if rule.AllowFailure != nil {
+						c.AllowFailure = *rule.AllowFailure
+					}
+					c.Env = mergeMaps(n.Env, rule.Env)
+					pn.Node = &c
+				}
+			}
+		}
+		switch pn.When {
+		case dag.WhenNever:
+			pn.Run, pn.Why = false, "when: never"
+		case dag.WhenManual:
+			if !slices.Contains(opts.Jobs, n.ID) {
+				pn.Run, pn.Why = false, "manual: run it with --job "+n.ID
+			}
+		}
+		plan.Nodes = append(plan.Nodes, pn)
+	}
+	return plan, nil
+}
+
+// triggered reports whether the event starts the pipeline, and why not.
+func triggered(p *dag.Pipeline, opts Options) (bool, string) {
+	if len(p.Rules) > 0 {
+		r := &run{p: p, opts: opts}
+		rule, err := r.matchRules(&dag.Node{}, p.Rules)
+		if err != nil {
+			return false, err.Error()
+		}
+		if rule == nil {
+			return false, "no workflow:rules rule matched"
+		}
+		if rule.When == dag.WhenNever {
+			return false, fmt.Sprintf("workflow rule at %s says never", rule.Pos)
+		}
+		if len(rule.Env) > 0 {
+			p.Env = mergeMaps(p.Env, rule.Env)
+		}
+	}
+	if len(p.Triggers) == 0 {
+		return true, ""
+	}
+	var whys []string
+	for _, t := range p.Triggers {
+		ok, why := matchTrigger(t, opts.Event)
+		if ok {
+			return true, "on " + t.Event
+		}
+		if why != "" {
+			whys = append(whys, fmt.Sprintf("%s trigger: %s", t.Event, why))
+		}
+	}
+	if len(whys) == 0 {
+		events := make([]string, 0, len(p.Triggers))
+		for _, t := range p.Triggers {
+			if !slices.Contains(events, t.Event) {
+				events = append(events, t.Event)
+			}
+		}
+		return false, fmt.Sprintf("it runs on %s, not on %s", strings.Join(events, ", "), opts.Event.Name)
+	}
+	return false, strings.Join(whys, "; ")
+}
+
+// matchRules returns the first rule that matches, or nil.
+func (r *run) matchRules(n *dag.Node, rules []dag.Rule) (*dag.Rule, error) {
+	env := r.exprEnv(n, map[string]any{}, nil, "")
+	for i := range rules {
+		rule := &rules[i]
+		if rule.If != "" {
+			e, err := expr.Parse(rule.If, rule.Pos.Pos)
+			if err != nil {
+				return nil, err
+			}
+			ok, err := e.EvalBool(env)
+			if err != nil {
+				return nil, fmt.Errorf("rule at %s: %w", rule.Pos, err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		if rule.Changes != nil && r.opts.Event.Changed != nil {
+			changed := false
+			for _, f := range r.opts.Event.Changed {
+				for _, g := range rule.Changes.Paths {
+					if globMatch(g, f) {
+						changed = true
+					}
+				}
+			}
+			if !changed {
+				continue
+			}
+		}
+		if len(rule.Exists) > 0 && !r.exists(rule.Exists) {
+			continue
+		}
+		return rule, nil
+	}
+	return nil, nil
+}
+
+// exists reports whether a file of the repository matches one of the globs.
+func (r *run) exists(globs []string) bool {
+	fsys := dirFS(r.opts.Source)
+	for _, g := range globs {
+		matches, err := doublestar.Glob(fsys, strings.TrimPrefix(g, "/"))
+		if err == nil && len(matches) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func dirFS(dir string) fs.FS { return osDirFS(filepath.Clean(dir)) }
