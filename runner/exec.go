@@ -76,8 +76,13 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, pn PlannedNode, needs m
 			}
 			steps[s.ID] = map[string]any{"outputs": outputs, "outcome": outcomeWord(sr.Outcome), "conclusion": outcomeWord(sr.Status)}
 		}
-		if sr.Status == dag.StatusFailure {
+		switch sr.Status {
+		case dag.StatusFailure:
 			status = expr.StatusFailure
+		case dag.StatusCancelled:
+			if status == expr.StatusSuccess {
+				status = expr.StatusCancelled
+			}
 		}
 		if ctx.Err() != nil && status == expr.StatusSuccess {
 			status = expr.StatusCancelled
@@ -191,6 +196,9 @@ func (r *run) runStep(ctx context.Context, n *dag.Node, s *dag.Step, index int, 
 	sr.ExitCode = code
 	sr.Outputs = outputs
 	switch {
+	case ctx.Err() == context.Canceled && sctx == ctx:
+		r.opts.Reporter.Line(n.ID, "gantry", name+": cancelled")
+		sr.Outcome = dag.StatusCancelled
 	case sctx.Err() == context.DeadlineExceeded:
 		r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("%s: timed out after %s", name, sr.Duration.Round(time.Millisecond)))
 		sr.Outcome = dag.StatusFailure

@@ -39,12 +39,12 @@ func (e failedError) Error() string { return e.msg }
 
 // report prints err and returns the exit code for it.
 func report(io *IO, err error, interrupted bool) int {
-	if err == nil {
-		return exitOK
-	}
 	if interrupted {
 		fmt.Fprintln(io.Err, "gantry: interrupted")
 		return exitInterrupted
+	}
+	if err == nil {
+		return exitOK
 	}
 	var fe findingsError
 	if errors.As(err, &fe) {
