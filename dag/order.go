@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gantry-ci/gantry/diag"
 )
 
 // Node returns the node with the given id, or nil.
@@ -103,7 +105,7 @@ func (p *Pipeline) Subset(ids ...string) (*Pipeline, error) {
 	for _, id := range ids {
 		if p.Node(id) == nil {
 			msg := fmt.Sprintf("no node %q in this pipeline", id)
-			if s := closest(id, p.ids()); s != "" {
+			if s := diag.Closest(id, p.ids()); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			return nil, fmt.Errorf("%s", msg)

@@ -141,7 +141,7 @@ func describe(e *jsonschema.ValidationError) (code, msg, hint string) {
 		for i, p := range k.Properties {
 			names[i] = strconv.Quote(p)
 		}
-		if s := closest(k.Properties[0], fieldNames()); s != "" {
+		if s := diag.Closest(k.Properties[0], fieldNames()); s != "" {
 			hint = fmt.Sprintf("did you mean %q?", s)
 		}
 		return "dag-unknown-field", fmt.Sprintf("unknown field %s in %s", strings.Join(names, ", "), field), hint
@@ -184,37 +184,6 @@ func quoteAny(v any) string {
 		return strconv.Quote(s)
 	}
 	return fmt.Sprintf("%v", v)
-}
-
-// closest returns the candidate within edit distance 2 of s, if any.
-func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // pointer joins instance location tokens into a JSON pointer.

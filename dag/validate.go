@@ -44,7 +44,7 @@ func (p *Pipeline) Validate() diag.List {
 			if _, ok := index[need]; !ok {
 				d := l.Errorf(p.posOf(fmt.Sprintf("%s/needs/%d", base, k), n), "dag-unknown-need",
 					"node %q needs %q, which is not a node of this pipeline", n.ID, need)
-				if s := closest(need, p.ids()); s != "" {
+				if s := diag.Closest(need, p.ids()); s != "" {
 					d.Hint = fmt.Sprintf("did you mean %q?", s)
 				}
 			}

@@ -282,6 +282,10 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 		res.Status, res.Reason = dag.StatusFailure, fmt.Sprintf("%s is a reference gantry cannot run offline yet", n.Uses)
 		return res
 	}
+	if n.MatrixFrom != "" {
+		res.Status, res.Reason = dag.StatusFailure, "its matrix is known only at run time (matrix-from), which this gantry does not expand yet"
+		return res
+	}
 	if when == dag.WhenDelayed {
 		d, _ := n.StartIn.Parse()
 		select {

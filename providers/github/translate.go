@@ -263,20 +263,7 @@ func sanitizeID(s string) string {
 // env translates an env: block. Matrix values are resolved when a matrix
 // is given.
 func (t *translator) env(e *actionlint.Env, m *combo) map[string]string {
-	if e == nil {
-		return nil
-	}
-	if e.Expression != nil {
-		t.unsupported(e.Expression.Pos, "env: set from one expression ("+e.Expression.Value+")",
-			"the variables it sets are known only at run time, and gantry needs their names when it translates",
-			"list the variables one by one")
-		return nil
-	}
-	out := map[string]string{}
-	for _, v := range e.Vars {
-		out[v.Name.Value] = t.resolve(v.Value, m)
-	}
-	return out
+	return t.stepEnv(e, m, stepScope{})
 }
 
 func permissions(p *actionlint.Permissions) map[string]string {

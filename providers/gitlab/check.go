@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gantry-ci/gantry/diag"
 )
 
 // checkShapes reports keywords whose values have the wrong shape, where
@@ -119,7 +121,7 @@ func (t *translator) onlyKeys(n *node, where string, allowed []string) {
 			continue
 		}
 		d := t.diags.Errorf(n.keyAt(k), "unknown-keyword", "unknown keyword %q in %s", k, where)
-		if s := closest(k, allowed); s != "" {
+		if s := diag.Closest(k, allowed); s != "" {
 			d.Hint = fmt.Sprintf("did you mean %q?", s)
 		} else {
 			d.Hint = "allowed: " + strings.Join(allowed, ", ")

@@ -168,7 +168,7 @@ func (t *translator) needs(v *node, job string) (ids []string, artifacts []strin
 				continue
 			}
 			d := t.diags.Errorf(it.pos, "needs", "job %q needs %q, which is not a job of this pipeline", job, name)
-			if s := closest(name, t.names); s != "" {
+			if s := diag.Closest(name, t.names); s != "" {
 				d.Hint = fmt.Sprintf("did you mean %q? (or mark the need optional: true)", s)
 			}
 			continue
@@ -383,7 +383,7 @@ func (t *translator) checkKeywords(name string, job *node) {
 			continue
 		}
 		d := t.diags.Errorf(job.keyAt(k), "unknown-keyword", "unknown keyword %q in job %q", k, name)
-		if s := closest(k, jobKeywords); s != "" {
+		if s := diag.Closest(k, jobKeywords); s != "" {
 			d.Hint = fmt.Sprintf("did you mean %q?", s)
 		}
 	}

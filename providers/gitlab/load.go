@@ -444,7 +444,7 @@ func (l *loader) inputValues(file string, spec, given *node) (map[string]*node, 
 		for _, name := range given.keys {
 			if !slices.Contains(declared, name) {
 				d := l.diags.Errorf(given.keyAt(name), "include-inputs", "input %q is not declared in %s's spec:inputs", name, file)
-				if s := closest(name, declared); s != "" {
+				if s := diag.Closest(name, declared); s != "" {
 					d.Hint = fmt.Sprintf("did you mean %q?", s)
 				}
 				ok = false

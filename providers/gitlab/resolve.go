@@ -100,7 +100,7 @@ func (r *resolver) extend(name string, job *node, stack []string) *node {
 		p := r.root.get(parent)
 		if p == nil || p.kind != mapKind {
 			d := r.diags.Errorf(ext.pos, "extends", "job %q extends %q, which is not a job or hidden job of this configuration", name, parent)
-			if s := closest(parent, r.root.keys); s != "" {
+			if s := diag.Closest(parent, r.root.keys); s != "" {
 				d.Hint = "did you mean \"" + s + "\"?"
 			}
 			continue
@@ -112,40 +112,6 @@ func (r *resolver) extend(name string, job *node, stack []string) *node {
 	out := deepMerge(merged, own)
 	out.pos = job.pos
 	return out
-}
-
-// closest returns the candidate within edit distance 2 of s, if any.
-func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // inheritDefaults gives a job what default: sets and it does not, as its

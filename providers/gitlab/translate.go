@@ -132,7 +132,7 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 		for _, k := range defaults.keys {
 			if !slices.Contains(defaultKeywords, k) {
 				d := t.diags.Errorf(defaults.keyAt(k), "unknown-keyword", "unknown keyword %q in default:", k)
-				if s := closest(k, defaultKeywords); s != "" {
+				if s := diag.Closest(k, defaultKeywords); s != "" {
 					d.Hint = fmt.Sprintf("did you mean %q?", s)
 				}
 			}
@@ -154,7 +154,7 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 		}
 		if v.kind != mapKind {
 			d := t.diags.Errorf(root.keyAt(name), "unknown-keyword", "%q is neither a keyword nor a job (a job is a mapping with script:)", name)
-			if s := closest(name, slices.Collect(mapKeys(globalKeywords))); s != "" {
+			if s := diag.Closest(name, slices.Collect(mapKeys(globalKeywords))); s != "" {
 				d.Hint = fmt.Sprintf("did you mean %q?", s)
 			}
 			continue
@@ -325,7 +325,7 @@ func (t *translator) rules(v *node, owner string) []dag.Rule {
 			case "interruptible", "auto_cancel":
 			default:
 				d := t.diags.Errorf(r.keyAt(k), "unknown-keyword", "unknown keyword %q in a rule of %s", k, owner)
-				if s := closest(k, []string{"if", "changes", "exists", "when", "allow_failure", "start_in", "variables", "needs"}); s != "" {
+				if s := diag.Closest(k, []string{"if", "changes", "exists", "when", "allow_failure", "start_in", "variables", "needs"}); s != "" {
 					d.Hint = fmt.Sprintf("did you mean %q?", s)
 				}
 			}
