@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -175,3 +176,5 @@ func mergeMaps(ms ...map[string]string) map[string]string {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func osDirFS(dir string) fs.FS { return os.DirFS(dir) }
+
+func sortStrings(s []string) { slices.Sort(s) }

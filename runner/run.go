@@ -282,10 +282,7 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 		res.Status, res.Reason = dag.StatusFailure, fmt.Sprintf("%s is a reference gantry cannot run offline yet", n.Uses)
 		return res
 	}
-	if n.MatrixFrom != "" {
-		res.Status, res.Reason = dag.StatusFailure, "its matrix is known only at run time (matrix-from), which this gantry does not expand yet"
-		return res
-	}
+
 	if when == dag.WhenDelayed {
 		d, _ := n.StartIn.Parse()
 		select {
@@ -326,14 +323,10 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 	if n.Retry != nil {
 		attempts += n.Retry.Max
 	}
-	for a := 1; a <= attempts; a++ {
-		*res = r.execNode(ctx, n, pn, needs)
-		if res.Status != dag.StatusFailure || ctx.Err() != nil {
-			break
-		}
-		if a < attempts {
-			r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("retrying (%d of %d)", a, attempts-1))
-		}
+	if n.MatrixFrom != "" {
+		*res = r.runMatrix(ctx, n, pn, needs, attempts)
+	} else {
+		*res = r.attempt(ctx, n, pn, needs, attempts)
 	}
 	res.Duration = time.Since(start)
 	if res.Status == dag.StatusFailure && n.AllowFailure && allowedExit(n, res) {
@@ -481,4 +474,61 @@ func allowedExit(n *dag.Node, res *NodeResult) bool {
 		}
 	}
 	return false
+}
+
+// attempt runs a node, again after a failure while its retries last.
+func (r *run) attempt(ctx context.Context, n *dag.Node, pn PlannedNode, needs map[string]any, attempts int) NodeResult {
+	var res NodeResult
+	for a := 1; a <= attempts; a++ {
+		res = r.execNode(ctx, n, pn, needs)
+		if res.Status != dag.StatusFailure || ctx.Err() != nil {
+			break
+		}
+		if a < attempts {
+			r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("retrying (%d of %d)", a, attempts-1))
+		}
+	}
+	return res
+}
+
+// runMatrix expands a matrix known only at run time, now that what it
+// reads is known, and runs its combinations one after another. The node
+// fails when one fails (and, with fail-fast, stops there); its outputs are
+// those of the last combination, as on GitHub.
+func (r *run) runMatrix(ctx context.Context, n *dag.Node, pn PlannedNode, needs map[string]any, attempts int) NodeResult {
+	res := NodeResult{ID: n.ID, Name: n.Label(), Status: dag.StatusSuccess}
+	tpl, err := expr.ParseTemplate(n.MatrixFrom, n.Pos.Pos)
+	if err == nil {
+		var v expr.Value
+		if v, err = tpl.Value(r.exprEnv(n, needs, nil, "")); err == nil {
+			var combos []map[string]any
+			if combos, err = expandMatrix(v); err == nil {
+				failFast := n.Strategy == nil || n.Strategy.FailFast == nil || *n.Strategy.FailFast
+				for _, c := range combos {
+					sub := *n
+					sub.ID = n.ID + "." + comboID(c)
+					sub.MatrixFrom = ""
+					sub.Matrix = c
+					sub.Name = fmt.Sprintf("%s (%s)", n.Label(), comboID(c))
+					r.opts.Reporter.NodeStarted(sub.ID, sub.Name)
+					sr := r.attempt(ctx, &sub, pn, needs, attempts)
+					r.opts.Reporter.NodeFinished(sr)
+					res.Steps = append(res.Steps, sr.Steps...)
+					res.Outputs = sr.Outputs
+					if sr.Status == dag.StatusFailure {
+						res.Status, res.Reason = dag.StatusFailure, fmt.Sprintf("%s failed", sub.ID)
+						if failFast && !r.opts.KeepGoing {
+							break
+						}
+					}
+				}
+				if len(combos) == 0 {
+					res.Status, res.Reason = dag.StatusSkipped, "its matrix has no combinations"
+				}
+				return res
+			}
+		}
+	}
+	res.Status, res.Reason = dag.StatusFailure, "matrix-from: "+err.Error()
+	return res
 }
