@@ -183,6 +183,7 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 	nodes = append(nodes, t.barriers(nodes)...)
 	p.Nodes = nodes
 	p.Triggers = t.triggers(p)
+	t.implicitOnly(p)
 	if len(t.names) == 0 {
 		t.diags.Errorf(diag.Pos{File: t.path, Line: 1, Col: 1}, "no-jobs", "the configuration has no jobs").
 			Hint = "a job is a top-level key whose value has script: (hidden jobs, starting with '.', do not run)"
@@ -417,4 +418,23 @@ func (t *translator) duration(v *node) dag.Duration {
 		}
 	}
 	return dag.DurationOf(timeSeconds(secs))
+}
+
+// implicitOnly gives jobs without rules GitLab's implicit only: [branches,
+// tags] when the pipeline can run for merge requests, where such jobs are
+// not created.
+func (t *translator) implicitOnly(p *dag.Pipeline) {
+	mr := false
+	for _, tr := range p.Triggers {
+		mr = mr || tr.Event == "merge_request"
+	}
+	if !mr {
+		return
+	}
+	for _, n := range p.Nodes {
+		if len(n.Rules) > 0 || len(n.Steps) == 0 {
+			continue
+		}
+		n.Rules = []dag.Rule{{If: "env.CI_COMMIT_BRANCH != null || env.CI_COMMIT_TAG != null", When: n.When}}
+	}
 }
