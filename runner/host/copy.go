@@ -155,7 +155,7 @@ func walkList(dir string, skip func(rel string, d fs.DirEntry) bool) ([]string, 
 		if path == dir {
 			return nil
 		}
-		rel := path[len(dir)+1:]
+		rel := strings.TrimPrefix(path[len(dir):], string(filepath.Separator))
 		if skip(rel, d) {
 			if d.IsDir() {
 				return filepath.SkipDir
@@ -265,8 +265,10 @@ func copyGitDir(ctx context.Context, r *gitRepo, dst string, log *slog.Logger) e
 	}
 	config := filepath.Join(dst, "config")
 	if b, err := os.ReadFile(config); err == nil && bytes.Contains(bytes.ToLower(b), []byte("worktree")) {
-		// Exit status 5: the key is not set.
-		_, err := runGit(ctx, dst, "config", "--file", config, "--unset-all", "core.worktree")
+		// Run from "/": where git would find the repository, it would
+		// trip over the very core.worktree it is asked to remove. Exit
+		// status 5: the key is not set.
+		_, err := runGit(ctx, "/", "config", "--file", config, "--unset-all", "core.worktree")
 		var exit *exec.ExitError
 		if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 5) {
 			return err
@@ -292,6 +294,10 @@ type copier struct {
 	overwrite bool
 	parents   map[string]bool // source directory → it is a real directory
 	made      map[string]bool // destination directories that exist
+	// The directory of the last path copied, open on both sides: paths
+	// come sorted, so most paths are in the directory of the one before.
+	dir            string
+	srcDir, dstDir *os.Root
 }
 
 func newCopier(ctx context.Context, src, dst string, log *slog.Logger, st *copyStats) (*copier, error) {
@@ -312,14 +318,49 @@ func newCopier(ctx context.Context, src, dst string, log *slog.Logger, st *copyS
 }
 
 func (c *copier) close() {
+	c.closeDir()
 	c.src.Close()
 	c.dst.Close()
+}
+
+func (c *copier) closeDir() {
+	if c.srcDir != nil && c.srcDir != c.src {
+		c.srcDir.Close()
+		c.dstDir.Close()
+	}
+	c.dir, c.srcDir, c.dstDir = "", nil, nil
+}
+
+// openDir makes dir the open directory, creating it in the destination.
+func (c *copier) openDir(dir string) error {
+	if c.srcDir != nil && c.dir == dir {
+		return nil
+	}
+	c.closeDir()
+	if dir == "." {
+		c.dir, c.srcDir, c.dstDir = dir, c.src, c.dst
+		return nil
+	}
+	if err := c.mkdirs(dir); err != nil {
+		return err
+	}
+	s, err := c.src.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	d, err := c.dst.OpenRoot(dir)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	c.dir, c.srcDir, c.dstDir = dir, s, d
+	return nil
 }
 
 func (c *copier) copyAll(paths []string) error {
 	for i, rel := range paths {
 		if i%256 == 0 {
-			if err := context.Cause(c.ctx); err != nil {
+			if err := ctxErr(c.ctx); err != nil {
 				return err
 			}
 		}
@@ -331,11 +372,15 @@ func (c *copier) copyAll(paths []string) error {
 }
 
 func (c *copier) copy(rel string) error {
-	if !c.realDir(filepath.Dir(rel)) {
+	dir, base := filepath.Dir(rel), filepath.Base(rel)
+	if !c.realDir(dir) {
 		c.log.Debug("not copied: a parent is not a directory", "path", rel)
 		return nil
 	}
-	fi, err := c.src.Lstat(rel)
+	if err := c.openDir(dir); err != nil {
+		return err
+	}
+	fi, err := c.srcDir.Lstat(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Tracked but deleted from the work tree, or outside a sparse
 		// checkout.
@@ -346,15 +391,9 @@ func (c *copier) copy(rel string) error {
 	}
 	switch mode := fi.Mode(); {
 	case mode.IsRegular():
-		if err := c.mkdirs(filepath.Dir(rel)); err != nil {
-			return err
-		}
-		err = c.file(rel, mode)
+		err = c.file(base, mode)
 	case mode&fs.ModeSymlink != 0:
-		if err := c.mkdirs(filepath.Dir(rel)); err != nil {
-			return err
-		}
-		err = c.symlink(rel)
+		err = c.symlink(base)
 	case mode.IsDir():
 		if !c.nested {
 			err = c.mkdirs(rel)
@@ -403,8 +442,9 @@ func (c *copier) mkdirs(dir string) error {
 
 // file copies a regular file and its permission bits; the contents are
 // copied by the kernel (copy_file_range) where it can.
-func (c *copier) file(rel string, mode fs.FileMode) error {
-	in, err := c.src.Open(rel)
+// name is in the open directory.
+func (c *copier) file(name string, mode fs.FileMode) error {
+	in, err := c.srcDir.Open(name)
 	if err != nil {
 		return err
 	}
@@ -412,11 +452,11 @@ func (c *copier) file(rel string, mode fs.FileMode) error {
 	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if c.overwrite {
 		flag = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-		if err := c.dst.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := c.dstDir.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
-	out, err := c.dst.OpenFile(rel, flag, 0o600)
+	out, err := c.dstDir.OpenFile(name, flag, 0o600)
 	if err != nil {
 		return err
 	}
@@ -431,16 +471,17 @@ func (c *copier) file(rel string, mode fs.FileMode) error {
 	return err
 }
 
-// symlink copies a symbolic link as a link, its target unchanged.
-func (c *copier) symlink(rel string) error {
-	target, err := c.src.Readlink(rel)
+// symlink copies a symbolic link as a link, its target unchanged; name is
+// in the open directory.
+func (c *copier) symlink(name string) error {
+	target, err := c.srcDir.Readlink(name)
 	if err != nil {
 		return err
 	}
 	if c.overwrite {
-		if err := c.dst.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := c.dstDir.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
-	return c.dst.Symlink(target, rel)
+	return c.dstDir.Symlink(target, name)
 }

@@ -49,8 +49,9 @@ type executor struct {
 
 func (e *executor) Name() string { return "host" }
 
-// Prepare copies spec.Source into a new directory under Options.TempDir
-// and creates spec.StateDir if it is missing. On failure it leaves nothing
+// Prepare copies spec.Source into TempDir/gantry-NODE-RANDOM/NAME, NAME
+// being the source directory's name as in a CI checkout, and creates
+// spec.StateDir if it is missing. On failure it leaves nothing
 // behind and returns a nil Workspace.
 func (e *executor) Prepare(ctx context.Context, n *dag.Node, spec runner.WorkspaceSpec) (runner.Workspace, error) {
 	id := "workspace"
@@ -65,7 +66,7 @@ func (e *executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 }
 
 func (e *executor) prepare(ctx context.Context, id string, spec runner.WorkspaceSpec) (*workspace, error) {
-	if err := context.Cause(ctx); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	if spec.Source == "" {
@@ -141,10 +142,6 @@ func realDir(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	abs, err = filepath.EvalSymlinks(abs)
-	if err != nil {
-		return "", err
-	}
 	fi, err := os.Stat(abs)
 	if err != nil {
 		return "", err
@@ -152,7 +149,7 @@ func realDir(dir string) (string, error) {
 	if !fi.IsDir() {
 		return "", &fs.PathError{Op: "open", Path: abs, Err: errors.New("not a directory")}
 	}
-	return abs, nil
+	return filepath.EvalSymlinks(abs)
 }
 
 // within reports whether path is dir or below it, and its relative path.
@@ -189,4 +186,15 @@ func slug(id string) string {
 		return "node"
 	}
 	return s
+}
+
+// ctxErr is nil while ctx is live, and then why it is done.
+func ctxErr(ctx context.Context) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return ctx.Err()
 }

@@ -62,7 +62,7 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	if released {
 		return -1, fmt.Errorf("exec %q: workspace released", name)
 	}
-	if err := context.Cause(ctx); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return -1, fmt.Errorf("exec %q: %w", name, err)
 	}
 
@@ -95,14 +95,18 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 		ended     = make(chan struct{})
 	)
 	cmd.Cancel = func() error {
-		cancelled.Store(true)
 		pgid := cmd.Process.Pid
 		err := signalGroup(pgid, sigterm)
+		if err != nil {
+			// os.ErrProcessDone: it has ended on its own.
+			return err
+		}
+		cancelled.Store(true)
 		go func() {
 			defer close(ended)
 			endGroup(context.Background(), pgid, w.grace, false)
 		}()
-		return err
+		return nil
 	}
 	// After cancellation: the group is SIGKILLed at the same moment. After
 	// a normal exit: how long to wait for a background process to close
@@ -111,8 +115,8 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		if ctx.Err() != nil {
-			return -1, fmt.Errorf("exec %q: %w", name, context.Cause(ctx))
+		if cerr := ctxErr(ctx); cerr != nil {
+			err = cerr
 		}
 		return -1, fmt.Errorf("exec %q: %w", name, err)
 	}
@@ -135,7 +139,7 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	var exitErr *exec.ExitError
 	switch {
 	case cancelled.Load():
-		cause := context.Cause(ctx)
+		cause := ctxErr(ctx)
 		if cause == nil {
 			cause = context.Canceled
 		}
