@@ -40,7 +40,10 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, pn PlannedNode, needs m
 		return res
 	}
 	if r.opts.Executor.Name() == "host" && (n.Image != "" || len(n.Services) > 0) {
-		return fail("this job runs in a container (%s); run it with --executor buildkit, or with --platform-host to run it on this machine anyway", cmpStr(n.Image, "services"))
+		if !r.opts.PlatformHost || len(n.Services) > 0 {
+			return fail("this job runs in a container (%s); run it with --executor buildkit, or with --platform-host to run it on this machine anyway", cmpStr(n.Image, "services"))
+		}
+		r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("running on this machine, not in %s (--platform-host)", n.Image))
 	}
 	if d, _ := n.Timeout.Parse(); d > 0 {
 		var cancel context.CancelFunc
@@ -425,9 +428,6 @@ func (r *run) execStep(ctx context.Context, n *dag.Node, s *dag.Step, index int,
 		if !strings.HasSuffix(string(data), "\n") {
 			summary.WriteByte('\n')
 		}
-	}
-	for _, v := range outputs {
-		_ = v
 	}
 	return code, outputs, nil
 }

@@ -39,11 +39,14 @@ type Options struct {
 	Vars map[string]string
 	// Env passes these host variables to steps, beyond the allowlist.
 	Env []string
-	// KeepGoing runs independent nodes after a failure (no fail-fast).
+	// KeepGoing runs the rest of a matrix after one of its nodes failed.
 	KeepGoing bool
-	Reporter  Reporter
-	Masker    *Masker
-	Logger    *slog.Logger
+	// PlatformHost runs nodes that ask for a container image on the host
+	// anyway (the host executor refuses them otherwise).
+	PlatformHost bool
+	Reporter     Reporter
+	Masker       *Masker
+	Logger       *slog.Logger
 }
 
 // NodeResult is what became of one node.
@@ -135,8 +138,6 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 	for _, pn := range plan.Nodes {
 		r.done[pn.Node.ID] = make(chan struct{})
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var g errgroup.Group
 	slots := make(chan struct{}, opts.Parallel)
 	for _, pn := range plan.Nodes {
@@ -164,13 +165,8 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 		res.Nodes = append(res.Nodes, *r.results[pn.Node.ID])
 	}
 	res.Failed = r.failed
-	if cause := context.Cause(ctx); errors.Is(cause, errInterrupted) {
-		return res, cause
-	}
-	return res, nil
+	return res, ctx.Err()
 }
-
-var errInterrupted = errors.New("interrupted")
 
 type discard struct{}
 

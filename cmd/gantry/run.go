@@ -20,23 +20,24 @@ import (
 )
 
 type runOptions struct {
-	Files      []string
-	Jobs       []string
-	Event      string
-	EventPath  string
-	Ref        string
-	Base       string
-	Inputs     []string
-	Vars       []string
-	Secrets    []string
-	SecretFile string
-	Env        []string
-	Parallel   int
-	Executor   string
-	DryRun     bool
-	JSON       bool
-	KeepGoing  bool
-	Source     sourceFlags
+	Files        []string
+	Jobs         []string
+	Event        string
+	EventPath    string
+	Ref          string
+	Base         string
+	Inputs       []string
+	Vars         []string
+	Secrets      []string
+	SecretFile   string
+	Env          []string
+	Parallel     int
+	Executor     string
+	DryRun       bool
+	JSON         bool
+	KeepGoing    bool
+	PlatformHost bool
+	Source       sourceFlags
 }
 
 func newRunCmd(io *IO) *cobra.Command {
@@ -83,6 +84,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "do not cancel the rest of a matrix when one of its jobs fails")
+	f.BoolVar(&opts.PlatformHost, "platform-host", false, "run jobs that ask for a container image on this machine anyway")
 	opts.Source.register(cmd)
 	return cmd
 }
@@ -130,19 +132,20 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	anyFailed := false
 	for _, p := range pipelines {
 		ropts := runner.Options{
-			Executor:  host.New(host.Options{}),
-			Source:    root,
-			RunDir:    filepath.Join(root, ".gantry", "runs", runID()),
-			CacheDir:  filepath.Join(root, ".gantry", "cache"),
-			Event:     event,
-			Jobs:      opts.Jobs,
-			Parallel:  opts.Parallel,
-			Secrets:   secrets,
-			Vars:      keyValues(opts.Vars),
-			Env:       opts.Env,
-			KeepGoing: opts.KeepGoing,
-			Reporter:  rep,
-			Masker:    masker,
+			Executor:     host.New(host.Options{}),
+			Source:       root,
+			RunDir:       filepath.Join(root, ".gantry", "runs", runID()),
+			CacheDir:     filepath.Join(root, ".gantry", "cache"),
+			Event:        event,
+			Jobs:         opts.Jobs,
+			Parallel:     opts.Parallel,
+			Secrets:      secrets,
+			Vars:         keyValues(opts.Vars),
+			Env:          opts.Env,
+			KeepGoing:    opts.KeepGoing,
+			PlatformHost: opts.PlatformHost,
+			Reporter:     rep,
+			Masker:       masker,
 		}
 		if opts.DryRun {
 			plan, err := runner.MakePlan(p, ropts)
