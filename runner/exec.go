@@ -253,7 +253,7 @@ func (r *run) stepEnv(n *dag.Node, s *dag.Step, ws Workspace, env *expr.Env, job
 	if err != nil {
 		return nil, err
 	}
-	base := mergeMaps(r.hostEnv(), r.baseEnv(n, ws.Dir()))
+	base := mergeMaps(r.hostEnv(), r.opts.ExtraEnv, r.baseEnv(n, ws.Dir()))
 	var all map[string]string
 	if gitlab {
 		// GitLab expands $VAR in variable values, in definition order:

@@ -78,6 +78,9 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 				}
 			}
 		}
+		if pn.Run && !matrixSelected(n, opts.Matrix) {
+			pn.Run, pn.Why = false, "not selected by --matrix"
+		}
 		switch pn.When {
 		case dag.WhenNever:
 			pn.Run, pn.Why = false, "when: never"
@@ -186,3 +189,14 @@ func (r *run) exists(globs []string) bool {
 }
 
 func dirFS(dir string) fs.FS { return osDirFS(filepath.Clean(dir)) }
+
+// matrixSelected reports whether a node's matrix values agree with every
+// --matrix KEY=VALUE that names one of its keys.
+func matrixSelected(n *dag.Node, want map[string]string) bool {
+	for k, v := range want {
+		if mv, ok := n.Matrix[k]; ok && expr.FromGo(mv).String() != v {
+			return false
+		}
+	}
+	return true
+}

@@ -39,6 +39,10 @@ type Options struct {
 	Vars map[string]string
 	// Env passes these host variables to steps, beyond the allowlist.
 	Env []string
+	// ExtraEnv are variables every step sees (--env-file).
+	ExtraEnv map[string]string
+	// Matrix runs only the matrix nodes whose values match these.
+	Matrix map[string]string
 	// KeepGoing runs the rest of a matrix after one of its nodes failed.
 	KeepGoing bool
 	// PlatformHost runs nodes that ask for a container image on the host

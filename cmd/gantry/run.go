@@ -31,6 +31,8 @@ type runOptions struct {
 	Secrets      []string
 	SecretFile   string
 	Env          []string
+	EnvFile      string
+	Matrix       []string
 	Parallel     int
 	Executor     string
 	DryRun       bool
@@ -79,6 +81,8 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f.StringArrayVar(&opts.Secrets, "secret", nil, "NAME or NAME=VALUE: a secret, from the environment when no value is given (repeatable)")
 	f.StringVar(&opts.SecretFile, "secret-file", "", "a dotenv file of secrets (NAME=VALUE lines)")
 	f.StringArrayVar(&opts.Env, "env", nil, "NAME: pass this host environment variable to steps (repeatable)")
+	f.StringVar(&opts.EnvFile, "env-file", "", "a dotenv file of variables every step sees (NAME=VALUE lines)")
+	f.StringArrayVar(&opts.Matrix, "matrix", nil, "KEY=VALUE: run only the matrix combinations with this value (repeatable)")
 	f.IntVarP(&opts.Parallel, "jobs", "j", 0, "how many nodes run at once (default: the number of CPUs)")
 	f.StringVar(&opts.Executor, "executor", "host", "where steps run: host")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and run nothing")
@@ -112,7 +116,14 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := opts.secrets()
+	secrets, err := readDotenv(opts.SecretFile)
+	if err != nil {
+		return err
+	}
+	if err := opts.addSecrets(secrets); err != nil {
+		return err
+	}
+	extraEnv, err := readDotenv(opts.EnvFile)
 	if err != nil {
 		return err
 	}
@@ -141,6 +152,8 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			Parallel:     opts.Parallel,
 			Secrets:      secrets,
 			Vars:         keyValues(opts.Vars),
+			ExtraEnv:     extraEnv,
+			Matrix:       keyValues(opts.Matrix),
 			Env:          opts.Env,
 			KeepGoing:    opts.KeepGoing,
 			PlatformHost: opts.PlatformHost,
@@ -217,37 +230,46 @@ func (o *runOptions) event(ctx context.Context) (runner.Event, error) {
 	return runner.GitEvent(ctx, o.Source.Dir, e, o.Base), nil
 }
 
-func (o *runOptions) secrets() (map[string]string, error) {
+// readDotenv reads NAME=VALUE lines (comments, blank lines, "export "
+// and quotes allowed); an empty path gives an empty map.
+func readDotenv(path string) (map[string]string, error) {
 	out := map[string]string{}
-	if o.SecretFile != "" {
-		data, err := os.ReadFile(o.SecretFile)
-		if err != nil {
-			return nil, err
-		}
-		for i, line := range strings.Split(string(data), "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
-			if !ok {
-				return nil, usagef("%s:%d: expected NAME=VALUE", o.SecretFile, i+1)
-			}
-			out[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
-		}
+	if path == "" {
+		return out, nil
 	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if !ok {
+			return nil, usagef("%s:%d: expected NAME=VALUE", path, i+1)
+		}
+		out[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+	}
+	return out, nil
+}
+
+// addSecrets adds the --secret flags: NAME=VALUE, or NAME read from the
+// environment.
+func (o *runOptions) addSecrets(into map[string]string) error {
 	for _, s := range o.Secrets {
 		name, value, ok := strings.Cut(s, "=")
 		if !ok {
 			v, found := os.LookupEnv(name)
 			if !found {
-				return nil, usagef("--secret %s: no environment variable %s; give NAME=VALUE or export it", name, name)
+				return usagef("--secret %s: no environment variable %s; give NAME=VALUE or export it", name, name)
 			}
 			value = v
 		}
-		out[name] = value
+		into[name] = value
 	}
-	return out, nil
+	return nil
 }
 
 func keyValues(list []string) map[string]string {
