@@ -100,6 +100,15 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 			e.Actor = "gantry"
 		}
 	}
+	if before, _ := e.Payload["before"].(string); e.Changed == nil && base == "" && before != "" && strings.Trim(before, "0") != "" {
+		after, _ := e.Payload["after"].(string)
+		if after == "" {
+			after = "HEAD"
+		}
+		if out := git("diff", "--name-only", before+".."+after); out != "" {
+			e.Changed = strings.Split(out, "\n")
+		}
+	}
 	if e.Changed == nil && base != "" {
 		if out := git("diff", "--name-only", base+"...HEAD"); out != "" {
 			e.Changed = strings.Split(out, "\n")
