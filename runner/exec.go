@@ -282,16 +282,20 @@ func (r *run) stepEnv(n *dag.Node, s *dag.Step, ws Workspace, env *expr.Env, job
 // inheritedEnv is the pipeline's variables a node gets: all of them, or
 // what its inherit:variables allows.
 func (r *run) inheritedEnv(n *dag.Node) map[string]string {
+	all := r.p.Env
+	if r.plan != nil && len(r.plan.Env) > 0 {
+		all = mergeMaps(r.p.Env, r.plan.Env)
+	}
 	inh, ok := n.Meta["inherit-variables"]
 	if !ok {
-		return r.p.Env
+		return all
 	}
 	out := map[string]string{}
 	if inh == "false" {
 		return out
 	}
 	for _, k := range strings.Split(inh, ",") {
-		if v, ok := r.p.Env[k]; ok {
+		if v, ok := all[k]; ok {
 			out[k] = v
 		}
 	}

@@ -17,7 +17,9 @@ import (
 type Plan struct {
 	Triggered bool
 	// Why says why the pipeline is not triggered, or by what it is.
-	Why   string
+	Why string
+	// Env are the variables the matching workflow rule sets.
+	Env   map[string]string
 	Nodes []PlannedNode
 }
 
@@ -43,7 +45,7 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 			return nil, err
 		}
 	}
-	plan.Triggered, plan.Why = triggered(p, opts)
+	plan.Triggered, plan.Why, plan.Env = triggered(p, opts)
 	if len(opts.Jobs) > 0 && !plan.Triggered {
 		plan.Triggered, plan.Why = true, "run by --job ("+plan.Why+")"
 	}
@@ -94,32 +96,32 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 	return plan, nil
 }
 
-// triggered reports whether the event starts the pipeline, and why not.
-func triggered(p *dag.Pipeline, opts Options) (bool, string) {
+// triggered reports whether the event starts the pipeline, why not, and
+// the variables its workflow rule sets.
+func triggered(p *dag.Pipeline, opts Options) (bool, string, map[string]string) {
+	var env map[string]string
 	if len(p.Rules) > 0 {
 		r := &run{p: p, opts: opts}
 		rule, err := r.matchRules(&dag.Node{}, p.Rules)
 		if err != nil {
-			return false, err.Error()
+			return false, err.Error(), nil
 		}
 		if rule == nil {
-			return false, "no workflow:rules rule matched"
+			return false, "no workflow:rules rule matched", nil
 		}
 		if rule.When == dag.WhenNever {
-			return false, fmt.Sprintf("workflow rule at %s says never", rule.Pos)
+			return false, fmt.Sprintf("workflow rule at %s says never", rule.Pos), nil
 		}
-		if len(rule.Env) > 0 {
-			p.Env = mergeMaps(p.Env, rule.Env)
-		}
+		env = rule.Env
 	}
 	if len(p.Triggers) == 0 {
-		return true, ""
+		return true, "", env
 	}
 	var whys []string
 	for _, t := range p.Triggers {
 		ok, why := matchTrigger(t, opts.Event)
 		if ok {
-			return true, "on " + t.Event
+			return true, "on " + t.Event, env
 		}
 		if why != "" {
 			whys = append(whys, fmt.Sprintf("%s trigger: %s", t.Event, why))
@@ -132,9 +134,9 @@ func triggered(p *dag.Pipeline, opts Options) (bool, string) {
 				events = append(events, t.Event)
 			}
 		}
-		return false, fmt.Sprintf("it runs on %s, not on %s", strings.Join(events, ", "), opts.Event.Name)
+		return false, fmt.Sprintf("it runs on %s, not on %s", strings.Join(events, ", "), opts.Event.Name), nil
 	}
-	return false, strings.Join(whys, "; ")
+	return false, strings.Join(whys, "; "), nil
 }
 
 // matchRules returns the first rule that matches, or nil.
