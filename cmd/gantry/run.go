@@ -140,6 +140,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	} else {
 		rep = &runner.TextReporter{Out: out, Color: io.Color && io.OutTTY, Width: prefixWidth(pipelines)}
 	}
+	if !opts.DryRun && !opts.JSON {
+		fmt.Fprintf(io.Err, "gantry: running on the host executor: each job in its own copy of %s\n", root)
+	}
 	anyFailed := false
 	for _, p := range pipelines {
 		ropts := runner.Options{
