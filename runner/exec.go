@@ -596,8 +596,9 @@ func (r *run) workflowCommand(n *dag.Node, line string, stop *string) bool {
 	case "add-mask":
 		r.opts.Masker.Add(msg)
 	case "group":
-		out("▼ " + msg)
+		r.opts.Reporter.Group(n.ID, r.opts.Masker.Mask(msg))
 	case "endgroup":
+		r.opts.Reporter.EndGroup(n.ID)
 	case "error", "warning", "notice":
 		where := ""
 		for _, p := range strings.Split(props, ",") {

@@ -17,6 +17,9 @@ type Reporter interface {
 	NodeStarted(id, name string)
 	StepStarted(node, step string)
 	Line(node, stream, text string)
+	// Group and EndGroup bracket a step's ::group:: of lines.
+	Group(node, title string)
+	EndGroup(node string)
 	StepFinished(node, step string, status dag.Status, took time.Duration)
 	NodeFinished(r NodeResult)
 }
@@ -28,9 +31,18 @@ type TextReporter struct {
 	Color bool
 	// Width is the prefix width; names are padded to it.
 	Width int
+	// Fold folds ::group:: sections (on a terminal): their lines are held
+	// back and replaced by one line, unless the step fails.
+	Fold bool
 
 	mu     sync.Mutex
 	colors map[string]int
+	groups map[string]*group
+}
+
+type group struct {
+	title string
+	lines []string
 }
 
 var palette = []int{36, 33, 35, 32, 34, 96, 93, 95, 92, 94}
@@ -57,7 +69,52 @@ func (r *TextReporter) prefix(node string) string {
 func (r *TextReporter) printf(node, format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.Out, "%s"+format+"\n", append([]any{r.prefix(node)}, args...)...)
+	r.printLocked(node, fmt.Sprintf(format, args...))
+}
+
+func (r *TextReporter) printLocked(node, line string) {
+	if g := r.groups[node]; g != nil {
+		g.lines = append(g.lines, line)
+		return
+	}
+	fmt.Fprintf(r.Out, "%s%s\n", r.prefix(node), line)
+}
+
+func (r *TextReporter) Group(node, title string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.Fold {
+		r.printLocked(node, "▼ "+title)
+		return
+	}
+	if r.groups == nil {
+		r.groups = map[string]*group{}
+	}
+	r.groups[node] = &group{title: title}
+}
+
+func (r *TextReporter) EndGroup(node string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.groups[node]
+	if g == nil {
+		return
+	}
+	delete(r.groups, node)
+	r.printLocked(node, fmt.Sprintf("▸ %s (%d lines folded)", g.title, len(g.lines)))
+}
+
+// unfold prints what an open group of node holds back.
+func (r *TextReporter) unfold(node string) {
+	g := r.groups[node]
+	if g == nil {
+		return
+	}
+	delete(r.groups, node)
+	r.printLocked(node, "▼ "+g.title)
+	for _, l := range g.lines {
+		r.printLocked(node, l)
+	}
 }
 
 func (r *TextReporter) NodeStarted(id, name string) { r.printf(id, "▶ %s", name) }
@@ -66,8 +123,17 @@ func (r *TextReporter) StepStarted(node, step string) {
 }
 func (r *TextReporter) Line(node, stream, text string) { r.printf(node, "  | %s", text) }
 func (r *TextReporter) StepFinished(node, step string, status dag.Status, took time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if status != dag.StatusSuccess {
-		r.printf(node, "  %s %s (%s)", mark(status), step, status)
+		// A failed step shows everything, folded or not.
+		r.unfold(node)
+		r.printLocked(node, fmt.Sprintf("  %s %s (%s)", mark(status), step, status))
+		return
+	}
+	if g := r.groups[node]; g != nil {
+		delete(r.groups, node)
+		r.printLocked(node, fmt.Sprintf("▸ %s (%d lines folded)", g.title, len(g.lines)))
 	}
 }
 func (r *TextReporter) NodeFinished(res NodeResult) {
@@ -116,6 +182,12 @@ func (r *JSONReporter) StepStarted(node, step string) {
 }
 func (r *JSONReporter) Line(node, stream, text string) {
 	r.emit(map[string]any{"event": "log", "node": node, "stream": stream, "text": text})
+}
+func (r *JSONReporter) Group(node, title string) {
+	r.emit(map[string]any{"event": "group", "node": node, "title": title})
+}
+func (r *JSONReporter) EndGroup(node string) {
+	r.emit(map[string]any{"event": "endgroup", "node": node})
 }
 func (r *JSONReporter) StepFinished(node, step string, status dag.Status, took time.Duration) {
 	r.emit(map[string]any{"event": "step-finished", "node": node, "step": step, "status": status, "duration_ms": took.Milliseconds()})

@@ -138,7 +138,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if opts.JSON {
 		rep = &runner.JSONReporter{Out: out}
 	} else {
-		rep = &runner.TextReporter{Out: out, Color: io.Color && io.OutTTY, Width: prefixWidth(pipelines)}
+		rep = &runner.TextReporter{Out: out, Color: io.Color && io.OutTTY, Width: prefixWidth(pipelines), Fold: io.OutTTY}
 	}
 	if !opts.DryRun && !opts.JSON {
 		fmt.Fprintf(io.Err, "gantry: running on the host executor: each job in its own copy of %s\n", root)
