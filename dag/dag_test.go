@@ -230,6 +230,7 @@ func TestGraphExports(t *testing.T) {
 		{name: "example.mmd", write: func(b *bytes.Buffer) error { return g.WriteMermaid(b) }},
 		{name: "example.dot", write: func(b *bytes.Buffer) error { return g.WriteDOT(b) }},
 		{name: "example.graph.json", write: func(b *bytes.Buffer) error { return g.WriteJSON(b) }},
+		{name: "example.svg", write: func(b *bytes.Buffer) error { return g.WriteSVG(b) }},
 	} {
 		var b bytes.Buffer
 		if err := tc.write(&b); err != nil {

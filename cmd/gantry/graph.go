@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/goccy/go-graphviz"
 	"github.com/spf13/cobra"
 
 	"github.com/gantry-ci/gantry/dag"
@@ -82,7 +81,7 @@ func runGraph(ctx context.Context, io *IO, opts *graphOptions) error {
 	case "dot":
 		err = g.WriteDOT(&out)
 	case "svg":
-		err = renderSVG(ctx, g, &out)
+		err = g.WriteSVG(&out)
 	}
 	if err != nil {
 		return err
@@ -92,26 +91,6 @@ func runGraph(ctx context.Context, io *IO, opts *graphOptions) error {
 	}
 	_, err = io.Out.Write(out.Bytes())
 	return err
-}
-
-// renderSVG lays the graph out with Graphviz compiled to WebAssembly, so no
-// system binary is needed.
-func renderSVG(ctx context.Context, g *dag.Graph, w *bytes.Buffer) error {
-	var dot bytes.Buffer
-	if err := g.WriteDOT(&dot); err != nil {
-		return err
-	}
-	gv, err := graphviz.New(ctx)
-	if err != nil {
-		return fmt.Errorf("starting graphviz: %w", err)
-	}
-	defer gv.Close()
-	graph, err := graphviz.ParseBytes(dot.Bytes())
-	if err != nil {
-		return fmt.Errorf("graphviz: %w", err)
-	}
-	defer graph.Close()
-	return gv.Render(ctx, graph, graphviz.SVG, w)
 }
 
 // readStatus reads node statuses from a run record: either an object of
