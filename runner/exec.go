@@ -58,7 +58,15 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, pn PlannedNode, needs m
 	if err != nil {
 		return fail("preparing the workspace: %v", err)
 	}
-	defer ws.Release(context.WithoutCancel(ctx))
+	// Removing a workspace takes a while; the node is done before that, so
+	// it happens in the background and Run waits for it at the end.
+	r.releases.Add(1)
+	defer func() {
+		go func() {
+			defer r.releases.Done()
+			_ = ws.Release(context.WithoutCancel(ctx))
+		}()
+	}()
 	jobEnv := map[string]string{}
 	if err := r.consumeArtifacts(n, ws, jobEnv); err != nil {
 		return fail("artifacts: %v", err)

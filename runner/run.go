@@ -99,6 +99,8 @@ type run struct {
 	// groupSlots limit how many nodes of a matrix run at once (max-parallel).
 	groupSlots map[string]chan struct{}
 	failed     bool
+	// releases tracks workspaces being removed in the background.
+	releases sync.WaitGroup
 }
 
 // Run executes a pipeline for an event and returns what became of each
@@ -165,6 +167,7 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 		})
 	}
 	_ = g.Wait()
+	r.releases.Wait()
 	for _, pn := range plan.Nodes {
 		res.Nodes = append(res.Nodes, *r.results[pn.Node.ID])
 	}
