@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // copyStats says what copyRepo did.
@@ -29,29 +30,18 @@ type copyStats struct {
 // but .git directories. It never copies .gantry at the top, nor the
 // directory skip (relative to src; "" for none). It reads src and never
 // writes to it.
-func copyRepo(ctx context.Context, src, dst, skip string, log *slog.Logger) (copyStats, error) {
+func copyRepo(ctx context.Context, src, dst, skip string, log *slog.Logger, lists *listingCache) (copyStats, error) {
 	var st copyStats
-	err := copyRepoStats(ctx, src, dst, skip, log, &st)
+	err := copyRepoStats(ctx, src, dst, skip, log, &st, lists)
 	return st, err
 }
 
-func copyRepoStats(ctx context.Context, src, dst, skip string, log *slog.Logger, st *copyStats) error {
-	repo, err := findRepo(ctx, src)
+func copyRepoStats(ctx context.Context, src, dst, skip string, log *slog.Logger, st *copyStats, lists *listingCache) error {
+	repo, paths, err := lists.list(ctx, src)
 	if err != nil {
 		return err
 	}
-	var paths []string
-	if repo != nil {
-		paths, err = gitList(ctx, src)
-	} else {
-		paths, err = walkList(src, func(rel string, d fs.DirEntry) bool {
-			return d.Name() == ".git"
-		})
-	}
-	if err != nil {
-		return err
-	}
-	paths = slices.DeleteFunc(paths, func(rel string) bool {
+	paths = slices.DeleteFunc(slices.Clone(paths), func(rel string) bool {
 		return under(rel, ".gantry") || skip != "" && under(rel, skip)
 	})
 	if err := os.MkdirAll(dst, 0o777); err != nil {
@@ -61,6 +51,7 @@ func copyRepoStats(ctx context.Context, src, dst, skip string, log *slog.Logger,
 	if err != nil {
 		return err
 	}
+	c.lists = lists
 	defer c.close()
 	c.nested = repo != nil
 	if err := c.copyAll(paths); err != nil {
@@ -85,6 +76,52 @@ func copyRepoStats(ctx context.Context, src, dst, skip string, log *slog.Logger,
 // rel is dir or below it.
 func under(rel, dir string) bool {
 	return rel == dir || strings.HasPrefix(rel, dir+string(filepath.Separator))
+}
+
+// listingCache remembers which files a checkout holds, for one executor:
+// the nodes of a run all copy the same checkout, listing it costs two git
+// processes, and one listing gives every node the same snapshot. A nil
+// cache lists every time.
+type listingCache struct {
+	mu sync.Mutex
+	m  map[string]listing
+}
+
+type listing struct {
+	repo  *gitRepo
+	paths []string
+}
+
+func (c *listingCache) list(ctx context.Context, src string) (*gitRepo, []string, error) {
+	if c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if l, ok := c.m[src]; ok {
+			return l.repo, l.paths, nil
+		}
+	}
+	repo, err := findRepo(ctx, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	var paths []string
+	if repo != nil {
+		paths, err = gitList(ctx, src)
+	} else {
+		paths, err = walkList(src, func(rel string, d fs.DirEntry) bool {
+			return d.Name() == ".git"
+		})
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if c != nil {
+		if c.m == nil {
+			c.m = map[string]listing{}
+		}
+		c.m[src] = listing{repo: repo, paths: paths}
+	}
+	return repo, paths, nil
 }
 
 // gitRepo is where a work tree's git metadata lives.
@@ -287,6 +324,7 @@ type copier struct {
 	srcPath, dstPath string
 	log              *slog.Logger
 	st               *copyStats
+	lists            *listingCache
 	// nested: a listed directory is a nested repository, copied with
 	// copyRepo, or else left empty (as an uninitialised submodule).
 	nested bool
@@ -403,7 +441,7 @@ func (c *copier) copy(rel string) error {
 			err = c.mkdirs(rel)
 			break
 		}
-		return copyRepoStats(c.ctx, filepath.Join(c.srcPath, rel), filepath.Join(c.dstPath, rel), "", c.log, c.st)
+		return copyRepoStats(c.ctx, filepath.Join(c.srcPath, rel), filepath.Join(c.dstPath, rel), "", c.log, c.st, c.lists)
 	default:
 		c.log.Debug("not copied: not a file, directory or symbolic link", "path", rel, "mode", mode)
 		return nil

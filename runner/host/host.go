@@ -32,7 +32,9 @@ type Options struct {
 // DefaultKillGrace is Options.KillGrace when it is zero.
 const DefaultKillGrace = 5 * time.Second
 
-// New returns the host executor.
+// New returns the host executor. It lists a checkout's files at its first
+// Prepare and copies that same snapshot for every later node, so make one
+// executor per run.
 func New(opts Options) runner.Executor {
 	if opts.KillGrace <= 0 {
 		opts.KillGrace = DefaultKillGrace
@@ -44,7 +46,8 @@ func New(opts Options) runner.Executor {
 }
 
 type executor struct {
-	opts Options
+	opts  Options
+	lists listingCache
 }
 
 func (e *executor) Name() string { return "host" }
@@ -123,7 +126,7 @@ func (e *executor) prepare(ctx context.Context, id string, spec runner.Workspace
 		log:   e.opts.Logger.With("node", id),
 	}
 	start := time.Now()
-	st, err := copyRepo(ctx, src, ws.dir, skip, ws.log)
+	st, err := copyRepo(ctx, src, ws.dir, skip, ws.log, &e.lists)
 	if err != nil {
 		if rerr := ws.Release(context.WithoutCancel(ctx)); rerr != nil {
 			err = errors.Join(err, rerr)
