@@ -127,6 +127,9 @@ install_glci
 
 log "building gantry"
 GANTRY="$WORK/gantry"
+# The commit built, with a mark when the tree had changes besides bench/.
+GANTRY_COMMIT="$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null)"
+[[ -n "$(cd "$REPO" && git status --porcelain -- . ':!bench' ':!docs/benchmarks.md' 2>/dev/null)" ]] && GANTRY_COMMIT+="+changes"
 if ! (cd "$REPO" && go build -o "$GANTRY" ./cmd/gantry) >"$WORK/gantry-build.log" 2>&1; then
 	echo "compare.sh: gantry does not build:" >&2
 	cat "$WORK/gantry-build.log" >&2
@@ -143,9 +146,7 @@ NODE_V="$([[ -x "$NODE22" ]] && "$NODE22" --version 2>/dev/null)"
 # commands in its own `bash -e -o pipefail -c` (GitHub's default shell
 # flags), one job after the other, in the working tree — the floor.
 
-JOBS_three=4
-JOBS_fanout20=20
-JOBS_artifact=2
+declare -A JOBS=([three]=4 [fanout20]=20 [artifact]=2)
 
 write_three() {
 	cat >.github/workflows/ci.yml <<'EOF'
@@ -297,10 +298,10 @@ runner_label() {
 	bare) echo "bash (bare commands)" ;;
 	gantry-gh) echo "gantry run (GitHub workflow)" ;;
 	gantry-gl) echo "gantry run (.gitlab-ci.yml)" ;;
-	act) echo "act $ACT_V (-self-hosted)" ;;
-	glci) echo "gitlab-ci-local $GLCI_V (shell)" ;;
-	glci-iso) echo "gitlab-ci-local $GLCI_V (shell, --shell-isolation)" ;;
-	glci-nsv) echo "gitlab-ci-local $GLCI_V (shell, --no-json-schema-validation)" ;;
+	act) echo "act ${ACT_V:-${ACT_VERSION#v}} (-self-hosted)" ;;
+	glci) echo "gitlab-ci-local ${GLCI_V:-${GLCI_SPEC#*@}} (shell)" ;;
+	glci-iso) echo "gitlab-ci-local ${GLCI_V:-${GLCI_SPEC#*@}} (shell, --shell-isolation)" ;;
+	glci-nsv) echo "gitlab-ci-local ${GLCI_V:-${GLCI_SPEC#*@}} (shell, --no-json-schema-validation)" ;;
 	esac
 }
 
@@ -469,15 +470,14 @@ echo
 echo "# gantry vs act vs gitlab-ci-local — $(date -u +%Y-%m-%d), $RUNS runs each (median)"
 echo
 echo "- machine: $(nproc) CPUs (${cpu:-?}), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r), temp dirs on ${fs:-?}"
-echo "- ${GANTRY_VERSION:-gantry ?} (commit $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null)); act ${ACT_V:-not installed}; gitlab-ci-local ${GLCI_V:-not installed} on Node ${NODE_V:-?}; $(bash --version | head -1 | sed 's/ (.*//')"
+echo "- ${GANTRY_VERSION:-gantry ?} (built from ${GANTRY_COMMIT:-?}); act ${ACT_V:-not installed}; gitlab-ci-local ${GLCI_V:-not installed} on Node ${NODE_V:-?}; $(bash --version | head -1 | sed 's/ (.*//')"
 echo "- other activity on the machine during the timed runs: ~$FOREIGN"
 echo "- measurement floor: timeout + /usr/bin/time + true = ${CALIB:-?} ms (in every figure, bare included)"
 echo
 echo "| pipeline | runner | jobs | median wall | min wall | CPU (user+sys) | peak RSS | over bare, per job | gantry / runner | gantry's speed-up |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for p in "${PLIST[@]}"; do
-	jobsvar="JOBS_$p"
-	n="${!jobsvar}"
+	n="${JOBS[$p]}"
 	b="${MED[$p/bare]:-}"
 	for r in "${RUNNERS[@]}"; do
 		label="$(runner_label "$r")"
@@ -508,8 +508,7 @@ echo
 echo "gantry's overhead over the bare commands, (gantry median - bare median) / jobs; target at most 50 ms per job:"
 echo
 for p in "${PLIST[@]}"; do
-	jobsvar="JOBS_$p"
-	n="${!jobsvar}"
+	n="${JOBS[$p]}"
 	b="${MED[$p/bare]:-}"
 	for g in gantry-gh gantry-gl; do
 		if [[ -n "$b" && -n "${MED[$p/$g]:-}" ]]; then

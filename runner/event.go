@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/bmatcuk/doublestar/v4"
 
@@ -77,16 +78,35 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 	if e.Name == "" {
 		e.Name = "push"
 	}
-	if e.Ref == "" {
-		if b := git("symbolic-ref", "-q", "HEAD"); b != "" {
-			e.Ref = b
+	// The git questions are independent; asking them at once saves a
+	// process start each.
+	var (
+		wg                          sync.WaitGroup
+		ref, sha, defBranch, author string
+	)
+	ask := func(into *string, cond bool, args ...string) {
+		if !cond {
+			return
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			*into = git(args...)
+		}()
+	}
+	ask(&ref, e.Ref == "", "symbolic-ref", "-q", "HEAD")
+	ask(&sha, e.SHA == "", "rev-parse", "HEAD")
+	ask(&defBranch, e.DefaultBranch == "", "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD")
+	ask(&author, e.Actor == "", "config", "user.name")
+	wg.Wait()
+	if e.Ref == "" {
+		e.Ref = ref
 	}
 	if e.SHA == "" {
-		e.SHA = git("rev-parse", "HEAD")
+		e.SHA = sha
 	}
 	if e.DefaultBranch == "" {
-		e.DefaultBranch = strings.TrimPrefix(git("symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"), "origin/")
+		e.DefaultBranch = strings.TrimPrefix(defBranch, "origin/")
 		if e.DefaultBranch == "" {
 			e.DefaultBranch = "main"
 		}
@@ -95,7 +115,7 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 		e.Repository = "local/" + filepath.Base(dir)
 	}
 	if e.Actor == "" {
-		e.Actor = git("config", "user.name")
+		e.Actor = author
 		if e.Actor == "" {
 			e.Actor = "gantry"
 		}
