@@ -1,11 +1,7 @@
 package runner
 
 import (
-	"io/fs"
 	"maps"
-	"os"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gantry-ci/gantry/dag"
@@ -172,9 +168,3 @@ func mergeMaps(ms ...map[string]string) map[string]string {
 	}
 	return out
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
-
-func osDirFS(dir string) fs.FS { return os.DirFS(dir) }
-
-func sortStrings(s []string) { slices.Sort(s) }

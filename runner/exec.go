@@ -20,11 +20,12 @@ import (
 // developer's environment (where credentials live) reaches them.
 var hostAllowlist = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "TMPDIR", "TERM", "SHELL", "TZ"}
 
-func (r *run) hostEnv() map[string]string {
+// hostEnv reads the allowlisted host variables; Run reads them once.
+func hostEnv(extra []string) map[string]string {
 	out := map[string]string{}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
-		if contains(hostAllowlist, k) || strings.HasPrefix(k, "LC_") || contains(r.opts.Env, k) {
+		if contains(hostAllowlist, k) || strings.HasPrefix(k, "LC_") || contains(extra, k) {
 			out[k] = v
 		}
 	}
@@ -32,7 +33,7 @@ func (r *run) hostEnv() map[string]string {
 }
 
 // execNode runs a node's steps in a fresh workspace.
-func (r *run) execNode(ctx context.Context, n *dag.Node, pn PlannedNode, needs map[string]any) NodeResult {
+func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) NodeResult {
 	res := NodeResult{ID: n.ID, Name: n.Label()}
 	fail := func(format string, args ...any) NodeResult {
 		res.Status, res.Reason = dag.StatusFailure, fmt.Sprintf(format, args...)
@@ -261,7 +262,7 @@ func (r *run) stepEnv(n *dag.Node, s *dag.Step, ws Workspace, env *expr.Env, job
 	if err != nil {
 		return nil, err
 	}
-	base := mergeMaps(r.hostEnv(), r.opts.ExtraEnv, r.baseEnv(n, ws.Dir()))
+	base := mergeMaps(r.host, r.opts.ExtraEnv, r.baseEnv(n, ws.Dir()))
 	var all map[string]string
 	if gitlab {
 		// GitLab expands $VAR in variable values, in definition order:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/gantry-ci/gantry/expr"
@@ -132,7 +133,7 @@ func comboID(c map[string]any) string {
 	for k := range c {
 		keys = append(keys, k)
 	}
-	sortStrings(keys)
+	slices.Sort(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = expr.FromGo(c[k]).String()

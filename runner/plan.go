@@ -2,7 +2,7 @@ package runner
 
 import (
 	"fmt"
-	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -180,7 +180,7 @@ func (r *run) matchRules(n *dag.Node, rules []dag.Rule) (*dag.Rule, error) {
 
 // exists reports whether a file of the repository matches one of the globs.
 func (r *run) exists(globs []string) bool {
-	fsys := dirFS(r.opts.Source)
+	fsys := os.DirFS(filepath.Clean(r.opts.Source))
 	for _, g := range globs {
 		matches, err := doublestar.Glob(fsys, strings.TrimPrefix(g, "/"))
 		if err == nil && len(matches) > 0 {
@@ -189,8 +189,6 @@ func (r *run) exists(globs []string) bool {
 	}
 	return false
 }
-
-func dirFS(dir string) fs.FS { return osDirFS(filepath.Clean(dir)) }
 
 // matrixSelected reports whether a node's matrix values agree with every
 // --matrix KEY=VALUE that names one of its keys.

@@ -101,6 +101,8 @@ type run struct {
 	failed     bool
 	// releases tracks workspaces being removed in the background.
 	releases sync.WaitGroup
+	// host holds the allowlisted host variables steps see.
+	host map[string]string
 }
 
 // Run executes a pipeline for an event and returns what became of each
@@ -139,7 +141,7 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 	r := &run{
 		p: p, opts: opts, plan: plan, runID: filepath.Base(opts.RunDir),
 		results: map[string]*NodeResult{}, done: map[string]chan struct{}{},
-		groupSlots: map[string]chan struct{}{},
+		groupSlots: map[string]chan struct{}{}, host: hostEnv(opts.Env),
 	}
 	for _, pn := range plan.Nodes {
 		r.done[pn.Node.ID] = make(chan struct{})
@@ -327,9 +329,9 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 		attempts += n.Retry.Max
 	}
 	if n.MatrixFrom != "" {
-		*res = r.runMatrix(ctx, n, pn, needs, attempts)
+		*res = r.runMatrix(ctx, n, needs, attempts)
 	} else {
-		*res = r.attempt(ctx, n, pn, needs, attempts)
+		*res = r.attempt(ctx, n, needs, attempts)
 	}
 	res.Duration = time.Since(start)
 	if res.Status == dag.StatusFailure && n.AllowFailure && allowedExit(n, res) {
@@ -338,29 +340,24 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 	return res
 }
 
+// groupFailed reports whether another node of n's matrix failed, which
+// cancels n under fail-fast.
 func (r *run) groupFailed(n *dag.Node) bool {
-	if n.Strategy == nil || n.Strategy.Group == "" {
+	if n.Strategy == nil || n.Strategy.Group == "" || r.opts.KeepGoing {
 		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.failedGroups()[n.Strategy.Group]
-}
-
-func (r *run) failedGroups() map[string]bool {
-	out := map[string]bool{}
 	for id, res := range r.results {
-		if res.Status != dag.StatusFailure {
+		nd := r.p.Node(id)
+		if res.Status != dag.StatusFailure || nd == nil || nd.Strategy == nil || nd.Strategy.Group != n.Strategy.Group {
 			continue
 		}
-		if nd := r.p.Node(id); nd != nil && nd.Strategy != nil && nd.Strategy.Group != "" {
-			ff := nd.Strategy.FailFast == nil || *nd.Strategy.FailFast
-			if ff && !r.opts.KeepGoing {
-				out[nd.Strategy.Group] = true
-			}
+		if nd.Strategy.FailFast == nil || *nd.Strategy.FailFast {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 // evalCondition evaluates a node's if: with GitHub's implicit success().
@@ -480,10 +477,10 @@ func allowedExit(n *dag.Node, res *NodeResult) bool {
 }
 
 // attempt runs a node, again after a failure while its retries last.
-func (r *run) attempt(ctx context.Context, n *dag.Node, pn PlannedNode, needs map[string]any, attempts int) NodeResult {
+func (r *run) attempt(ctx context.Context, n *dag.Node, needs map[string]any, attempts int) NodeResult {
 	var res NodeResult
 	for a := 1; a <= attempts; a++ {
-		res = r.execNode(ctx, n, pn, needs)
+		res = r.execNode(ctx, n, needs)
 		if res.Status != dag.StatusFailure || ctx.Err() != nil {
 			break
 		}
@@ -498,7 +495,7 @@ func (r *run) attempt(ctx context.Context, n *dag.Node, pn PlannedNode, needs ma
 // reads is known, and runs its combinations one after another. The node
 // fails when one fails (and, with fail-fast, stops there); its outputs are
 // those of the last combination, as on GitHub.
-func (r *run) runMatrix(ctx context.Context, n *dag.Node, pn PlannedNode, needs map[string]any, attempts int) NodeResult {
+func (r *run) runMatrix(ctx context.Context, n *dag.Node, needs map[string]any, attempts int) NodeResult {
 	res := NodeResult{ID: n.ID, Name: n.Label(), Status: dag.StatusSuccess}
 	tpl, err := expr.ParseTemplate(n.MatrixFrom, n.Pos.Pos)
 	if err == nil {
@@ -514,7 +511,7 @@ func (r *run) runMatrix(ctx context.Context, n *dag.Node, pn PlannedNode, needs 
 					sub.Matrix = c
 					sub.Name = fmt.Sprintf("%s (%s)", n.Label(), comboID(c))
 					r.opts.Reporter.NodeStarted(sub.ID, sub.Name)
-					sr := r.attempt(ctx, &sub, pn, needs, attempts)
+					sr := r.attempt(ctx, &sub, needs, attempts)
 					r.opts.Reporter.NodeFinished(sr)
 					res.Steps = append(res.Steps, sr.Steps...)
 					res.Outputs = sr.Outputs

@@ -2,10 +2,9 @@ package github_test
 
 import (
 	"bytes"
-	"path/filepath"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/gantry-ci/gantry/internal/txtartest"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/providers/github"
@@ -15,17 +14,8 @@ import (
 // every finding has a position, and that every pipeline it gives decodes
 // as a valid DAG.
 func FuzzTranslate(f *testing.F) {
-	archives, _ := filepath.Glob("testdata/fixtures/*.txtar")
-	for _, a := range archives {
-		ar, err := txtar.ParseFile(a)
-		if err != nil {
-			continue
-		}
-		for _, file := range ar.Files {
-			if filepath.Ext(file.Name) == ".yml" {
-				f.Add(file.Data)
-			}
-		}
+	for _, data := range txtartest.Files("testdata/fixtures/*.txtar", ".yml") {
+		f.Add(data)
 	}
 	f.Add([]byte("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo ${{ matrix.x }}\n"))
 	dir := f.TempDir()

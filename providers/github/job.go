@@ -115,9 +115,6 @@ func (t *translator) strategy(j *actionlint.Job, scope jobScope) *dag.Strategy {
 	}
 	if j.Strategy.FailFast != nil {
 		ff := t.boolValue(j.Strategy.FailFast, nil, "fail-fast")
-		if j.Strategy.FailFast.Expression == nil {
-			ff = j.Strategy.FailFast.Value
-		}
 		s.FailFast = &ff
 	}
 	if mp := j.Strategy.MaxParallel; mp != nil {
@@ -340,11 +337,10 @@ func secretsOf(n *dag.Node) []string {
 		secretNames(s.Run, names)
 		secretNames(s.If, names)
 	}
-	for k, v := range n.With {
+	for _, v := range n.With {
 		if s, ok := v.(string); ok {
 			secretNames(s, names)
 		}
-		_ = k
 	}
 	if len(names) == 0 {
 		return nil

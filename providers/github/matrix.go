@@ -3,6 +3,7 @@ package github
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -381,7 +382,7 @@ func (t *translator) combinations(cs *actionlint.MatrixCombinations) (out []*com
 				return nil, false, false
 			}
 			c := &combo{values: map[string]any{}}
-			for _, k := range slices.Sorted(keysOf(obj)) {
+			for _, k := range slices.Sorted(maps.Keys(obj)) {
 				c.set(k, obj[k])
 			}
 			out = append(out, c)
@@ -403,7 +404,7 @@ func (t *translator) combinations(cs *actionlint.MatrixCombinations) (out []*com
 				return nil, false, false
 			}
 			c := &combo{values: map[string]any{}}
-			for _, k := range slices.Sorted(keysOf(obj)) {
+			for _, k := range slices.Sorted(maps.Keys(obj)) {
 				c.set(k, obj[k])
 			}
 			out = append(out, c)
@@ -421,16 +422,6 @@ func (t *translator) combinations(cs *actionlint.MatrixCombinations) (out []*com
 		out = append(out, c)
 	}
 	return out, false, true
-}
-
-func keysOf(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // staticValue evaluates an expression that reads no context (such as
@@ -466,7 +457,7 @@ func (t *translator) matrixFromValue(pos *actionlint.Pos, v any) (matrixResult, 
 	// Rebuild it as YAML actionlint would have parsed, by going through
 	// the same expansion on plain values.
 	var rows []rowValues
-	for _, k := range slices.Sorted(keysOf(obj)) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if k == "include" || k == "exclude" {
 			continue
 		}
@@ -495,7 +486,7 @@ func (t *translator) matrixFromValue(pos *actionlint.Pos, v any) (matrixResult, 
 				return matrixResult{}, false
 			}
 			c := &combo{values: map[string]any{}}
-			for _, k := range slices.Sorted(keysOf(eo)) {
+			for _, k := range slices.Sorted(maps.Keys(eo)) {
 				c.set(k, eo[k])
 			}
 			if kind == "include" {

@@ -7,11 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
 	"github.com/gantry-ci/gantry/internal/golden"
+	"github.com/gantry-ci/gantry/internal/txtartest"
 	"github.com/gantry-ci/gantry/providers/gitlab"
 )
 
@@ -30,26 +29,8 @@ func TestFixtures(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(a), ".txtar")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ar, err := txtar.ParseFile(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			for _, f := range ar.Files {
-				p := filepath.Join(dir, filepath.FromSlash(f.Name))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			target := ".gitlab-ci.yml"
-			for _, line := range strings.Split(string(ar.Comment), "\n") {
-				if v, ok := strings.CutPrefix(line, "translate: "); ok {
-					target = strings.TrimSpace(v)
-				}
-			}
+			dir, ar := txtartest.Extract(t, a)
+			target := txtartest.Header(ar, "translate", ".gitlab-ci.yml")
 			data, err := os.ReadFile(filepath.Join(dir, target))
 			if err != nil {
 				t.Fatal(err)

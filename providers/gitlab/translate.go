@@ -3,6 +3,7 @@ package gitlab
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -154,7 +155,7 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 		}
 		if v.kind != mapKind {
 			d := t.diags.Errorf(root.keyAt(name), "unknown-keyword", "%q is neither a keyword nor a job (a job is a mapping with script:)", name)
-			if s := diag.Closest(name, slices.Collect(mapKeys(globalKeywords))); s != "" {
+			if s := diag.Closest(name, slices.Sorted(maps.Keys(globalKeywords))); s != "" {
 				d.Hint = fmt.Sprintf("did you mean %q?", s)
 			}
 			continue
@@ -205,16 +206,6 @@ func (t *translator) stageList(s *node) []string {
 	// .pre and .post are always first and last.
 	out = slices.DeleteFunc(out, func(s string) bool { return s == ".pre" || s == ".post" })
 	return append(append([]string{".pre"}, out...), ".post")
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // variables reads a variables: mapping: plain values, or value: with
