@@ -363,21 +363,23 @@ func expandDollar(s string, get func(string) string) string {
 	return b.String()
 }
 
+// protocolFiles names the step protocol's files: environment variable →
+// file name in the step's state directory.
+var protocolFiles = map[string]string{"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path", "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}
+
 // execStep runs a step's command or built-in action.
 func (r *run) execStep(ctx context.Context, n *dag.Node, s *dag.Step, index int, ws Workspace, stateDir string, env *expr.Env,
 	jobEnv map[string]string, paths *[]string, summary *strings.Builder, posts *[]func()) (int, map[string]string, error) {
-	// The step protocol's files, fresh for each step.
+	// The step protocol's files, fresh for each step. They are not created
+	// beforehand: steps append to them (">>" creates a file), and most steps
+	// write none, so creating five empty files per step was most of the
+	// scheduler's own cost on large pipelines.
 	dir := filepath.Join(stateDir, fmt.Sprintf("step-%d", index+1))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 1, nil, err
 	}
-	names := map[string]string{"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path", "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}
 	files := map[string]string{}
-	for v, f := range names {
-		host := filepath.Join(dir, f)
-		if err := os.WriteFile(host, nil, 0o644); err != nil {
-			return 1, nil, err
-		}
+	for v, f := range protocolFiles {
 		files[v] = filepath.Join(ws.StateDir(), fmt.Sprintf("step-%d", index+1), f)
 	}
 	files["RUNNER_TEMP"] = filepath.Join(ws.StateDir(), "tmp")

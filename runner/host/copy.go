@@ -253,8 +253,13 @@ func copyGitDir(ctx context.Context, r *gitRepo, dst string, log *slog.Logger) e
 	lock := func(d fs.DirEntry) bool {
 		return !d.IsDir() && strings.HasSuffix(d.Name(), ".lock")
 	}
+	// hooks/*.sample are git's inert examples (13 files in every repository)
+	// that no step runs.
+	sample := func(rel string, d fs.DirEntry) bool {
+		return !d.IsDir() && strings.HasSuffix(rel, ".sample") && under(rel, "hooks")
+	}
 	paths, err := walkList(r.common, func(rel string, d fs.DirEntry) bool {
-		return lock(d) || top(rel, "objects", "worktrees", "modules", "lfs")
+		return lock(d) || sample(rel, d) || top(rel, "objects", "worktrees", "modules", "lfs")
 	})
 	if err != nil {
 		return err
