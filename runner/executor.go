@@ -63,4 +63,30 @@ type Command struct {
 	Dir string
 	// Stdout and Stderr receive the output as it comes.
 	Stdout, Stderr io.Writer
+	// Secrets are the secret values the run knows. Executors that record
+	// what they run (BuildKit's definitions and cache keys) keep variables
+	// and state files holding one out of those records.
+	Secrets []string
+	// Volatile names the variables of Env whose values change on every
+	// run (GITHUB_RUN_ID, CI_JOB_ID, ...): executors that cache steps keep
+	// them out of cache keys, or nothing would ever be cached.
+	Volatile []string
+}
+
+// ImageEnv is implemented by workspaces inside a container image: steps get
+// the image's environment (PATH, ...) where on the host they get the
+// host's allowlisted variables.
+type ImageEnv interface {
+	ImageEnv() []string
+}
+
+// FileTransfer is implemented by workspaces that are not on the host
+// (HostDir is ""): artifacts and caches move through it.
+type FileTransfer interface {
+	// Export copies the workspace's files matching the patterns (globs
+	// relative to Dir; all files when none) to the host directory dst.
+	Export(ctx context.Context, patterns []string, dst string) error
+	// Import copies the host directory src into the workspace at dir
+	// (relative to Dir), before the next command runs.
+	Import(ctx context.Context, src, dir string) error
 }

@@ -1,0 +1,152 @@
+package buildkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	// Registered connection helpers: docker-container://, kube-pod://,
+	// podman-container://, nerdctl-container:// and ssh:// addresses.
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"
+	_ "github.com/moby/buildkit/client/connhelper/nerdctlcontainer"
+	_ "github.com/moby/buildkit/client/connhelper/podmancontainer"
+	_ "github.com/moby/buildkit/client/connhelper/ssh"
+)
+
+// DefaultAddr is where buildkitd listens when it runs as root with its
+// defaults.
+const DefaultAddr = "unix:///run/buildkit/buildkitd.sock"
+
+// Options configure an Executor. The zero value connects to BUILDKIT_HOST,
+// or DefaultAddr.
+type Options struct {
+	// Addr is the daemon's address: unix://PATH, tcp://HOST:PORT,
+	// docker-container://NAME, kube-pod://POD, podman-container://NAME,
+	// ssh://USER@HOST. Default: $BUILDKIT_HOST, then DefaultAddr.
+	Addr string
+	// TLS configures tcp:// connections; empty fields are not used.
+	TLS TLS
+	// Images maps runs-on labels to images (-P label=image); the label
+	// "default" serves nodes with no image and no mapped label. Images are
+	// registry references, oci-layout://DIR[:TAG] or rootfs://DIR.
+	Images map[string]string
+	// NoCache runs every step, as if nothing were cached.
+	NoCache bool
+	// StateDir is where the executor remembers which steps failed, so that
+	// they are not cache hits on the next run. Default:
+	// $XDG_CACHE_HOME/gantry/buildkit.
+	StateDir string
+	// Notice receives the executor's messages for the user about a node
+	// (which image it runs in, and why); nil drops them.
+	Notice func(nodeID, message string)
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// TLS holds the certificate files for a tcp:// daemon.
+type TLS struct {
+	// ServerName overrides the name checked in the daemon's certificate.
+	ServerName string
+	// CA is the CA certificate that signed the daemon's certificate.
+	CA string
+	// Cert and Key are the client's certificate and key.
+	Cert, Key string
+}
+
+// Executor runs nodes on a BuildKit daemon. It is safe for concurrent use.
+type Executor struct {
+	c        *client.Client
+	addr     string
+	opts     Options
+	failures *failures
+	log      *slog.Logger
+}
+
+// New connects to the daemon and checks that it answers.
+func New(ctx context.Context, opts Options) (*Executor, error) {
+	addr := opts.Addr
+	if addr == "" {
+		addr = os.Getenv("BUILDKIT_HOST")
+	}
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	var copts []client.ClientOpt
+	if opts.TLS.CA != "" {
+		copts = append(copts, client.WithServerConfig(opts.TLS.ServerName, opts.TLS.CA))
+	}
+	if opts.TLS.Cert != "" || opts.TLS.Key != "" {
+		copts = append(copts, client.WithCredentials(opts.TLS.Cert, opts.TLS.Key))
+	}
+	c, err := client.New(ctx, addr, copts...)
+	if err != nil {
+		return nil, fmt.Errorf("buildkit at %s: %w", addr, err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	workers, err := c.ListWorkers(pingCtx)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("no BuildKit daemon answers at %s (set BUILDKIT_HOST or --addr, or start buildkitd): %w", addr, err)
+	}
+	if len(workers) == 0 {
+		c.Close()
+		return nil, fmt.Errorf("the BuildKit daemon at %s has no worker", addr)
+	}
+	if opts.StateDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		opts.StateDir = filepath.Join(dir, "gantry", "buildkit")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Executor{c: c, addr: addr, opts: opts, failures: loadFailures(filepath.Join(opts.StateDir, "failed-steps")), log: log}, nil
+}
+
+// Name is "buildkit".
+func (e *Executor) Name() string { return "buildkit" }
+
+// Addr is the daemon's address.
+func (e *Executor) Addr() string { return e.addr }
+
+// Client is the connection to the daemon, for callers that ask it more
+// (disk usage, running containers).
+func (e *Executor) Client() *client.Client { return e.c }
+
+// Close saves what the executor learnt and closes the connection.
+func (e *Executor) Close() error {
+	return errors.Join(e.failures.save(), e.c.Close())
+}
+
+func (e *Executor) notice(nodeID, format string, args ...any) {
+	if e.opts.Notice != nil {
+		e.opts.Notice(nodeID, fmt.Sprintf(format, args...))
+	}
+}
+
+// shortName is a step's name in BuildKit's progress: the node and the
+// command, one line.
+func shortName(nodeID string, step int, argv []string) string {
+	cmd := strings.Join(argv, " ")
+	if i := strings.IndexByte(cmd, '\n'); i >= 0 {
+		cmd = cmd[:i] + " …"
+	}
+	if len(cmd) > 80 {
+		cmd = cmd[:79] + "…"
+	}
+	return fmt.Sprintf("[%s] #%d %s", nodeID, step, cmd)
+}
+
+var _ io.Closer = (*Executor)(nil)

@@ -1,0 +1,212 @@
+package buildkit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/plugins/content/local"
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/tonistiigi/fsutil"
+)
+
+// defaultPath is the PATH of a container whose image names none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// DefaultImages are the images runs-on labels map to when -P names none:
+// GitHub's ubuntu-* runners stand for the same Ubuntu release's image.
+// They are registry references; where no registry is reachable, map the
+// labels (or "default") to an oci-layout:// or rootfs:// image.
+var DefaultImages = map[string]string{
+	"ubuntu-latest": "docker.io/library/ubuntu:24.04",
+	"ubuntu-24.04":  "docker.io/library/ubuntu:24.04",
+	"ubuntu-22.04":  "docker.io/library/ubuntu:22.04",
+	"ubuntu-20.04":  "docker.io/library/ubuntu:20.04",
+	"default":       "docker.io/library/ubuntu:24.04",
+}
+
+// imageRef picks a node's image: its own (container:, image:), else the
+// image mapped to its runs-on label, else the one mapped to "default"; the
+// second result says where it came from, for the node's output.
+func (e *Executor) imageRef(n *dag.Node) (ref, why string) {
+	if n.Image != "" {
+		return n.Image, "the job's image"
+	}
+	if n.Platform != "" {
+		if ref := e.opts.Images[n.Platform]; ref != "" {
+			return ref, fmt.Sprintf("mapped to runs-on %q", n.Platform)
+		}
+		if ref := DefaultImages[n.Platform]; ref != "" && e.opts.Images["default"] == "" {
+			return ref, fmt.Sprintf("gantry's default for runs-on %q (-P %s=IMAGE to change it)", n.Platform, n.Platform)
+		}
+	}
+	if ref := e.opts.Images["default"]; ref != "" {
+		if n.Platform != "" {
+			return ref, fmt.Sprintf("runs-on %q is not mapped; the image mapped to \"default\"", n.Platform)
+		}
+		return ref, "the job names no image; the image mapped to \"default\""
+	}
+	return DefaultImages["default"], "the job names no image; gantry's default (-P default=IMAGE to change it)"
+}
+
+// image is a base image ready for a node's session.
+type image struct {
+	state  llb.State
+	env    []string
+	locals map[string]fsutil.FS
+	stores map[string]content.Store
+}
+
+// loadImage turns a reference into a state. Local images (rootfs://,
+// oci-layout://) are read in the session; registry references are pulled
+// by the daemon, and their configuration asked through the gateway.
+func loadImage(ref string) (image, error) {
+	switch {
+	case strings.HasPrefix(ref, "rootfs://"):
+		dir, err := filepath.Abs(strings.TrimPrefix(ref, "rootfs://"))
+		if err != nil {
+			return image{}, err
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return image{}, fmt.Errorf("image %q: %s is not a directory", ref, dir)
+		}
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return image{}, fmt.Errorf("image %q: %w", ref, err)
+		}
+		name := "rootfs-" + shortHash(dir)
+		// Copied rather than mounted: a copy's cache key is its content,
+		// where a session's local directory is new in every session.
+		src := llb.Local(name, llb.SharedKeyHint(name), llb.WithCustomName("rootfs "+dir))
+		st := llb.Scratch().File(llb.Copy(src, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true}), llb.WithCustomName("rootfs "+dir))
+		return image{state: st, env: []string{"PATH=" + defaultPath}, locals: map[string]fsutil.FS{name: fs}}, nil
+	case strings.HasPrefix(ref, "oci-layout://"):
+		return loadLayout(ref)
+	default:
+		return image{state: llb.Image(ref)}, nil
+	}
+}
+
+// config reads a registry image's environment through the gateway.
+func (img *image) config(ctx context.Context, gw gateway.Client, ref string) error {
+	if img.env != nil {
+		return nil
+	}
+	_, _, dt, err := gw.ResolveImageConfig(ctx, ref, sourceresolver.Opt{})
+	if err != nil {
+		return fmt.Errorf("image %q: %w", ref, err)
+	}
+	return img.readConfig(dt)
+}
+
+func (img *image) readConfig(dt []byte) error {
+	var cfg struct {
+		Config struct {
+			Env []string `json:"Env"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(dt, &cfg); err != nil {
+		return fmt.Errorf("reading the image's configuration: %w", err)
+	}
+	img.env = cfg.Config.Env
+	if !hasVar(img.env, "PATH") {
+		img.env = append(img.env, "PATH="+defaultPath)
+	}
+	return nil
+}
+
+// loadLayout reads an OCI image layout directory: oci-layout://DIR[:TAG],
+// TAG defaulting to the layout's only image or "latest".
+func loadLayout(ref string) (image, error) {
+	rest := strings.TrimPrefix(ref, "oci-layout://")
+	dir, tag := rest, ""
+	if i := strings.LastIndexByte(rest, ':'); i > strings.LastIndexByte(rest, '/') {
+		dir, tag = rest[:i], rest[i+1:]
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return image{}, err
+	}
+	var index struct {
+		Manifests []struct {
+			Digest      string            `json:"digest"`
+			Annotations map[string]string `json:"annotations"`
+		} `json:"manifests"`
+	}
+	dt, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return image{}, fmt.Errorf("image %q: not an OCI layout: %w", ref, err)
+	}
+	if err := json.Unmarshal(dt, &index); err != nil {
+		return image{}, fmt.Errorf("image %q: index.json: %w", ref, err)
+	}
+	var dgst string
+	var tags []string
+	for _, m := range index.Manifests {
+		name := m.Annotations["org.opencontainers.image.ref.name"]
+		tags = append(tags, name)
+		if name == tag || (tag == "" && (len(index.Manifests) == 1 || name == "latest")) {
+			dgst = m.Digest
+		}
+	}
+	if dgst == "" {
+		return image{}, fmt.Errorf("image %q: no image tagged %q in %s (tags: %s)", ref, tag, dir, strings.Join(tags, ", "))
+	}
+	store, err := local.NewStore(dir)
+	if err != nil {
+		return image{}, fmt.Errorf("image %q: %w", ref, err)
+	}
+	storeID := "layout-" + shortHash(dir)
+	img := image{
+		state:  llb.OCILayout("gantry.local/"+storeID+"@"+dgst, llb.OCIStore("", storeID)),
+		stores: map[string]content.Store{storeID: store},
+	}
+	// The configuration, for the image's environment.
+	blob := func(d string) ([]byte, error) {
+		algo, hex, _ := strings.Cut(d, ":")
+		return os.ReadFile(filepath.Join(dir, "blobs", algo, hex))
+	}
+	mdt, err := blob(dgst)
+	if err != nil {
+		return image{}, fmt.Errorf("image %q: %w", ref, err)
+	}
+	var manifest struct {
+		Config struct {
+			Digest string `json:"digest"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(mdt, &manifest); err != nil || manifest.Config.Digest == "" {
+		return image{}, fmt.Errorf("image %q: manifest %s is not an image manifest", ref, dgst)
+	}
+	cdt, err := blob(manifest.Config.Digest)
+	if err != nil {
+		return image{}, fmt.Errorf("image %q: %w", ref, err)
+	}
+	if err := img.readConfig(cdt); err != nil {
+		return image{}, err
+	}
+	return img, nil
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:6])
+}
+
+func hasVar(env []string, name string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,507 @@
+package buildkit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/runner"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/filesync"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/tonistiigi/fsutil"
+)
+
+// Paths inside the container.
+const (
+	workDir   = "/workspace"
+	stateDir  = "/gantry/state"
+	recordDir = "/gantry/record"
+	keyDir    = "/gantry/key"
+)
+
+// wrapper runs a step's command and records how it went in recordDir: the
+// exit code (or the missing program), and a copy of stdout and stderr for
+// replaying a cached step. It always exits 0 so that the step's changes
+// are kept when the command fails. $2 names the variables the wrapping
+// shell may have exported on its own (PWD, SHLVL, _) that the command must
+// not see.
+const wrapper = `r=$1 u=$2; shift 2
+if ! command -v "$1" >/dev/null 2>&1; then printf '%s' "$1" >"$r/missing"; exit 0; fi
+mkfifo "$r/o" "$r/e" || exit 0
+tee "$r/stdout" <"$r/o" &
+tee "$r/stderr" <"$r/e" >&2 &
+set -- $(for v in $u; do printf '%s %s ' -u "$v"; done) -- "$@"
+env "$@" >"$r/o" 2>"$r/e" </dev/null
+echo $? >"$r/exit"
+wait
+rm -f "$r/o" "$r/e"
+exit 0`
+
+// addedVars are the variables that reach a command without being asked
+// for: the wrapping shell's own exports (PWD, SHLVL, _), BuildKit's HOME
+// default and its tracing variables. The wrapper unsets those the command
+// was not given.
+var addedVars = []string{"PWD", "OLDPWD", "SHLVL", "_", "HOME", "HOSTNAME", "TRACEPARENT", "TRACESTATE",
+	"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"}
+
+// Prepare opens a BuildKit session for the node, with its image and a copy
+// of the repository.
+func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.WorkspaceSpec) (runner.Workspace, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(spec.StateDir, 0o755); err != nil {
+		return nil, err
+	}
+	ref, why := e.imageRef(n)
+	e.notice(n.ID, "running in %s (%s) on buildkit at %s", ref, why, e.addr)
+	img, err := loadImage(ref)
+	if err != nil {
+		return nil, err
+	}
+	src, err := sourceFS(ctx, spec.Source)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", spec.Source, err)
+	}
+	w := &workspace{e: e, node: n, spec: spec, dirs: &dirSource{}, secrets: &secretStore{}, done: make(chan struct{})}
+	w.dirs.add("workspace", src)
+	for name, fs := range img.locals {
+		w.dirs.add(name, fs)
+	}
+	w.root = img.state
+	w.files = llb.Local("workspace", llb.SharedKeyHint(spec.Source), llb.WithCustomName("workspace "+spec.Source))
+
+	sessionCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	w.cancel = cancel
+	ready := make(chan error, 1)
+	status := make(chan *client.SolveStatus)
+	opt := client.SolveOpt{
+		Session:   []session.Attachable{filesync.NewFSSyncProvider(w.dirs), secretsprovider.NewSecretProvider(w.secrets)},
+		OCIStores: img.stores,
+	}
+	go w.route(status)
+	go func() {
+		defer close(w.done)
+		_, err := e.c.Build(sessionCtx, opt, "gantry", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
+			if err := img.config(ctx, gw, ref); err != nil {
+				ready <- err
+				return nil, err
+			}
+			w.gw, w.env = gw, img.env
+			ready <- nil
+			<-ctx.Done()
+			return gateway.NewResult(), nil
+		}, status)
+		w.buildErr = err
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			w.Release(context.Background())
+			return nil, fmt.Errorf("buildkit session for %s: %w", n.ID, err)
+		}
+	case <-ctx.Done():
+		w.Release(context.Background())
+		return nil, ctx.Err()
+	}
+	return w, nil
+}
+
+// workspace is one node's BuildKit session. Exec is called by one
+// goroutine at a time; route runs beside it.
+type workspace struct {
+	e       *Executor
+	node    *dag.Node
+	spec    runner.WorkspaceSpec
+	dirs    *dirSource
+	secrets *secretStore
+	gw      gateway.Client
+	env     []string
+	cancel  context.CancelCauseFunc
+	done    chan struct{}
+
+	buildErr error
+
+	// The chains: root filesystem and workspace after the last step.
+	root, files llb.State
+	steps       int
+	imports     int
+	released    bool
+
+	mu       sync.Mutex
+	vertex   string // the running step's exec op's name
+	names    map[digest.Digest]string
+	out      [3]io.Writer  // stdout, stderr of the running step
+	streamed [3]int64
+}
+
+func (w *workspace) Dir() string      { return workDir }
+func (w *workspace) StateDir() string { return stateDir }
+func (w *workspace) HostDir() string  { return "" }
+
+// ImageEnv is the image's own environment (PATH, ...), which steps get in
+// place of the host's variables.
+func (w *workspace) ImageEnv() []string { return w.env }
+
+// route passes the running step's output, as BuildKit reports it, to the
+// step's writers.
+func (w *workspace) route(status chan *client.SolveStatus) {
+	for st := range status {
+		w.mu.Lock()
+		for _, v := range st.Vertexes {
+			if w.names == nil {
+				w.names = map[digest.Digest]string{}
+			}
+			w.names[v.Digest] = v.Name
+		}
+		w.mu.Unlock()
+		for _, l := range st.Logs {
+				if l.Stream != 1 && l.Stream != 2 {
+				continue
+			}
+			w.mu.Lock()
+			if out := w.out[l.Stream]; out != nil && w.names[l.Vertex] == w.vertex {
+				out.Write(l.Data)
+				w.streamed[l.Stream] += int64(len(l.Data))
+			}
+			w.mu.Unlock()
+		}
+	}
+}
+
+// Exec runs one command as an exec op over the chains, and reads back what
+// it recorded.
+func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
+	if w.released {
+		return 0, errors.New("exec in a released workspace")
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(c.Argv) == 0 {
+		return 0, errors.New("exec: no command")
+	}
+	w.steps++
+	dir := workDir
+	if c.Dir != "" {
+		dir = c.Dir
+		if !path.IsAbs(dir) {
+			dir = path.Join(workDir, dir)
+		}
+		if rel, ok := strings.CutPrefix(dir, workDir+"/"); ok {
+			if err := w.statDir(ctx, rel); err != nil {
+				return 0, err
+			}
+		}
+	}
+
+	// The state directory goes in afresh; files in it that hold a secret
+	// (scripts with interpolated secrets) go in as secret mounts.
+	stateName := fmt.Sprintf("state-%d", w.steps)
+	secretFiles, err := w.secretFiles(c.Secrets)
+	if err != nil {
+		return 0, err
+	}
+	stateFS, err := fsutil.NewFS(w.spec.StateDir)
+	if err != nil {
+		return 0, err
+	}
+	if len(secretFiles) > 0 {
+		excl := make([]string, 0, len(secretFiles))
+		for _, f := range secretFiles {
+			excl = append(excl, f.rel)
+		}
+		if stateFS, err = fsutil.NewFilterFS(stateFS, &fsutil.FilterOpt{ExcludePatterns: excl}); err != nil {
+			return 0, err
+		}
+	}
+	w.dirs.add(stateName, stateFS)
+	defer w.dirs.remove(stateName)
+
+	// The name shows in BuildKit's progress, and tells the step's output
+	// from late output of the one before.
+	name := shortName(w.node.ID, w.steps, c.Argv)
+	unset := slices.DeleteFunc(slices.Clone(addedVars), func(v string) bool { return hasVar(c.Env, v) })
+	opts := []llb.RunOption{
+		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " ")}, c.Argv...)),
+		llb.AddMount(workDir, w.files),
+		llb.AddMount(stateDir, llb.Local(stateName, llb.SharedKeyHint(w.spec.StateDir), llb.WithCustomName("state"))),
+		llb.AddMount(recordDir, llb.Scratch()),
+		llb.WithCustomName(name),
+	}
+	var keys []string
+	for _, kv := range c.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if slices.Contains(c.Volatile, k) || containsAny(v, c.Secrets) {
+			id := "env:" + k
+			w.secrets.set(id, []byte(v))
+			opts = append(opts, llb.AddSecret(k, llb.SecretID(id), llb.SecretAsEnv(true)))
+			if !slices.Contains(c.Volatile, k) {
+				keys = append(keys, k+"="+digestOf(mask(v, c.Secrets)))
+			}
+			continue
+		}
+		opts = append(opts, llb.AddEnv(k, v))
+	}
+	for _, f := range secretFiles {
+		id := "file:" + f.rel
+		w.secrets.set(id, f.data)
+		opts = append(opts, llb.AddSecret(path.Join(stateDir, f.rel), llb.SecretID(id), llb.SecretFileOpt(0, 0, int(f.mode))))
+		keys = append(keys, f.rel+"="+digestOf(mask(string(f.data), c.Secrets)))
+	}
+	if len(keys) > 0 {
+		// What stands for the secret-bearing values in the cache key: the
+		// digests of their masked text, so that a changed script still
+		// misses the cache.
+		slices.Sort(keys)
+		key := llb.Scratch().File(llb.Mkfile("key", 0o644, []byte(strings.Join(keys, "\n"))))
+		opts = append(opts, llb.AddMount(keyDir, key, llb.Readonly))
+	}
+	if w.e.opts.NoCache || w.node.NoCache {
+		opts = append(opts, llb.IgnoreCache)
+	}
+	run := func(nonce string) llb.ExecState {
+		o := opts
+		if nonce != "" {
+			o = append(slices.Clone(opts), llb.AddMount("/gantry/rerun", llb.Scratch().File(llb.Mkdir("/"+nonce, 0o755)), llb.Readonly))
+		}
+		return llb.NewState(w.root.Output()).Dir(dir).Run(o...)
+	}
+	key, err := opKey(ctx, run("").GetMount(recordDir))
+	if err != nil {
+		return 0, err
+	}
+	nonce := w.e.failures.nonce(key)
+	es := run(nonce)
+
+	w.mu.Lock()
+	w.vertex = name
+	w.out = [3]io.Writer{nil, c.Stdout, c.Stderr}
+	w.streamed = [3]int64{}
+	w.mu.Unlock()
+	record, err := w.solve(ctx, es.GetMount(recordDir))
+	w.mu.Lock()
+	streamed := w.streamed
+	w.out = [3]io.Writer{}
+	w.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if missing, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: "missing"}); err == nil {
+		return 0, fmt.Errorf("exec %q: no such program in the image (PATH is searched as the step sees it)", string(missing))
+	}
+	// What BuildKit did not show (a cached step, or a log cut short).
+	for i, name := range []string{"", "stdout", "stderr"} {
+		if name == "" || c.Argv == nil {
+			continue
+		}
+		out := []io.Writer{nil, c.Stdout, c.Stderr}[i]
+		if out == nil {
+			continue
+		}
+		if data, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: name}); err == nil && int64(len(data)) > streamed[i] {
+			out.Write(data[streamed[i]:])
+		}
+	}
+	codeText, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: "exit"})
+	if err != nil {
+		return 0, fmt.Errorf("exec %q: the step left no exit code: %w", c.Argv[0], err)
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(string(codeText)))
+	if err != nil {
+		return 0, fmt.Errorf("exec %q: exit code %q: %w", c.Argv[0], codeText, err)
+	}
+	w.e.failures.record(key, nonce, code != 0)
+
+	state, err := w.solve(ctx, es.GetMount(stateDir))
+	if err != nil {
+		return 0, err
+	}
+	if err := w.readState(ctx, state, "", secretFiles); err != nil {
+		return 0, fmt.Errorf("reading the step's state files: %w", err)
+	}
+	w.root, w.files = es.Root(), es.GetMount(workDir)
+	return code, nil
+}
+
+// solve evaluates a state in the node's session.
+func (w *workspace) solve(ctx context.Context, st llb.State) (gateway.Reference, error) {
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := w.gw.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %v", ctx.Err(), err)
+		}
+		return nil, err
+	}
+	ref, err := res.SingleRef()
+	if err != nil {
+		return nil, err
+	}
+	if ref == nil {
+		return nil, errors.New("buildkit returned an empty result")
+	}
+	return ref, nil
+}
+
+// statDir checks that a directory of the workspace exists, as BuildKit
+// would otherwise create a missing working directory.
+func (w *workspace) statDir(ctx context.Context, rel string) error {
+	ref, err := w.solve(ctx, w.files)
+	if err != nil {
+		return err
+	}
+	st, err := ref.StatFile(ctx, gateway.StatRequest{Path: rel})
+	if err != nil || !os.FileMode(st.Mode).IsDir() {
+		return fmt.Errorf("working directory %q does not exist in the workspace", rel)
+	}
+	return nil
+}
+
+type secretFile struct {
+	rel  string
+	data []byte
+	mode os.FileMode
+}
+
+// secretFiles lists the state directory's files that hold a secret.
+func (w *workspace) secretFiles(values []string) ([]secretFile, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	var out []secretFile
+	err := filepath.WalkDir(w.spec.StateDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if containsAny(string(data), values) {
+			rel, _ := filepath.Rel(w.spec.StateDir, p)
+			fi, _ := d.Info()
+			out = append(out, secretFile{rel: filepath.ToSlash(rel), data: data, mode: fi.Mode().Perm()})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// readState copies the state directory's files as the step left them to
+// the host, leaving alone the secret files mounted over it.
+func (w *workspace) readState(ctx context.Context, ref gateway.Reference, dir string, skip []secretFile) error {
+	entries, err := ref.ReadDir(ctx, gateway.ReadDirRequest{Path: "/" + dir})
+	if err != nil {
+		return err
+	}
+	for _, st := range entries {
+		rel := path.Join(dir, st.Path)
+		mode := os.FileMode(st.Mode)
+		host := filepath.Join(w.spec.StateDir, filepath.FromSlash(rel))
+		switch {
+		case mode.IsDir():
+			if err := os.MkdirAll(host, 0o755); err != nil {
+				return err
+			}
+			if err := w.readState(ctx, ref, rel, skip); err != nil {
+				return err
+			}
+		case mode.IsRegular():
+			if slices.ContainsFunc(skip, func(f secretFile) bool { return f.rel == rel }) {
+				continue
+			}
+			data, err := ref.ReadFile(ctx, gateway.ReadRequest{Filename: rel})
+			if err != nil {
+				return err
+			}
+			if old, err := os.ReadFile(host); err == nil && bytes.Equal(old, data) {
+				continue
+			}
+			if err := os.WriteFile(host, data, mode.Perm()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Release ends the node's session; safe to call again.
+func (w *workspace) Release(ctx context.Context) error {
+	if w.released {
+		return nil
+	}
+	w.released = true
+	w.cancel(errors.New("workspace released"))
+	saveErr := w.e.failures.save()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if w.buildErr != nil && !errors.Is(w.buildErr, context.Canceled) && !strings.Contains(w.buildErr.Error(), "context canceled") && !strings.Contains(w.buildErr.Error(), "workspace released") {
+		return w.buildErr
+	}
+	return saveErr
+}
+
+// opKey identifies the exec op under st, across runs: its digest.
+func opKey(ctx context.Context, st llb.State) (string, error) {
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return "", err
+	}
+	var op pb.Op
+	if err := op.UnmarshalVT(def.Def[len(def.Def)-1]); err != nil {
+		return "", err
+	}
+	if len(op.Inputs) == 0 {
+		return "", errors.New("opKey: no input")
+	}
+	return op.Inputs[0].Digest, nil
+}
+
+func containsAny(s string, values []string) bool {
+	for _, v := range values {
+		if v != "" && strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func mask(s string, values []string) string {
+	for _, v := range values {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, "***")
+		}
+	}
+	return s
+}
+
+func digestOf(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
