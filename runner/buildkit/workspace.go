@@ -150,7 +150,7 @@ type workspace struct {
 	mu       sync.Mutex
 	vertex   string // the running step's exec op's name
 	names    map[digest.Digest]string
-	out      [3]io.Writer  // stdout, stderr of the running step
+	out      [3]io.Writer // stdout, stderr of the running step
 	streamed [3]int64
 }
 
@@ -175,7 +175,7 @@ func (w *workspace) route(status chan *client.SolveStatus) {
 		}
 		w.mu.Unlock()
 		for _, l := range st.Logs {
-				if l.Stream != 1 && l.Stream != 2 {
+			if l.Stream != 1 && l.Stream != 2 {
 				continue
 			}
 			w.mu.Lock()
