@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,8 +20,8 @@ func (r *run) artifactDir(node, name string) string {
 }
 
 // produceArtifacts keeps a node's artifacts, as their when: says.
-func (r *run) produceArtifacts(n *dag.Node, ws Workspace, status dag.Status, res *NodeResult) error {
-	if n.Artifacts == nil || ws.HostDir() == "" {
+func (r *run) produceArtifacts(ctx context.Context, n *dag.Node, ws Workspace, status dag.Status, res *NodeResult) error {
+	if n.Artifacts == nil {
 		return nil
 	}
 	for _, a := range n.Artifacts.Produces {
@@ -35,7 +36,11 @@ func (r *run) produceArtifacts(n *dag.Node, ws Workspace, status dag.Status, res
 				continue
 			}
 		}
-		n, err := copyGlobs(ws.HostDir(), a.Paths, a.Exclude, r.artifactDir(n.ID, a.Name))
+		root, err := r.hostRoot(ctx, n, ws, a.Paths)
+		if err != nil {
+			return err
+		}
+		n, err := copyGlobs(root, a.Paths, a.Exclude, r.artifactDir(n.ID, a.Name))
 		if err != nil {
 			return err
 		}
@@ -45,7 +50,7 @@ func (r *run) produceArtifacts(n *dag.Node, ws Workspace, status dag.Status, res
 		if a.Report == "dotenv" {
 			vars := map[string]string{}
 			for _, p := range a.Paths {
-				if err := readKeyValues(filepath.Join(ws.HostDir(), p), vars); err != nil {
+				if err := readKeyValues(filepath.Join(root, p), vars); err != nil {
 					return err
 				}
 			}
@@ -57,8 +62,8 @@ func (r *run) produceArtifacts(n *dag.Node, ws Workspace, status dag.Status, res
 
 // consumeArtifacts brings the artifacts a node consumes into its workspace,
 // and the dotenv variables of the nodes they come from into its env.
-func (r *run) consumeArtifacts(n *dag.Node, ws Workspace, env map[string]string) error {
-	if n.Artifacts == nil || ws.HostDir() == "" {
+func (r *run) consumeArtifacts(ctx context.Context, n *dag.Node, ws Workspace, env map[string]string) error {
+	if n.Artifacts == nil {
 		return nil
 	}
 	for _, c := range n.Artifacts.Consumes {
@@ -69,16 +74,15 @@ func (r *run) consumeArtifacts(n *dag.Node, ws Workspace, env map[string]string)
 		if _, err := os.Stat(src); err != nil {
 			continue // it produced nothing (skipped, or no file matched)
 		}
-		dst := filepath.Join(ws.HostDir(), c.Path)
 		if c.Name == "" {
 			// Every artifact of the node lands at the path, merged.
 			entries, _ := os.ReadDir(src)
 			for _, e := range entries {
-				if err := copyTree(filepath.Join(src, e.Name()), dst); err != nil {
+				if err := r.putInto(ctx, ws, filepath.Join(src, e.Name()), c.Path); err != nil {
 					return err
 				}
 			}
-		} else if err := copyTree(src, dst); err != nil {
+		} else if err := r.putInto(ctx, ws, src, c.Path); err != nil {
 			return err
 		}
 		r.mu.Lock()
@@ -91,6 +95,46 @@ func (r *run) consumeArtifacts(n *dag.Node, ws Workspace, env map[string]string)
 		}
 	}
 	return nil
+}
+
+// hostRoot is a directory on the host that holds the workspace's files
+// matching globs, at their paths: the workspace itself when it is on the
+// host, or else a copy of those files.
+func (r *run) hostRoot(ctx context.Context, n *dag.Node, ws Workspace, globs []string) (string, error) {
+	if dir := ws.HostDir(); dir != "" {
+		return dir, nil
+	}
+	ft, ok := ws.(FileTransfer)
+	if !ok {
+		return "", fmt.Errorf("the %s executor cannot copy files out of its workspace", r.opts.Executor.Name())
+	}
+	base := filepath.Join(r.opts.RunDir, "nodes", n.ID)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(base, "export-")
+	if err != nil {
+		return "", err
+	}
+	var patterns []string
+	for _, g := range globs {
+		if !strings.HasPrefix(g, "!") {
+			patterns = append(patterns, strings.TrimPrefix(filepath.ToSlash(filepath.Clean(g)), "./"))
+		}
+	}
+	return dir, ft.Export(ctx, patterns, dir)
+}
+
+// putInto copies the host file or directory src to rel in the workspace.
+func (r *run) putInto(ctx context.Context, ws Workspace, src, rel string) error {
+	if dir := ws.HostDir(); dir != "" {
+		return copyTree(src, filepath.Join(dir, rel))
+	}
+	ft, ok := ws.(FileTransfer)
+	if !ok {
+		return fmt.Errorf("the %s executor cannot copy files into its workspace", r.opts.Executor.Name())
+	}
+	return ft.Import(ctx, src, rel)
 }
 
 // copyGlobs copies the files under root that match the globs (a directory

@@ -35,9 +35,6 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 		say("checkout: the workspace is a copy of %s", r.opts.Source)
 		return 0, nil
 	case "actions/upload-artifact":
-		if ws.HostDir() == "" {
-			return 1, fmt.Errorf("upload-artifact needs a workspace on the host")
-		}
 		art := cmpStr(with["name"], "artifact")
 		// As upload-artifact does, files are stored relative to the
 		// deepest directory common to the paths.
@@ -49,7 +46,11 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 				globs = append(globs, p)
 			}
 		}
-		base := commonBase(ws.HostDir(), globs)
+		root, err := r.hostRoot(ctx, n, ws, globs)
+		if err != nil {
+			return 1, err
+		}
+		base := commonBase(root, globs)
 		rel := make([]string, len(globs))
 		for i, g := range globs {
 			rel[i] = strings.TrimPrefix(strings.TrimPrefix(filepath.ToSlash(filepath.Clean(g)), base), "/")
@@ -57,7 +58,7 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 				rel[i] = "."
 			}
 		}
-		count, err := copyGlobs(filepath.Join(ws.HostDir(), base), rel, excludes, r.artifactDir("_named", art))
+		count, err := copyGlobs(filepath.Join(root, base), rel, excludes, r.artifactDir("_named", art))
 		if err != nil {
 			return 1, err
 		}
@@ -67,21 +68,18 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 		say("uploaded %d file(s) as artifact %q", count, art)
 		return 0, nil
 	case "actions/download-artifact":
-		if ws.HostDir() == "" {
-			return 1, fmt.Errorf("download-artifact needs a workspace on the host")
-		}
-		dst := filepath.Join(ws.HostDir(), with["path"])
+		dst := with["path"]
 		if art := with["name"]; art != "" {
 			src := r.artifactDir("_named", art)
 			if _, err := os.Stat(src); err != nil {
 				return 1, fmt.Errorf("download-artifact: no artifact %q was uploaded in this run", art)
 			}
-			return 0, copyTree(src, dst)
+			return 0, r.putInto(ctx, ws, src, dst)
 		}
 		root := filepath.Join(r.opts.RunDir, "artifacts", "_named")
 		entries, _ := os.ReadDir(root)
 		for _, e := range entries {
-			if err := copyTree(filepath.Join(root, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			if err := r.putInto(ctx, ws, filepath.Join(root, e.Name()), filepath.Join(dst, e.Name())); err != nil {
 				return 1, err
 			}
 		}

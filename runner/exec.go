@@ -69,7 +69,7 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 		}()
 	}()
 	jobEnv := map[string]string{}
-	if err := r.consumeArtifacts(n, ws, jobEnv); err != nil {
+	if err := r.consumeArtifacts(ctx, n, ws, jobEnv); err != nil {
 		return fail("artifacts: %v", err)
 	}
 	steps := map[string]any{}
@@ -128,7 +128,7 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 	default:
 		res.Status = dag.StatusSuccess
 	}
-	if err := r.produceArtifacts(n, ws, res.Status, &res); err != nil {
+	if err := r.produceArtifacts(ctx, n, ws, res.Status, &res); err != nil {
 		r.opts.Reporter.Line(n.ID, "gantry", "artifacts: "+err.Error())
 		if res.Status == dag.StatusSuccess {
 			res.Status, res.Reason = dag.StatusFailure, "artifacts: "+err.Error()
@@ -262,7 +262,17 @@ func (r *run) stepEnv(n *dag.Node, s *dag.Step, ws Workspace, env *expr.Env, job
 	if err != nil {
 		return nil, err
 	}
-	base := mergeMaps(r.host, r.opts.ExtraEnv, r.baseEnv(n, ws.Dir()))
+	host := r.host
+	if ie, ok := ws.(ImageEnv); ok {
+		// In a container, the image's variables stand where the host's
+		// would.
+		host = map[string]string{}
+		for _, kv := range ie.ImageEnv() {
+			k, v, _ := strings.Cut(kv, "=")
+			host[k] = v
+		}
+	}
+	base := mergeMaps(host, r.opts.ExtraEnv, r.baseEnv(n, ws.Dir()))
 	var all map[string]string
 	if gitlab {
 		// GitLab expands $VAR in variable values, in definition order:
@@ -363,6 +373,9 @@ func expandDollar(s string, get func(string) string) string {
 	return b.String()
 }
 
+// volatileVars are the variables whose values change on every run.
+var volatileVars = []string{"GITHUB_RUN_ID", "CI_PIPELINE_ID", "CI_JOB_ID"}
+
 // protocolFiles names the step protocol's files: environment variable →
 // file name in the step's state directory.
 var protocolFiles = map[string]string{"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path", "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}
@@ -417,7 +430,8 @@ func (r *run) execStep(ctx context.Context, n *dag.Node, s *dag.Step, index int,
 		}
 		lw := r.lineWriter(n, "stdout")
 		ew := r.lineWriter(n, "stderr")
-		code, err = ws.Exec(ctx, Command{Argv: argv, Env: stepEnv, Dir: s.WorkingDirectory, Stdout: lw, Stderr: ew})
+		code, err = ws.Exec(ctx, Command{Argv: argv, Env: stepEnv, Dir: s.WorkingDirectory, Stdout: lw, Stderr: ew,
+			Secrets: r.opts.Masker.Values(), Volatile: volatileVars})
 		lw.Close()
 		ew.Close()
 		if err != nil {
@@ -460,7 +474,12 @@ func (r *run) shellCommand(n *dag.Node, s *dag.Step, script, dir string, ws Work
 	switch shell {
 	case "", "bash":
 		template = []string{"bash", "--noprofile", "--norc", "-eo", "pipefail", "{0}"}
-		if shell == "" && !onPath("bash") {
+		switch {
+		case shell != "":
+		case ws.HostDir() == "":
+			// In a container, as GitHub does: bash when the image has it.
+			template = []string{"sh", "-c", `if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc -eo pipefail "$0"; else exec sh -e "$0"; fi`, "{0}"}
+		case !onPath("bash"):
 			template = []string{"sh", "-e", "{0}"}
 		}
 	case "sh":

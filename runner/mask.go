@@ -33,6 +33,14 @@ func (m *Masker) Add(values ...string) {
 	slices.SortFunc(m.values, func(a, b string) int { return len(b) - len(a) })
 }
 
+// Values are the registered values, for executors that must keep them out
+// of what they record.
+func (m *Masker) Values() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return slices.Clone(m.values)
+}
+
 // Mask returns s with every registered value replaced by ***.
 func (m *Masker) Mask(s string) string {
 	m.mu.RLock()

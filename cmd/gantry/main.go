@@ -5,12 +5,17 @@ package main
 import (
 	"context"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
+	// Libraries under the BuildKit client (http2's server side of the
+	// session) print to the standard logger; gantry reports through its
+	// own output.
+	log.SetOutput(io.Discard)
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -35,6 +35,7 @@ type runOptions struct {
 	Matrix       []string
 	Parallel     int
 	Executor     string
+	Engine       engineFlags
 	DryRun       bool
 	JSON         bool
 	KeepGoing    bool
@@ -84,7 +85,8 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f.StringVar(&opts.EnvFile, "env-file", "", "a dotenv file of variables every step sees (NAME=VALUE lines)")
 	f.StringArrayVar(&opts.Matrix, "matrix", nil, "KEY=VALUE: run only the matrix combinations with this value (repeatable)")
 	f.IntVarP(&opts.Parallel, "jobs", "j", 0, "how many nodes run at once (default: the number of CPUs)")
-	f.StringVar(&opts.Executor, "executor", "host", "where steps run: host")
+	f.StringVar(&opts.Executor, "executor", "auto", "where steps run: host, buildkit, or auto (buildkit when a daemon answers, else host)")
+	opts.Engine.register(cmd)
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "do not cancel the rest of a matrix when one of its jobs fails")
@@ -94,8 +96,10 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 }
 
 func runRun(ctx context.Context, io *IO, opts *runOptions) error {
-	if opts.Executor != "host" {
-		return usagef("--executor %q: this gantry runs on the host executor only (BuildKit comes with the next release)", opts.Executor)
+	switch opts.Executor {
+	case "auto", "host", "buildkit":
+	default:
+		return usagef("--executor %q: use host, buildkit or auto", opts.Executor)
 	}
 	topts, err := opts.Source.options("")
 	if err != nil {
@@ -140,13 +144,24 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	} else {
 		rep = &runner.TextReporter{Out: out, Color: io.Color && io.OutTTY, Width: prefixWidth(pipelines), Fold: io.OutTTY}
 	}
-	if !opts.DryRun && !opts.JSON {
-		fmt.Fprintf(io.Err, "gantry: running on the host executor: each job in its own copy of %s\n", root)
+	var executor runner.Executor = host.New(host.Options{})
+	if !opts.DryRun {
+		bk, why, err := opts.Engine.connect(ctx, opts.Executor, func(id, msg string) { rep.Line(id, "gantry", masker.Mask(msg)) })
+		if err != nil {
+			return err
+		}
+		if bk != nil {
+			defer bk.Close()
+			executor = bk
+			fmt.Fprintf(io.Err, "gantry: running on buildkit at %s: each job in a container%s\n", bk.Addr(), why)
+		} else if !opts.JSON {
+			fmt.Fprintf(io.Err, "gantry: running on the host executor: each job in its own copy of %s%s\n", root, why)
+		}
 	}
 	anyFailed := false
 	for _, p := range pipelines {
 		ropts := runner.Options{
-			Executor:     host.New(host.Options{}),
+			Executor:     executor,
 			Source:       root,
 			RunDir:       filepath.Join(root, ".gantry", "runs", runID()),
 			CacheDir:     filepath.Join(root, ".gantry", "cache"),

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gantry-ci/gantry/runner/buildkit"
+	"github.com/spf13/cobra"
+)
+
+// engineFlags choose and configure the BuildKit engine.
+type engineFlags struct {
+	Addr    string
+	TLS     buildkit.TLS
+	Images  []string
+	NoCache bool
+}
+
+func (f *engineFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.Addr, "addr", "", "the BuildKit daemon: unix://, tcp://, docker-container://, kube-pod://, ... (default $BUILDKIT_HOST, then "+buildkit.DefaultAddr+")")
+	fl.StringVar(&f.TLS.CA, "tlscacert", "", "CA certificate of a tcp:// daemon")
+	fl.StringVar(&f.TLS.Cert, "tlscert", "", "client certificate for a tcp:// daemon")
+	fl.StringVar(&f.TLS.Key, "tlskey", "", "client key for a tcp:// daemon")
+	fl.StringVar(&f.TLS.ServerName, "tlsservername", "", "the name in the daemon's certificate, when not the address's host")
+	fl.StringArrayVarP(&f.Images, "platform", "P", nil, "LABEL=IMAGE: the image for a runs-on label; \"default\" serves jobs with none (IMAGE: a registry reference, oci-layout://DIR[:TAG] or rootfs://DIR) (repeatable)")
+	fl.BoolVar(&f.NoCache, "no-cache", false, "run every step on BuildKit, cached or not")
+}
+
+// connect opens the BuildKit executor that the --executor choice asks for:
+// nil for the host. With auto, a daemon that does not answer means the
+// host, and why says so.
+func (f *engineFlags) connect(ctx context.Context, choice string, notice func(nodeID, msg string)) (e *buildkit.Executor, why string, err error) {
+	if choice == "host" {
+		return nil, "", nil
+	}
+	images := map[string]string{}
+	for _, kv := range f.Images {
+		label, img, ok := strings.Cut(kv, "=")
+		if !ok || label == "" || img == "" {
+			return nil, "", usagef("-P %q: want LABEL=IMAGE, e.g. -P ubuntu-latest=rootfs://./rootfs", kv)
+		}
+		images[label] = img
+	}
+	addr := f.Addr
+	if addr == "" {
+		addr = os.Getenv("BUILDKIT_HOST")
+	}
+	if choice == "auto" && addr == "" {
+		if _, err := os.Stat(strings.TrimPrefix(buildkit.DefaultAddr, "unix://")); err != nil {
+			return nil, " (no BuildKit daemon: BUILDKIT_HOST is unset and " + buildkit.DefaultAddr + " does not exist)", nil
+		}
+	}
+	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice})
+	if err != nil {
+		if choice == "auto" {
+			return nil, fmt.Sprintf(" (%v)", err), nil
+		}
+		return nil, "", err
+	}
+	return e, "", nil
+}
