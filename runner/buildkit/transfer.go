@@ -82,7 +82,7 @@ func (w *workspace) Import(ctx context.Context, src, dir string) error {
 	w.imports++
 	name := fmt.Sprintf("import-%d", w.imports)
 	w.dirs.add(name, fs)
-	w.files = w.files.File(llb.Copy(llb.Local(name, llb.SharedKeyHint(src)), "/", path.Join("/", filepath.ToSlash(dir)), &llb.CopyInfo{
+	w.files = w.files.File(llb.Copy(llb.Local(name, llb.SharedKeyHint("import:"+w.node.ID+":"+dir)), "/", path.Join("/", filepath.ToSlash(dir)), &llb.CopyInfo{
 		CopyDirContentsOnly: true,
 		CreateDestPath:      true,
 	}), llb.WithCustomName(fmt.Sprintf("[%s] import %s", w.node.ID, dir)))

@@ -21,6 +21,7 @@ import (
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
@@ -81,7 +82,7 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", spec.Source, err)
 	}
-	w := &workspace{e: e, node: n, spec: spec, dirs: &dirSource{}, secrets: &secretStore{}, done: make(chan struct{})}
+	w := &workspace{e: e, node: n, spec: spec, dirs: &dirSource{}, secrets: &secretStore{}, done: make(chan struct{}), unique: identity.NewID()}
 	w.dirs.add("workspace", src)
 	for name, fs := range img.locals {
 		w.dirs.add(name, fs)
@@ -143,6 +144,7 @@ type workspace struct {
 
 	// The chains: root filesystem and workspace after the last step.
 	root, files llb.State
+	unique      string
 	steps       int
 	imports     int
 	released    bool
@@ -244,7 +246,7 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	opts := []llb.RunOption{
 		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " ")}, c.Argv...)),
 		llb.AddMount(workDir, w.files),
-		llb.AddMount(stateDir, llb.Local(stateName, llb.SharedKeyHint(w.spec.StateDir), llb.WithCustomName("state"))),
+		llb.AddMount(stateDir, llb.Local(stateName, llb.SharedKeyHint("state:"+w.node.ID), llb.WithCustomName("state"))),
 		llb.AddMount(recordDir, llb.Scratch()),
 		llb.WithCustomName(name),
 	}
@@ -345,7 +347,10 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 
 // solve evaluates a state in the node's session.
 func (w *workspace) solve(ctx context.Context, st llb.State) (gateway.Reference, error) {
-	def, err := st.Marshal(ctx)
+	// One unique id for the session's local sources: the same state
+	// marshals to the same ops in every solve of the session (so a step is
+	// never run twice), and to other ops than another session's.
+	def, err := st.Marshal(ctx, llb.LocalUniqueID(w.unique))
 	if err != nil {
 		return nil, err
 	}
@@ -467,20 +472,35 @@ func (w *workspace) Release(ctx context.Context) error {
 	return saveErr
 }
 
-// opKey identifies the exec op under st, across runs: its digest.
+// opKey identifies the op under st across runs. Its digest does not: each
+// session's local sources carry a unique attribute, so the key is a digest
+// of the ops without it, inputs named by their own keys.
 func opKey(ctx context.Context, st llb.State) (string, error) {
 	def, err := st.Marshal(ctx)
 	if err != nil {
 		return "", err
 	}
-	var op pb.Op
-	if err := op.UnmarshalVT(def.Def[len(def.Def)-1]); err != nil {
-		return "", err
+	keys := map[digest.Digest]string{}
+	var last string
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			return "", err
+		}
+		if src := op.GetSource(); src != nil {
+			delete(src.Attrs, pb.AttrLocalUniqueID)
+		}
+		for _, in := range op.Inputs {
+			in.Digest = keys[digest.Digest(in.Digest)]
+		}
+		b, err := op.MarshalVT()
+		if err != nil {
+			return "", err
+		}
+		last = digestOf(string(b))
+		keys[digest.FromBytes(dt)] = last
 	}
-	if len(op.Inputs) == 0 {
-		return "", errors.New("opKey: no input")
-	}
-	return op.Inputs[0].Digest, nil
+	return last, nil
 }
 
 func containsAny(s string, values []string) bool {
