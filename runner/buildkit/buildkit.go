@@ -2,6 +2,10 @@ package buildkit
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/buildkit/client"
@@ -68,6 +73,8 @@ type Executor struct {
 	opts     Options
 	failures *failures
 	log      *slog.Logger
+	sealOnce sync.Once
+	sealKey  []byte
 }
 
 // New connects to the daemon and checks that it answers.
@@ -117,6 +124,29 @@ func New(ctx context.Context, opts Options) (*Executor, error) {
 
 // Name is "buildkit".
 func (e *Executor) Name() string { return "buildkit" }
+
+// seal is v's HMAC-SHA256 under the executor's own key, kept in StateDir
+// (made on first use, readable by its owner only).
+func (e *Executor) seal(v string) string {
+	e.sealOnce.Do(func() {
+		path := filepath.Join(e.opts.StateDir, "cache-key")
+		key, err := os.ReadFile(path)
+		if err != nil || len(key) < 32 {
+			key = make([]byte, 32)
+			rand.Read(key)
+			if os.MkdirAll(e.opts.StateDir, 0o700) == nil {
+				os.WriteFile(path, key, 0o600)
+			}
+		}
+		e.sealKey = key
+	})
+	m := hmac.New(sha256.New, e.sealKey)
+	m.Write([]byte(v))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// StateDir is where the executor remembers failed steps.
+func (e *Executor) StateDir() string { return e.opts.StateDir }
 
 // Addr is the daemon's address.
 func (e *Executor) Addr() string { return e.addr }

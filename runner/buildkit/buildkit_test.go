@@ -1,8 +1,14 @@
 package buildkit_test
 
 import (
+	"bytes"
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/buildkit"
@@ -39,4 +45,141 @@ func newExecutor(t *testing.T, opts buildkit.Options) *buildkit.Executor {
 
 func TestConformance(t *testing.T) {
 	executortest.Run(t, func(t *testing.T) runner.Executor { return newExecutor(t, buildkit.Options{}) })
+}
+
+// session runs scripts one after the other in one workspace and returns
+// their stdout.
+func session(t *testing.T, e runner.Executor, src string, env []string, secrets []string, scripts ...string) []string {
+	t.Helper()
+	ws, spec := executortest.Prepare(t, e, src)
+	_ = spec
+	var outs []string
+	for _, s := range scripts {
+		var stdout, stderr strings.Builder
+		code, err := ws.Exec(t.Context(), runner.Command{
+			Argv: []string{"sh", "-c", s}, Env: append(executortest.Env(ws), env...),
+			Stdout: &stdout, Stderr: &stderr, Secrets: secrets, Volatile: []string{"RUN_ID"},
+		})
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		outs = append(outs, fmt.Sprintf("%d:%s", code, stdout.String()))
+	}
+	if err := ws.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return outs
+}
+
+// A nanosecond clock reading differs on every run: a step that prints one
+// shows whether it ran or was replayed from the cache.
+const clock = `od -An -N8 -tx8 /dev/urandom`
+
+func TestCache(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{})
+	src := executortest.Source(t)
+	// A fresh step: no earlier test run can have cached it.
+	unique := fmt.Sprintf("echo %d; %s", time.Now().UnixNano(), clock)
+	first := session(t, e, src, []string{"RUN_ID=1"}, nil, unique+" > t", "cat t", "cat t")
+	if first[1] != first[2] {
+		t.Errorf("a step ran twice in one session: the file it wrote changed between two reads: %q then %q", first[1], first[2])
+	}
+	second := session(t, e, src, []string{"RUN_ID=2"}, nil, unique+" > t", "cat t", "cat t")
+	if second[1] != first[1] {
+		t.Errorf("an unchanged step with only a volatile variable changed ran again: %q, first run %q", second[1], first[1])
+	}
+	// A change in the repository misses the cache.
+	if err := os.WriteFile(filepath.Join(src, "hello.txt"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third := session(t, e, src, nil, nil, unique+" > t", "cat t")
+	if third[1] == first[1] {
+		t.Errorf("a step whose workspace changed was a cache hit")
+	}
+	// Output is replayed on a hit.
+	replay := session(t, e, src, nil, nil, "echo replayed; "+unique)
+	again := session(t, e, src, nil, nil, "echo replayed; "+unique)
+	if replay[0] != again[0] || !strings.HasPrefix(again[0], "0:replayed\n") {
+		t.Errorf("a cached step's output was not replayed: first %q, cached %q", replay[0], again[0])
+	}
+}
+
+func TestNoCache(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{NoCache: true})
+	src := executortest.Source(t)
+	first := session(t, e, src, nil, nil, clock+" > t", "cat t", "cat t")
+	if first[1] != first[2] {
+		t.Errorf("with NoCache a step ran again when the next one was solved: %q then %q", first[1], first[2])
+	}
+	second := session(t, e, src, nil, nil, clock+" > t", "cat t")
+	if second[1] == first[1] {
+		t.Errorf("with NoCache a step was a cache hit: %q", second[1])
+	}
+}
+
+func TestFailedStepRunsAgain(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{})
+	src := executortest.Source(t)
+	step := fmt.Sprintf("echo %d; %s; exit 3", time.Now().UnixNano(), clock)
+	first := session(t, e, src, nil, nil, step)
+	if !strings.HasPrefix(first[0], "3:") {
+		t.Fatalf("exit code: %q, want 3", first[0])
+	}
+	second := session(t, e, src, nil, nil, step)
+	if second[0] == first[0] {
+		t.Errorf("a step that failed was replayed from the cache instead of run again: %q", second[0])
+	}
+	// The executor remembers across instances (runs).
+	other := newExecutor(t, buildkit.Options{StateDir: e.StateDir()})
+	third := session(t, other, src, nil, nil, step)
+	if third[0] == second[0] {
+		t.Errorf("a failed step was replayed on the next run")
+	}
+}
+
+func TestSecretsStayOutOfDefinitions(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{})
+	secret := fmt.Sprintf("s3cr3t-%d", time.Now().UnixNano())
+	stop := buildkit.RecordDefinitions()
+	ws, spec := executortest.Prepare(t, e, "")
+	// A script with the secret interpolated into it, as GitHub's
+	// ${{ secrets.X }} does, and the secret in a variable.
+	if err := os.WriteFile(filepath.Join(spec.StateDir, "script.sh"), []byte("echo \"$TOKEN\" > token.txt\necho inline "+secret+" | wc -c\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	code, err := ws.Exec(t.Context(), runner.Command{
+		Argv:    []string{"sh", ws.StateDir() + "/script.sh"},
+		Env:     append(executortest.Env(ws), "TOKEN="+secret, "WRAPPED=x"+secret+"y"),
+		Stdout:  &stdout,
+		Secrets: []string{secret},
+	})
+	if err != nil || code != 0 {
+		t.Fatalf("exit %d, %v", code, err)
+	}
+	if got := executortest.MustSh(t, ws, `cat token.txt`); got != secret+"\n" {
+		t.Errorf("the step did not get the secret: %q", got)
+	}
+	defs := stop()
+	if len(defs) == 0 {
+		t.Fatal("no definition recorded")
+	}
+	for _, d := range defs {
+		if bytes.Contains(d, []byte(secret)) {
+			t.Fatalf("the secret is in a solved LLB definition: %q", d)
+		}
+	}
+	// The cache keys live in the daemon's databases.
+	if root := os.Getenv("GANTRY_BUILDKITD_ROOT"); root != "" {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !strings.HasSuffix(p, ".db") {
+				return nil
+			}
+			b, _ := os.ReadFile(p)
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("the secret is in the daemon's database %s", p)
+			}
+			return nil
+		})
+	}
 }

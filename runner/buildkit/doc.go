@@ -18,5 +18,6 @@
 // Secrets never enter an LLB definition or a cache key: environment
 // variables whose values contain one are secret environment variables, and
 // state files that contain one (scripts with interpolated secrets) are
-// secret file mounts; a digest of their masked text keys the cache.
+// secret file mounts; their HMACs under a key that stays on the client key
+// the cache, so a rotated secret still misses it.
 package buildkit

@@ -30,6 +30,9 @@ import (
 	"github.com/tonistiigi/fsutil"
 )
 
+// onDefinition, when set (by tests), sees every definition solved.
+var onDefinition func(*llb.Definition)
+
 // Paths inside the container.
 const (
 	workDir   = "/workspace"
@@ -258,7 +261,7 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 			w.secrets.set(id, []byte(v))
 			opts = append(opts, llb.AddSecret(k, llb.SecretID(id), llb.SecretAsEnv(true)))
 			if !slices.Contains(c.Volatile, k) {
-				keys = append(keys, k+"="+digestOf(mask(v, c.Secrets)))
+				keys = append(keys, k+"="+w.e.seal(v))
 			}
 			continue
 		}
@@ -268,12 +271,13 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 		id := "file:" + f.rel
 		w.secrets.set(id, f.data)
 		opts = append(opts, llb.AddSecret(path.Join(stateDir, f.rel), llb.SecretID(id), llb.SecretFileOpt(0, 0, int(f.mode))))
-		keys = append(keys, f.rel+"="+digestOf(mask(string(f.data), c.Secrets)))
+		keys = append(keys, f.rel+"="+w.e.seal(string(f.data)))
 	}
 	if len(keys) > 0 {
-		// What stands for the secret-bearing values in the cache key: the
-		// digests of their masked text, so that a changed script still
-		// misses the cache.
+		// What stands for the secret-bearing values in the cache key:
+		// their HMACs under a key that never leaves this machine, so that a
+		// changed script or a rotated secret misses the cache while the
+		// daemon learns nothing it could guess the secret from.
 		slices.Sort(keys)
 		key := llb.Scratch().File(llb.Mkfile("key", 0o644, []byte(strings.Join(keys, "\n"))))
 		opts = append(opts, llb.AddMount(keyDir, key, llb.Readonly))
@@ -353,6 +357,9 @@ func (w *workspace) solve(ctx context.Context, st llb.State) (gateway.Reference,
 	def, err := st.Marshal(ctx, llb.LocalUniqueID(w.unique))
 	if err != nil {
 		return nil, err
+	}
+	if onDefinition != nil {
+		onDefinition(def)
 	}
 	res, err := w.gw.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 	if err != nil {
@@ -510,15 +517,6 @@ func containsAny(s string, values []string) bool {
 		}
 	}
 	return false
-}
-
-func mask(s string, values []string) string {
-	for _, v := range values {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return s
 }
 
 func digestOf(s string) string {
