@@ -2,6 +2,7 @@ package buildkit_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/gantry-ci/gantry/runner/executortest"
@@ -181,5 +183,53 @@ func TestSecretsStayOutOfDefinitions(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+func TestService(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{})
+	rootfs := "rootfs://" + os.Getenv("GANTRY_TEST_ROOTFS")
+	n := &dag.Node{ID: "with-service", Services: []dag.Service{{
+		Name:    "web",
+		Aliases: []string{"web.local"},
+		Image:   rootfs,
+		Command: []string{"sh", "-c", "mkdir -p /www && echo pong > /www/ping && exec httpd -f -p 18080 -h /www"},
+		Ports:   []string{"18080"},
+	}}}
+	ws, err := e.Prepare(t.Context(), n, runner.WorkspaceSpec{Source: executortest.Source(t), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Release(context.Background())
+	for _, host := range []string{"web", "web.local"} {
+		if got := executortest.MustSh(t, ws, "wget -qO- http://"+host+":18080/ping"); got != "pong\n" {
+			t.Errorf("the step got %q from the service at %s, want %q", got, host, "pong\n")
+		}
+	}
+	if err := ws.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Stopped with the node: the port is free again.
+	ws2, err := e.Prepare(t.Context(), &dag.Node{ID: "after"}, runner.WorkspaceSpec{Source: executortest.Source(t), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws2.Release(context.Background())
+	if r := executortest.Sh(t.Context(), ws2, fmt.Sprintf("echo %d; wget -qO- -T 2 http://127.0.0.1:18080/ping", time.Now().UnixNano())); r.Code == 0 {
+		t.Errorf("the service still answers after its node was released: %q", r.Stdout)
+	}
+}
+
+func TestServiceUnhealthy(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{})
+	n := &dag.Node{ID: "bad-service", Services: []dag.Service{{
+		Name:    "db",
+		Image:   "rootfs://" + os.Getenv("GANTRY_TEST_ROOTFS"),
+		Command: []string{"sh", "-c", "echo starting; sleep 30"},
+		Options: "--health-cmd 'test -e /ready' --health-interval 100ms --health-retries 5",
+	}}}
+	_, err := e.Prepare(t.Context(), n, runner.WorkspaceSpec{Source: executortest.Source(t), StateDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), `service "db" is not healthy after 5 checks`) {
+		t.Fatalf("Prepare with a service that never gets healthy: %v", err)
 	}
 }

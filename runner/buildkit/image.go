@@ -62,6 +62,8 @@ func (e *Executor) imageRef(n *dag.Node) (ref, why string) {
 type image struct {
 	state  llb.State
 	env    []string
+	// entrypoint and cmd are the image's own command, for services.
+	entrypoint, cmd []string
 	locals map[string]fsutil.FS
 	stores map[string]content.Store
 }
@@ -111,13 +113,15 @@ func (img *image) config(ctx context.Context, gw gateway.Client, ref string) err
 func (img *image) readConfig(dt []byte) error {
 	var cfg struct {
 		Config struct {
-			Env []string `json:"Env"`
+			Env        []string `json:"Env"`
+			Entrypoint []string `json:"Entrypoint"`
+			Cmd        []string `json:"Cmd"`
 		} `json:"config"`
 	}
 	if err := json.Unmarshal(dt, &cfg); err != nil {
 		return fmt.Errorf("reading the image's configuration: %w", err)
 	}
-	img.env = cfg.Config.Env
+	img.env, img.entrypoint, img.cmd = cfg.Config.Env, cfg.Config.Entrypoint, cfg.Config.Cmd
 	if !hasVar(img.env, "PATH") {
 		img.env = append(img.env, "PATH="+defaultPath)
 	}

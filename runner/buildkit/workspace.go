@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -127,6 +128,10 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		w.Release(context.Background())
 		return nil, ctx.Err()
 	}
+	if err := w.startServices(ctx, n.Services); err != nil {
+		w.Release(context.Background())
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -148,6 +153,8 @@ type workspace struct {
 	// The chains: root filesystem and workspace after the last step.
 	root, files llb.State
 	unique      string
+	services    []*service
+	hosts       []*pb.HostIP
 	steps       int
 	imports     int
 	released    bool
@@ -252,6 +259,9 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 		llb.AddMount(stateDir, llb.Local(stateName, llb.SharedKeyHint("state:"+w.node.ID), llb.WithCustomName("state"))),
 		llb.AddMount(recordDir, llb.Scratch()),
 		llb.WithCustomName(name),
+	}
+	for _, h := range w.hosts {
+		opts = append(opts, llb.AddExtraHost(h.Host, net.ParseIP(h.IP)))
 	}
 	var keys []string
 	for _, kv := range c.Env {
@@ -466,6 +476,7 @@ func (w *workspace) Release(ctx context.Context) error {
 		return nil
 	}
 	w.released = true
+	w.stopServices(ctx)
 	w.cancel(errors.New("workspace released"))
 	saveErr := w.e.failures.save()
 	select {
