@@ -60,12 +60,12 @@ func (e *Executor) imageRef(n *dag.Node) (ref, why string) {
 
 // image is a base image ready for a node's session.
 type image struct {
-	state  llb.State
-	env    []string
+	state llb.State
+	env   []string
 	// entrypoint and cmd are the image's own command, for services.
 	entrypoint, cmd []string
-	locals map[string]fsutil.FS
-	stores map[string]content.Store
+	locals          map[string]fsutil.FS
+	stores          map[string]content.Store
 }
 
 // loadImage turns a reference into a state. Local images (rootfs://,

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/mattn/go-shellwords"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
-	"github.com/mattn/go-shellwords"
 )
 
 // service is a running service container of a node.
