@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gantry-ci/gantry/internal/ocitest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -28,7 +31,34 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("GANTRY_REPO", root)
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
+			for _, v := range []string{"BUILDKIT_HOST", "GANTRY_TEST_ROOTFS"} {
+				env.Setenv(v, os.Getenv(v))
+			}
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond != "buildkit" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			if os.Getenv("BUILDKIT_HOST") != "" && os.Getenv("GANTRY_TEST_ROOTFS") != "" {
+				return true, nil
+			}
+			if os.Getenv("GANTRY_REQUIRE_BUILDKIT") != "" {
+				return false, errors.New("GANTRY_REQUIRE_BUILDKIT is set but BUILDKIT_HOST or GANTRY_TEST_ROOTFS is not")
+			}
+			return false, nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// mkoci DIR ROOTFS [CMD...]: an OCI image layout of a root
+			// filesystem, with CMD as the image's command.
+			"mkoci": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: mkoci DIR ROOTFS [CMD...]")
+				}
+				img := ocitest.Image{Rootfs: args[1], Cmd: args[2:], Env: []string{"PATH=/bin:/usr/bin", "FROM_IMAGE=yes"}}
+				ts.Check(ocitest.Write(ts.MkAbs(args[0]), img))
+			},
 		},
 	})
 }

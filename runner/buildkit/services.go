@@ -69,16 +69,9 @@ func parseHealth(options string) (health, error) {
 // each is healthy, and returns the host names the steps reach them by.
 // The services share the network of the steps (BuildKit's host network
 // when no CNI is configured), so an alias names 127.0.0.1.
-func (w *workspace) startServices(ctx context.Context, services []dag.Service) error {
-	for _, s := range services {
-		ref := s.Image
-		img, err := loadImage(ref)
-		if err != nil {
-			return fmt.Errorf("service %q: %w", s.Name, err)
-		}
-		for name, fs := range img.locals {
-			w.dirs.add(name, fs)
-		}
+func (w *workspace) startServices(ctx context.Context, services []dag.Service, images []image) error {
+	for i, s := range services {
+		ref, img := s.Image, images[i]
 		if err := img.config(ctx, w.gw, ref); err != nil {
 			return fmt.Errorf("service %q: %w", s.Name, err)
 		}

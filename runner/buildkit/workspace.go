@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/moby/buildkit/client"
@@ -91,6 +93,22 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	for name, fs := range img.locals {
 		w.dirs.add(name, fs)
 	}
+	// Service images are read now: a session's content stores are fixed
+	// when it starts.
+	stores := maps.Clone(img.stores)
+	svcImages := make([]image, len(n.Services))
+	for i, svc := range n.Services {
+		if svcImages[i], err = loadImage(svc.Image); err != nil {
+			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
+		}
+		for name, fs := range svcImages[i].locals {
+			w.dirs.add(name, fs)
+		}
+		if stores == nil && len(svcImages[i].stores) > 0 {
+			stores = map[string]content.Store{}
+		}
+		maps.Copy(stores, svcImages[i].stores)
+	}
 	w.root = img.state
 	w.files = llb.Local("workspace", llb.SharedKeyHint(spec.Source), llb.WithCustomName("workspace "+spec.Source))
 
@@ -100,7 +118,7 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	status := make(chan *client.SolveStatus)
 	opt := client.SolveOpt{
 		Session:   []session.Attachable{filesync.NewFSSyncProvider(w.dirs), secretsprovider.NewSecretProvider(w.secrets)},
-		OCIStores: img.stores,
+		OCIStores: stores,
 	}
 	go w.route(status)
 	go func() {
@@ -128,7 +146,7 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		w.Release(context.Background())
 		return nil, ctx.Err()
 	}
-	if err := w.startServices(ctx, n.Services); err != nil {
+	if err := w.startServices(ctx, n.Services, svcImages); err != nil {
 		w.Release(context.Background())
 		return nil, err
 	}
