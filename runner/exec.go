@@ -430,7 +430,7 @@ func (r *run) execStep(ctx context.Context, n *dag.Node, s *dag.Step, index int,
 		}
 		lw := r.lineWriter(n, "stdout")
 		ew := r.lineWriter(n, "stderr")
-		code, err = ws.Exec(ctx, Command{Argv: argv, Env: stepEnv, Dir: s.WorkingDirectory, Stdout: lw, Stderr: ew,
+		code, err = ws.Exec(ctx, Command{Argv: argv, Name: s.Label(), Env: stepEnv, Dir: s.WorkingDirectory, Stdout: lw, Stderr: ew,
 			Secrets: r.opts.Masker.Values(), Volatile: volatileVars})
 		lw.Close()
 		ew.Close()

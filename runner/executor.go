@@ -55,6 +55,9 @@ type Workspace interface {
 type Command struct {
 	// Argv is the program and its arguments.
 	Argv []string
+	// Name is what the command is called in progress displays (the
+	// step's name); Argv when empty.
+	Name string
 	// Env is the whole environment, as KEY=VALUE: nothing of gantry's own
 	// environment leaks in unless it is here.
 	Env []string

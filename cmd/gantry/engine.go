@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -14,8 +15,9 @@ import (
 type engineFlags struct {
 	Addr    string
 	TLS     buildkit.TLS
-	Images  []string
-	NoCache bool
+	Images   []string
+	NoCache  bool
+	Progress string
 }
 
 func (f *engineFlags) register(cmd *cobra.Command) {
@@ -27,14 +29,20 @@ func (f *engineFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.TLS.ServerName, "tlsservername", "", "the name in the daemon's certificate, when not the address's host")
 	fl.StringArrayVarP(&f.Images, "platform", "P", nil, "LABEL=IMAGE: the image for a runs-on label; \"default\" serves jobs with none (IMAGE: a registry reference, oci-layout://DIR[:TAG] or rootfs://DIR) (repeatable)")
 	fl.BoolVar(&f.NoCache, "no-cache", false, "run every step on BuildKit, cached or not")
+	fl.StringVar(&f.Progress, "progress", "quiet", "BuildKit's own progress display on stderr, beside the jobs' output: quiet, plain, tty, rawjson or auto")
 }
 
 // connect opens the BuildKit executor that the --executor choice asks for:
 // nil for the host. With auto, a daemon that does not answer means the
 // host, and why says so.
-func (f *engineFlags) connect(ctx context.Context, choice string, notice func(nodeID, msg string)) (e *buildkit.Executor, why string, err error) {
+func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Writer, notice func(nodeID, msg string)) (e *buildkit.Executor, why string, err error) {
 	if choice == "host" {
 		return nil, "", nil
+	}
+	switch f.Progress {
+	case "quiet", "plain", "tty", "rawjson", "auto":
+	default:
+		return nil, "", usagef("--progress %q: use quiet, plain, tty, rawjson or auto", f.Progress)
 	}
 	images := map[string]string{}
 	for _, kv := range f.Images {
@@ -53,7 +61,8 @@ func (f *engineFlags) connect(ctx context.Context, choice string, notice func(no
 			return nil, " (no BuildKit daemon: BUILDKIT_HOST is unset and " + buildkit.DefaultAddr + " does not exist)", nil
 		}
 	}
-	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice})
+	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice,
+		Progress: progress, ProgressMode: f.Progress})
 	if err != nil {
 		if choice == "auto" {
 			return nil, fmt.Sprintf(" (%v)", err), nil

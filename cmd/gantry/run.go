@@ -146,7 +146,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	}
 	var executor runner.Executor = host.New(host.Options{})
 	if !opts.DryRun {
-		bk, why, err := opts.Engine.connect(ctx, opts.Executor, func(id, msg string) { rep.Line(id, "gantry", masker.Mask(msg)) })
+		bk, why, err := opts.Engine.connect(ctx, opts.Executor, masker.Writer(io.Err), func(id, msg string) { rep.Line(id, "gantry", masker.Mask(msg)) })
 		if err != nil {
 			return err
 		}

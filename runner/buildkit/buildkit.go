@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/progress/progressui"
 	// Registered connection helpers: docker-container://, kube-pod://,
 	// podman-container://, nerdctl-container:// and ssh:// addresses.
 	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
@@ -49,6 +50,11 @@ type Options struct {
 	// they are not cache hits on the next run. Default:
 	// $XDG_CACHE_HOME/gantry/buildkit.
 	StateDir string
+	// Progress receives BuildKit's own progress display of every solve
+	// (vertices, cache hits, transfers) in ProgressMode: "tty", "plain",
+	// "rawjson" or "auto"; nil or "quiet" shows none.
+	Progress     io.Writer
+	ProgressMode string
 	// Notice receives the executor's messages for the user about a node
 	// (which image it runs in, and why); nil drops them.
 	Notice func(nodeID, message string)
@@ -75,6 +81,12 @@ type Executor struct {
 	log      *slog.Logger
 	sealOnce sync.Once
 	sealKey  []byte
+
+	// progress feeds the progress display; routes counts the sessions
+	// still sending to it.
+	progress chan *client.SolveStatus
+	routes   sync.WaitGroup
+	shown    chan error
 }
 
 // New connects to the daemon and checks that it answers.
@@ -119,7 +131,20 @@ func New(ctx context.Context, opts Options) (*Executor, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Executor{c: c, addr: addr, opts: opts, failures: loadFailures(filepath.Join(opts.StateDir, "failed-steps")), log: log}, nil
+	e := &Executor{c: c, addr: addr, opts: opts, failures: loadFailures(filepath.Join(opts.StateDir, "failed-steps")), log: log}
+	if opts.Progress != nil && opts.ProgressMode != "" && opts.ProgressMode != string(progressui.QuietMode) {
+		d, err := progressui.NewDisplay(opts.Progress, progressui.DisplayMode(opts.ProgressMode))
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("progress %q: %w", opts.ProgressMode, err)
+		}
+		e.progress, e.shown = make(chan *client.SolveStatus, 256), make(chan error, 1)
+		go func() {
+			_, err := d.UpdateFrom(context.Background(), e.progress)
+			e.shown <- err
+		}()
+	}
+	return e, nil
 }
 
 // Name is "buildkit".
@@ -157,7 +182,14 @@ func (e *Executor) Client() *client.Client { return e.c }
 
 // Close saves what the executor learnt and closes the connection.
 func (e *Executor) Close() error {
-	return errors.Join(e.failures.save(), e.c.Close())
+	var shown error
+	if e.progress != nil {
+		e.routes.Wait()
+		close(e.progress)
+		shown = <-e.shown
+		e.progress = nil
+	}
+	return errors.Join(e.failures.save(), shown, e.c.Close())
 }
 
 func (e *Executor) notice(nodeID, format string, args ...any) {

@@ -120,6 +120,9 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		Session:   []session.Attachable{filesync.NewFSSyncProvider(w.dirs), secretsprovider.NewSecretProvider(w.secrets)},
 		OCIStores: stores,
 	}
+	if e.progress != nil {
+		e.routes.Add(1)
+	}
 	go w.route(status)
 	go func() {
 		defer close(w.done)
@@ -195,7 +198,13 @@ func (w *workspace) ImageEnv() []string { return w.env }
 // route passes the running step's output, as BuildKit reports it, to the
 // step's writers.
 func (w *workspace) route(status chan *client.SolveStatus) {
+	if w.e.progress != nil {
+		defer w.e.routes.Done()
+	}
 	for st := range status {
+		if w.e.progress != nil {
+			w.e.progress <- st
+		}
 		w.mu.Lock()
 		for _, v := range st.Vertexes {
 			if w.names == nil {
@@ -269,7 +278,11 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 
 	// The name shows in BuildKit's progress, and tells the step's output
 	// from late output of the one before.
-	name := shortName(w.node.ID, w.steps, c.Argv)
+	label := c.Argv
+	if c.Name != "" {
+		label = []string{c.Name}
+	}
+	name := shortName(w.node.ID, w.steps, label)
 	unset := slices.DeleteFunc(slices.Clone(addedVars), func(v string) bool { return hasVar(c.Env, v) })
 	opts := []llb.RunOption{
 		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " ")}, c.Argv...)),
