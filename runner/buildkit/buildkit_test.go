@@ -3,7 +3,9 @@ package buildkit_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/gantry-ci/gantry/runner/executortest"
+	controlapi "github.com/moby/buildkit/api/services/control"
 )
 
 // newExecutor connects to the daemon of BUILDKIT_HOST with the busybox
@@ -232,4 +235,99 @@ func TestServiceUnhealthy(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `service "db" is not healthy after 5 checks`) {
 		t.Fatalf("Prepare with a service that never gets healthy: %v", err)
 	}
+}
+
+// TestCancelLeavesNothing cancels a step that sleeps, in a node with a
+// service, and asks the daemon whether the node's build is still active,
+// and the machine whether the step's or the service's process survived.
+func TestCancelLeavesNothing(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{})
+	marker := fmt.Sprintf("%d.%d", 1000+time.Now().UnixNano()%1000, time.Now().UnixNano()%997)
+	n := &dag.Node{ID: "cancelled", Services: []dag.Service{{
+		Name: "sleeper", Image: "rootfs://" + os.Getenv("GANTRY_TEST_ROOTFS"),
+		Command: []string{"sleep", marker + "1"},
+	}}}
+	ctx, cancel := context.WithCancel(t.Context())
+	ws, err := e.Prepare(ctx, n, runner.WorkspaceSpec{Source: executortest.Source(t), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, started := executortest.StartSignal("started")
+	done := make(chan error, 1)
+	go func() {
+		_, err := ws.Exec(ctx, runner.Command{Argv: []string{"sh", "-c", "echo started; sleep " + marker + "2"}, Env: executortest.Env(ws), Stdout: out})
+		done <- err
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("the step ended before it was cancelled: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the step did not start in 30s")
+	}
+	// With a daemon on this machine, its processes are visible here: the
+	// check below could see them.
+	local := strings.HasPrefix(os.Getenv("BUILDKIT_HOST"), "unix://")
+	if procs := processesWith(marker); local && len(procs) < 2 {
+		t.Fatalf("the step's and the service's processes are not both visible before cancelling: %v", procs)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Exec of a cancelled step: %v, want context.Canceled", err)
+	}
+	if err := ws.Release(context.Background()); err != nil {
+		t.Errorf("Release: %v", err)
+	}
+	ref := buildkit.BuildRef(ws)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		active, err := activeBuilds(t, e, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs := processesWith(marker)
+		if active == 0 && len(procs) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10s after cancelling: %d active builds named %s, processes left: %v", active, ref, procs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// activeBuilds counts the daemon's active builds named ref.
+func activeBuilds(t *testing.T, e *buildkit.Executor, ref string) (int, error) {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	stream, err := e.Client().ControlClient().ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{ActiveOnly: true, Ref: ref, EarlyExit: true})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if ev.Record != nil && ev.Record.CompletedAt == nil {
+			n++
+		}
+	}
+}
+
+// processesWith lists the processes whose command line contains s.
+func processesWith(s string) []string {
+	var found []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			found = append(found, d.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return found
 }

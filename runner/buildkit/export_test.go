@@ -32,3 +32,6 @@ func RecordDefinitions() func() [][]byte {
 		return defs
 	}
 }
+
+// BuildRef is the daemon's name for a workspace's session.
+func BuildRef(ws any) string { return "gantry-" + ws.(*workspace).unique }

@@ -119,6 +119,7 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	opt := client.SolveOpt{
 		Session:   []session.Attachable{filesync.NewFSSyncProvider(w.dirs), secretsprovider.NewSecretProvider(w.secrets)},
 		OCIStores: stores,
+		Ref:       "gantry-" + w.unique,
 	}
 	if e.progress != nil {
 		e.routes.Add(1)
