@@ -85,7 +85,7 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 		}
 		return 0, nil
 	case "actions/cache", "actions/cache/restore", "actions/cache/save":
-		return r.cache(n, ws, name, with, outputs, posts, say)
+		return r.cache(ctx, n, ws, name, with, outputs, posts, say)
 	}
 	if tool, ok := setupTools[strings.ToLower(name)]; ok {
 		return r.setup(ctx, tool, with, env, say)
@@ -106,56 +106,49 @@ func lines(s string) []string {
 var keyUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // cache restores a cache by key or restore-keys prefix, and saves it when
-// the job ends if it was not an exact hit.
-func (r *run) cache(n *dag.Node, ws Workspace, name string, with, outputs map[string]string, posts *[]func(), say func(string, ...any)) (int, error) {
-	if r.opts.CacheDir == "" || ws.HostDir() == "" {
-		say("cache: no cache directory; nothing restored or saved")
-		outputs["cache-hit"] = "false"
-		return 0, nil
-	}
+// the job ends if it was not an exact hit. A workspace that mounts caches
+// itself gets the paths mounted instead.
+func (r *run) cache(ctx context.Context, n *dag.Node, ws Workspace, name string, with, outputs map[string]string, posts *[]func(), say func(string, ...any)) (int, error) {
 	key := with["key"]
 	if key == "" {
 		return 1, fmt.Errorf("cache: key is required")
 	}
 	paths := lines(with["path"])
-	dir := func(k string) string { return filepath.Join(r.opts.CacheDir, keyUnsafe.ReplaceAllString(k, "_")) }
+	restoreKeys := lines(with["restore-keys"])
+	outputs["cache-hit"] = "false"
+	if cm, ok := ws.(CacheMounter); ok {
+		if name == "actions/cache/save" {
+			return 0, nil // what the mount holds is kept as it changes
+		}
+		id := cacheID(key, restoreKeys)
+		if err := cm.MountCache(id, paths); err != nil {
+			return 1, err
+		}
+		say("cache: %s mounted from the engine's cache %s (cache-hit is false: a mount is never an exact hit)", strings.Join(paths, ", "), id)
+		return 0, nil
+	}
+	if r.opts.CacheDir == "" {
+		say("cache: no cache directory; nothing restored or saved")
+		return 0, nil
+	}
 	hit := false
 	if name != "actions/cache/save" {
-		found := ""
-		if _, err := os.Stat(dir(key)); err == nil {
-			found, hit = key, true
-		} else {
-			for _, prefix := range lines(with["restore-keys"]) {
-				entries, _ := os.ReadDir(r.opts.CacheDir)
-				for _, e := range entries {
-					if strings.HasPrefix(e.Name(), keyUnsafe.ReplaceAllString(prefix, "_")) {
-						found = e.Name()
-						break
-					}
-				}
-				if found != "" {
-					break
-				}
-			}
+		found, err := r.restoreCache(ctx, ws, key, restoreKeys)
+		if err != nil {
+			return 1, err
 		}
 		if found != "" {
-			if err := copyTree(filepath.Join(r.opts.CacheDir, keyUnsafe.ReplaceAllString(found, "_")), ws.HostDir()); err != nil {
-				return 1, err
-			}
 			say("cache restored from key %s", found)
 		} else {
 			say("cache not found for key %s", key)
 		}
+		hit = found == key
 		outputs["cache-hit"] = fmt.Sprint(hit)
 		outputs["cache-matched-key"] = found
 	}
 	if name != "actions/cache/restore" && !hit {
 		save := func() {
-			tmp := dir(key) + ".tmp"
-			_ = os.RemoveAll(tmp)
-			if _, err := copyGlobs(ws.HostDir(), paths, nil, tmp); err == nil {
-				_ = os.RemoveAll(dir(key))
-				_ = os.Rename(tmp, dir(key))
+			if err := r.saveCache(context.WithoutCancel(ctx), n, ws, key, paths); err == nil {
 				say("cache saved with key %s", key)
 			}
 		}

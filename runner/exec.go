@@ -72,6 +72,8 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 	if err := r.consumeArtifacts(ctx, n, ws, jobEnv); err != nil {
 		return fail("artifacts: %v", err)
 	}
+	saveCaches := r.nodeCaches(ctx, n, ws, r.exprEnv(n, needs, nil, ws.Dir()),
+		mergeMaps(r.baseEnv(n, ws.Dir()), r.inheritedEnv(n), n.Env))
 	steps := map[string]any{}
 	status := expr.StatusSuccess
 	var paths []string
@@ -128,6 +130,7 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 	default:
 		res.Status = dag.StatusSuccess
 	}
+	saveCaches(res.Status)
 	if err := r.produceArtifacts(ctx, n, ws, res.Status, &res); err != nil {
 		r.opts.Reporter.Line(n.ID, "gantry", "artifacts: "+err.Error())
 		if res.Status == dag.StatusSuccess {

@@ -419,7 +419,9 @@ func (r *run) exprEnv(n *dag.Node, needs map[string]any, steps map[string]any, w
 			"job":      expr.FromGo(map[string]any{"status": "success"}),
 		},
 		HashFiles: func(patterns []string) (string, error) {
-			if workspace == "" {
+			// Off the host (in a container) the workspace starts as the
+			// source: hash the source's files.
+			if workspace == "" || r.opts.Executor.Name() != "host" {
 				return expr.HashFilesIn(r.opts.Source)(patterns)
 			}
 			return expr.HashFilesIn(workspace)(patterns)

@@ -13,8 +13,8 @@ import (
 
 // engineFlags choose and configure the BuildKit engine.
 type engineFlags struct {
-	Addr    string
-	TLS     buildkit.TLS
+	Addr     string
+	TLS      buildkit.TLS
 	Images   []string
 	NoCache  bool
 	Progress string

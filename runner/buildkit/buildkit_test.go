@@ -331,3 +331,23 @@ func processesWith(s string) []string {
 	}
 	return found
 }
+
+func TestCacheMount(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{})
+	id := fmt.Sprintf("test-%d", time.Now().UnixNano())
+	for i, want := range []string{"1\n", "1\n2\n"} {
+		ws, _ := executortest.Prepare(t, e, "")
+		if err := ws.(runner.CacheMounter).MountCache(id, []string{".deps", "/var/cache/tool"}); err != nil {
+			t.Fatal(err)
+		}
+		// The id in the commands: cache mounts are not part of a step's
+		// cache key, and a cached step writes nothing to them.
+		got := executortest.MustSh(t, ws, fmt.Sprintf(": %s; echo %d >> .deps/log; echo %d >> /var/cache/tool/log; cat .deps/log", id, i+1, i+1))
+		if got != want {
+			t.Errorf("node %d read %q from the cache mount, want %q", i+1, got, want)
+		}
+		if got := executortest.MustSh(t, ws, ": "+id+"; cat /var/cache/tool/log"); got != want {
+			t.Errorf("node %d read %q from the absolute cache mount, want %q", i+1, got, want)
+		}
+	}
+}

@@ -177,6 +177,7 @@ type workspace struct {
 	unique      string
 	services    []*service
 	hosts       []*pb.HostIP
+	caches      []llb.RunOption
 	steps       int
 	imports     int
 	released    bool
@@ -292,6 +293,7 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 		llb.AddMount(recordDir, llb.Scratch()),
 		llb.WithCustomName(name),
 	}
+	opts = append(opts, w.caches...)
 	for _, h := range w.hosts {
 		opts = append(opts, llb.AddExtraHost(h.Host, net.ParseIP(h.IP)))
 	}
@@ -389,6 +391,27 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	}
 	w.root, w.files = es.Root(), es.GetMount(workDir)
 	return code, nil
+}
+
+// MountCache mounts a persistent BuildKit cache named id at each of
+// paths (relative to the workspace, absolute, or under ~) for the node's
+// later steps. The cache is shared by every node that names it.
+func (w *workspace) MountCache(id string, paths []string) error {
+	for _, p := range paths {
+		if strings.ContainsAny(p, "*?[") {
+			return fmt.Errorf("cache path %q: a cache mount needs a directory, not a pattern", p)
+		}
+		dest := p
+		switch {
+		case p == "~" || strings.HasPrefix(p, "~/"):
+			dest = path.Join("/root", strings.TrimPrefix(p, "~"))
+		case !path.IsAbs(p):
+			dest = path.Join(workDir, p)
+		}
+		w.caches = append(w.caches, llb.AddMount(dest, llb.Scratch(),
+			llb.AsPersistentCacheDir("gantry:"+id+":"+path.Clean(p), llb.CacheMountShared)))
+	}
+	return nil
 }
 
 // solve evaluates a state in the node's session.
