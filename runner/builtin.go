@@ -27,7 +27,10 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 		return 0, nil
 	case "actions/checkout":
 		// The workspace is already a copy of the repository.
-		if p := with["path"]; p != "" && ws.HostDir() != "" {
+		if p := with["path"]; p != "" {
+			if ws.HostDir() == "" {
+				return 1, fmt.Errorf("checkout with path %q: on the %s executor the workspace is the repository at %s; check out to a path on the host executor, or drop path:", p, r.opts.Executor.Name(), ws.Dir())
+			}
 			if err := copyTree(r.opts.Source, filepath.Join(ws.HostDir(), p)); err != nil {
 				return 1, err
 			}

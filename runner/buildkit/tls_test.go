@@ -124,7 +124,7 @@ func TestRemoteTLS(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() }) // after the workspace's Release, which Prepare registers next
 	ws, _ := executortest.Prepare(t, e, "")
 	if got := executortest.MustSh(t, ws, "cat hello.txt; echo over tls"); got != "hello\nover tls\n" {
 		t.Errorf("a step on the TLS daemon printed %q", got)
