@@ -103,7 +103,7 @@ median() { sort -n "$1" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[N
 first=$(median "$work/first")
 rerun=$(median "$work/rerun")
 host=$(median "$work/host")
-calc() { awk "BEGIN {printf \"%.${2:-2}f\", $1}"; }
+calc() { awk "BEGIN {printf \"%.${2:-2}f\", ($1)}"; }
 pct=$(calc "100 * $rerun / $first" 1)
 echo
 echo "## gantry on BuildKit, $RUNS rounds, medians (5 jobs; busybox image; buildkitd at $BUILDKIT_HOST)"

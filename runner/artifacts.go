@@ -215,5 +215,10 @@ func copyFile(src, dst string) error {
 		out.Close()
 		return err
 	}
-	return out.Close()
+	if err := out.Close(); err != nil {
+		return err
+	}
+	// The same modification time: an unchanged artifact is then seen as
+	// unchanged by executors that send files incrementally (BuildKit).
+	return os.Chtimes(dst, st.ModTime(), st.ModTime())
 }

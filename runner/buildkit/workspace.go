@@ -110,7 +110,12 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		maps.Copy(stores, svcImages[i].stores)
 	}
 	w.root = img.state
-	w.files = llb.Local("workspace", llb.SharedKeyHint(spec.Source), llb.WithCustomName("workspace "+spec.Source))
+	// Copied into a scratch state rather than used as it is: a copy's
+	// cache key is its content, where a local source's changes with every
+	// session, and file operations on it (artifacts brought in) would
+	// never be cache hits.
+	w.files = llb.Scratch().File(llb.Copy(llb.Local("workspace", llb.SharedKeyHint(spec.Source), llb.WithCustomName("workspace "+spec.Source)), "/", "/",
+		&llb.CopyInfo{CopyDirContentsOnly: true}), llb.WithCustomName("workspace "+spec.Source))
 
 	sessionCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	w.cancel = cancel
