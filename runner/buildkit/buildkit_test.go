@@ -351,3 +351,28 @@ func TestCacheMount(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputBeyondLogLimit prints more than BuildKit's default 2 MiB step
+// log limit: what BuildKit does not stream is replayed from the step's
+// record, so the output is complete either way.
+func TestOutputBeyondLogLimit(t *testing.T) {
+	e := newExecutor(t, buildkit.Options{})
+	ws, _ := executortest.Prepare(t, e, "")
+	got := executortest.MustSh(t, ws, fmt.Sprintf(": %d; seq 1 400000", time.Now().UnixNano()))
+	var want strings.Builder
+	for i := 1; i <= 400000; i++ {
+		fmt.Fprintln(&want, i)
+	}
+	if got != want.String() {
+		t.Errorf("output of %d bytes, want %d (first difference near byte %d)", len(got), want.Len(), firstDiff(got, want.String()))
+	}
+}
+
+func firstDiff(a, b string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

@@ -1,7 +1,6 @@
 package buildkit
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/gantry-ci/gantry/dag"
@@ -361,20 +361,30 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if missing, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: "missing"}); err == nil {
+	entries, err := record.ReadDir(ctx, gateway.ReadDirRequest{Path: "/"})
+	if err != nil {
+		return 0, err
+	}
+	sizes := map[string]int64{}
+	for _, st := range entries {
+		sizes[st.Path] = st.Size
+	}
+	if _, ok := sizes["missing"]; ok {
+		missing, _ := record.ReadFile(ctx, gateway.ReadRequest{Filename: "missing"})
 		return 0, fmt.Errorf("exec %q: no such program in the image (PATH is searched as the step sees it)", string(missing))
 	}
 	// What BuildKit did not show (a cached step, or a log cut short).
 	for i, name := range []string{"", "stdout", "stderr"} {
-		if name == "" || c.Argv == nil {
-			continue
-		}
 		out := []io.Writer{nil, c.Stdout, c.Stderr}[i]
-		if out == nil {
+		if out == nil || sizes[name] <= streamed[i] {
 			continue
 		}
-		if data, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: name}); err == nil && int64(len(data)) > streamed[i] {
-			out.Write(data[streamed[i]:])
+		for off := streamed[i]; off < sizes[name]; off += 1 << 20 {
+			data, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: name, Range: &gateway.FileRange{Offset: int(off), Length: 1 << 20}})
+			if err != nil || len(data) == 0 {
+				break
+			}
+			out.Write(data)
 		}
 	}
 	codeText, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: "exit"})
@@ -515,14 +525,20 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, dir st
 			if slices.ContainsFunc(skip, func(f secretFile) bool { return f.rel == rel }) {
 				continue
 			}
+			// Unchanged files (the same size and time as the host's copy,
+			// which takes BuildKit's times) are not read again.
+			mtime := time.Unix(0, st.ModTime)
+			if fi, err := os.Stat(host); err == nil && fi.Size() == st.Size && fi.ModTime().Equal(mtime) {
+				continue
+			}
 			data, err := ref.ReadFile(ctx, gateway.ReadRequest{Filename: rel})
 			if err != nil {
 				return err
 			}
-			if old, err := os.ReadFile(host); err == nil && bytes.Equal(old, data) {
-				continue
-			}
 			if err := os.WriteFile(host, data, mode.Perm()); err != nil {
+				return err
+			}
+			if err := os.Chtimes(host, mtime, mtime); err != nil {
 				return err
 			}
 		}
