@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gantry-ci/gantry/internal/ocitest"
+	"github.com/gantry-ci/gantry/internal/ocilayout"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -57,8 +57,9 @@ func TestScripts(t *testing.T) {
 				if neg || len(args) < 2 {
 					ts.Fatalf("usage: mkoci DIR ROOTFS [CMD...]")
 				}
-				img := ocitest.Image{Rootfs: args[1], Cmd: args[2:], Env: []string{"PATH=/bin:/usr/bin", "FROM_IMAGE=yes"}}
-				ts.Check(ocitest.Write(ts.MkAbs(args[0]), img))
+				img := ocilayout.Image{Rootfs: args[1], Cmd: args[2:], Env: []string{"PATH=/bin:/usr/bin", "FROM_IMAGE=yes"}}
+				_, err := ocilayout.Write(ts.MkAbs(args[0]), img)
+				ts.Check(err)
 			},
 		},
 	})

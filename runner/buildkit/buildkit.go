@@ -82,6 +82,10 @@ type Executor struct {
 	sealOnce sync.Once
 	sealKey  []byte
 
+	// layouts are the OCI layouts made from rootfs:// directories.
+	layoutMu sync.Mutex
+	layouts  map[string]string
+
 	// progress feeds the progress display; routes counts the sessions
 	// still sending to it.
 	progress chan *client.SolveStatus

@@ -13,10 +13,10 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/internal/ocilayout"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/tonistiigi/fsutil"
 )
 
 // defaultPath is the PATH of a container whose image names none.
@@ -64,14 +64,13 @@ type image struct {
 	env   []string
 	// entrypoint and cmd are the image's own command, for services.
 	entrypoint, cmd []string
-	locals          map[string]fsutil.FS
 	stores          map[string]content.Store
 }
 
 // loadImage turns a reference into a state. Local images (rootfs://,
 // oci-layout://) are read in the session; registry references are pulled
 // by the daemon, and their configuration asked through the gateway.
-func loadImage(ref string) (image, error) {
+func (e *Executor) loadImage(ref string) (image, error) {
 	switch {
 	case strings.HasPrefix(ref, "rootfs://"):
 		dir, err := filepath.Abs(strings.TrimPrefix(ref, "rootfs://"))
@@ -81,21 +80,63 @@ func loadImage(ref string) (image, error) {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			return image{}, fmt.Errorf("image %q: %s is not a directory", ref, dir)
 		}
-		fs, err := fsutil.NewFS(dir)
+		layout, err := e.rootfsLayout(dir)
 		if err != nil {
 			return image{}, fmt.Errorf("image %q: %w", ref, err)
 		}
-		name := "rootfs-" + shortHash(dir)
-		// Copied rather than mounted: a copy's cache key is its content,
-		// where a session's local directory is new in every session.
-		src := llb.Local(name, llb.SharedKeyHint(name), llb.WithCustomName("rootfs "+dir))
-		st := llb.Scratch().File(llb.Copy(src, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true}), llb.WithCustomName("rootfs "+dir))
-		return image{state: st, env: []string{"PATH=" + defaultPath}, locals: map[string]fsutil.FS{name: fs}}, nil
+		return loadLayout("oci-layout://" + layout)
 	case strings.HasPrefix(ref, "oci-layout://"):
 		return loadLayout(ref)
 	default:
 		return image{state: llb.Image(ref)}, nil
 	}
+}
+
+// rootfsLayout is an OCI layout made from a root filesystem directory, made
+// once and kept in StateDir while the directory does not change (see
+// ocilayout.Fingerprint): BuildKit then finds the image by digest in every
+// session, where a directory sent as a local source is walked and hashed
+// again in each.
+func (e *Executor) rootfsLayout(dir string) (string, error) {
+	e.layoutMu.Lock()
+	defer e.layoutMu.Unlock()
+	if l, ok := e.layouts[dir]; ok {
+		return l, nil
+	}
+	fp, err := ocilayout.Fingerprint(dir)
+	if err != nil {
+		return "", err
+	}
+	layout := filepath.Join(e.opts.StateDir, "rootfs", shortHash(dir)+"-"+fp[:16])
+	if _, err := os.Stat(filepath.Join(layout, "index.json")); err != nil {
+		// Layouts of the directory's earlier contents go.
+		old, _ := filepath.Glob(filepath.Join(e.opts.StateDir, "rootfs", shortHash(dir)+"-*"))
+		for _, o := range old {
+			os.RemoveAll(o)
+		}
+		if err := os.MkdirAll(filepath.Dir(layout), 0o755); err != nil {
+			return "", err
+		}
+		tmp, err := os.MkdirTemp(filepath.Dir(layout), "new-")
+		if err != nil {
+			return "", err
+		}
+		if _, err := ocilayout.Write(tmp, ocilayout.Image{Rootfs: dir, Env: []string{"PATH=" + defaultPath}}); err != nil {
+			os.RemoveAll(tmp)
+			return "", err
+		}
+		if err := os.Rename(tmp, layout); err != nil {
+			os.RemoveAll(tmp)
+			if _, serr := os.Stat(filepath.Join(layout, "index.json")); serr != nil {
+				return "", err // not made by another gantry meanwhile
+			}
+		}
+	}
+	if e.layouts == nil {
+		e.layouts = map[string]string{}
+	}
+	e.layouts[dir] = layout
+	return layout, nil
 }
 
 // config reads a registry image's environment through the gateway.

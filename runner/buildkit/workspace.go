@@ -80,7 +80,7 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	}
 	ref, why := e.imageRef(n)
 	e.notice(n.ID, "running in %s (%s) on buildkit at %s", ref, why, e.addr)
-	img, err := loadImage(ref)
+	img, err := e.loadImage(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -90,19 +90,13 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	}
 	w := &workspace{e: e, node: n, spec: spec, dirs: &dirSource{}, secrets: &secretStore{}, done: make(chan struct{}), unique: identity.NewID()}
 	w.dirs.add("workspace", src)
-	for name, fs := range img.locals {
-		w.dirs.add(name, fs)
-	}
 	// Service images are read now: a session's content stores are fixed
 	// when it starts.
 	stores := maps.Clone(img.stores)
 	svcImages := make([]image, len(n.Services))
 	for i, svc := range n.Services {
-		if svcImages[i], err = loadImage(svc.Image); err != nil {
+		if svcImages[i], err = e.loadImage(svc.Image); err != nil {
 			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
-		}
-		for name, fs := range svcImages[i].locals {
-			w.dirs.add(name, fs)
 		}
 		if stores == nil && len(svcImages[i].stores) > 0 {
 			stores = map[string]content.Store{}
