@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -221,4 +222,37 @@ func copyFile(src, dst string) error {
 	// The same modification time: an unchanged artifact is then seen as
 	// unchanged by executors that send files incrementally (BuildKit).
 	return os.Chtimes(dst, st.ModTime(), st.ModTime())
+}
+
+// CopyArtifacts copies the artifacts a run kept in runDir to dst on the
+// host: those uploaded by name (actions/upload-artifact) to dst/NAME, a
+// node's own (GitLab artifacts:) to dst/NODE. It returns how many it
+// copied.
+func CopyArtifacts(runDir, dst string) (int, error) {
+	root := filepath.Join(runDir, "artifacts")
+	nodes, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	count := 0
+	for _, n := range nodes {
+		if n.Name() != "_named" {
+			if err := copyTree(filepath.Join(root, n.Name()), filepath.Join(dst, n.Name())); err != nil {
+				return count, err
+			}
+			count++
+			continue
+		}
+		named, _ := os.ReadDir(filepath.Join(root, n.Name()))
+		for _, a := range named {
+			if err := copyTree(filepath.Join(root, n.Name(), a.Name()), filepath.Join(dst, a.Name())); err != nil {
+				return count, err
+			}
+			count++
+		}
+	}
+	return count, nil
 }

@@ -40,6 +40,7 @@ type runOptions struct {
 	JSON         bool
 	KeepGoing    bool
 	PlatformHost bool
+	Output       string
 	Source       sourceFlags
 }
 
@@ -91,6 +92,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "do not cancel the rest of a matrix when one of its jobs fails")
 	f.BoolVar(&opts.PlatformHost, "platform-host", false, "run jobs that ask for a container image on this machine anyway")
+	f.StringVarP(&opts.Output, "output", "o", "", "copy the run's artifacts to this directory when it ends (DIR/NAME for upload-artifact, DIR/JOB for GitLab artifacts)")
 	opts.Source.register(cmd)
 	return cmd
 }
@@ -204,6 +206,15 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			continue
 		}
 		writeRecord(ropts.RunDir, res, masker)
+		if opts.Output != "" {
+			n, err := runner.CopyArtifacts(ropts.RunDir, opts.Output)
+			if err != nil {
+				return fmt.Errorf("--output %s: %w", opts.Output, err)
+			}
+			if !opts.JSON {
+				fmt.Fprintf(io.Err, "gantry: %d artifact(s) copied to %s\n", n, opts.Output)
+			}
+		}
 		printSummary(out, res, opts.JSON)
 		if res.Failed {
 			anyFailed = true
