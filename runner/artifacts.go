@@ -26,16 +26,8 @@ func (r *run) produceArtifacts(ctx context.Context, n *dag.Node, ws Workspace, s
 		return nil
 	}
 	for _, a := range n.Artifacts.Produces {
-		switch a.When {
-		case dag.WhenAlways:
-		case dag.WhenOnFailure:
-			if status != dag.StatusFailure {
-				continue
-			}
-		default:
-			if status != dag.StatusSuccess {
-				continue
-			}
+		if !whenApplies(a.When, status) {
+			continue
 		}
 		root, err := r.hostRoot(ctx, n, ws, a.Paths)
 		if err != nil {
@@ -96,6 +88,19 @@ func (r *run) consumeArtifacts(ctx context.Context, n *dag.Node, ws Workspace, e
 		}
 	}
 	return nil
+}
+
+// whenApplies says whether what is kept "when" (GitLab's artifacts:when,
+// cache:when; on_success by default) is kept for a node that ended so.
+func whenApplies(when dag.When, status dag.Status) bool {
+	switch when {
+	case dag.WhenAlways:
+		return true
+	case dag.WhenOnFailure:
+		return status == dag.StatusFailure
+	default:
+		return status == dag.StatusSuccess
+	}
 }
 
 // hostRoot is a directory on the host that holds the workspace's files

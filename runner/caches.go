@@ -132,16 +132,8 @@ func (r *run) nodeCaches(ctx context.Context, n *dag.Node, ws Workspace, env *ex
 	}
 	return func(status dag.Status) {
 		for _, s := range toSave {
-			switch s.cache.When {
-			case dag.WhenAlways:
-			case dag.WhenOnFailure:
-				if status != dag.StatusFailure {
-					continue
-				}
-			default:
-				if status != dag.StatusSuccess {
-					continue
-				}
+			if !whenApplies(s.cache.When, status) {
+				continue
 			}
 			if err := r.saveCache(context.WithoutCancel(ctx), n, ws, s.key, s.cache.Paths); err != nil {
 				say("cache %s not saved: %v", s.key, err)
