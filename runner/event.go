@@ -139,10 +139,15 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 	return e
 }
 
+// isChangeRequest says whether an event is a pull request (GitHub) or
+// merge request (GitLab): a pipeline from one provider triggered from the
+// other sees them as the same.
+func isChangeRequest(event string) bool { return event == "pull_request" || event == "merge_request" }
+
 // matchTrigger reports whether a trigger starts the pipeline for the
 // event, and if not, why.
 func matchTrigger(t dag.Trigger, e Event) (bool, string) {
-	if t.Event != e.Name {
+	if t.Event != e.Name && !(isChangeRequest(t.Event) && isChangeRequest(e.Name)) {
 		return false, ""
 	}
 	if len(t.Types) > 0 {

@@ -37,6 +37,7 @@ back a minimal trigger file for the CI provider.`,
 	root.AddCommand(
 		newRunCmd(io),
 		newTranslateCmd(io),
+		newEmitCmd(io),
 		newLintCmd(io),
 		newValidateCmd(io),
 		newGraphCmd(io),

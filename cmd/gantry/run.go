@@ -239,8 +239,21 @@ func discover(dir string) []string {
 	return files
 }
 
+// eventAliases are the providers' own names for gantry's events, as the
+// emitted trigger files pass them ($GITHUB_EVENT_NAME, $CI_PIPELINE_SOURCE).
+var eventAliases = map[string]string{
+	"workflow_dispatch":   "manual",
+	"workflow_call":       "call",
+	"web":                 "manual",
+	"merge_request_event": "merge_request",
+}
+
 func (o *runOptions) event(ctx context.Context) (runner.Event, error) {
-	e := runner.Event{Name: o.Event, Ref: o.Ref, Inputs: keyValues(o.Inputs)}
+	name := o.Event
+	if n, ok := eventAliases[name]; ok {
+		name = n
+	}
+	e := runner.Event{Name: name, Ref: o.Ref, Inputs: keyValues(o.Inputs)}
 	if e.Ref != "" && !strings.HasPrefix(e.Ref, "refs/") {
 		e.Ref = "refs/heads/" + e.Ref
 	}

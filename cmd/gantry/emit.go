@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gantry-ci/gantry/providers/github"
+	"github.com/gantry-ci/gantry/providers/gitlab"
+	"github.com/spf13/cobra"
+)
+
+type emitOptions struct {
+	To            string
+	Output        string
+	DAG           string
+	GantryVersion string
+	EngineSecret  string
+	Source        sourceFlags
+}
+
+func newEmitCmd(io *IO) *cobra.Command {
+	opts := &emitOptions{}
+	cmd := &cobra.Command{
+		Use:   "emit --to github|gitlab FILE|DAG",
+		Short: "Write a thin GitHub or GitLab trigger file that runs a pipeline with gantry",
+		Long: `Emit writes the trigger file of a CI provider for a pipeline: the
+pipeline's triggers (GitHub on:, or GitLab workflow:rules), and one job that
+checks out the code, installs gantry at a pinned version and runs the
+pipeline's DAG for the event. Secrets are passed by name from the provider's
+secret store; --engine-secret names the secret holding a BuildKit address.
+Any source works for either target: a GitHub workflow can be triggered from
+GitLab and the other way round.
+
+The job runs the DAG at --dag (default: the file itself when it is a DAG,
+else .gantry/pipelines/NAME.yaml; write that with gantry translate).`,
+		Example: `  gantry emit --to github .gitlab-ci.yml -o .github/workflows/gantry.yml
+  gantry emit --to gitlab .github/workflows/ci.yml --engine-secret GANTRY_BUILDKIT_HOST
+  gantry emit --to github pipeline.dag.yaml --gantry-version v0.2.0`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			return runEmit(cmd.Context(), io, files[0], opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.To, "to", "", "the provider to write for: github or gitlab (required)")
+	f.StringVarP(&opts.Output, "output", "o", "", "write to this file instead of stdout")
+	f.StringVar(&opts.DAG, "dag", "", "the DAG's path in the repository, which the job runs")
+	f.StringVar(&opts.GantryVersion, "gantry-version", "latest", "the gantry version the job installs")
+	f.StringVar(&opts.EngineSecret, "engine-secret", "", "the secret (GitLab: CI/CD variable) holding BUILDKIT_HOST")
+	opts.Source.register(cmd)
+	return cmd
+}
+
+func runEmit(ctx context.Context, io *IO, file string, opts *emitOptions) error {
+	if opts.To != "github" && opts.To != "gitlab" {
+		return usagef("--to %q: use github or gitlab", opts.To)
+	}
+	topts, err := opts.Source.options("")
+	if err != nil {
+		return err
+	}
+	pipelines, err := load(ctx, io, []string{file}, topts)
+	if err != nil {
+		return err
+	}
+	if len(pipelines) != 1 {
+		return usagef("%s holds %d pipelines; emit takes one", file, len(pipelines))
+	}
+	p := pipelines[0]
+	dagPath := opts.DAG
+	if dagPath == "" {
+		if p.Source == nil || p.Source.Provider == "gantry" {
+			dagPath = filepath.ToSlash(file)
+		} else {
+			base := strings.TrimPrefix(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), ".")
+			base = strings.TrimSuffix(base, "-ci")
+			if base == "gitlab" {
+				base = "gitlab-ci"
+			}
+			dagPath = ".gantry/pipelines/" + base + ".yaml"
+		}
+	}
+	var out []byte
+	switch opts.To {
+	case "github":
+		out, err = github.Emit(p, github.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret})
+	case "gitlab":
+		out, err = gitlab.Emit(p, gitlab.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret})
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(opts.Source.Dir, dagPath)); err != nil {
+		fmt.Fprintf(io.Err, "gantry: the job runs %s, which does not exist yet; write it with: gantry translate %s -o %s\n", dagPath, file, dagPath)
+	}
+	if opts.Output != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.Output), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(opts.Output, out, 0o644)
+	}
+	_, err = io.Out.Write(out)
+	return err
+}
