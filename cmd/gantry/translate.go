@@ -98,6 +98,9 @@ func runTranslate(ctx context.Context, io *IO, opts *translateOptions) error {
 		out.Write(data)
 	}
 	if opts.Output != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.Output), 0o755); err != nil {
+			return err
+		}
 		return os.WriteFile(opts.Output, out.Bytes(), 0o644)
 	}
 	_, err = io.Out.Write(out.Bytes())
