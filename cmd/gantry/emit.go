@@ -18,6 +18,7 @@ type emitOptions struct {
 	DAG           string
 	GantryVersion string
 	EngineSecret  string
+	FanOut        bool
 	Source        sourceFlags
 }
 
@@ -38,7 +39,8 @@ The job runs the DAG at --dag (default: the file itself when it is a DAG,
 else .gantry/pipelines/NAME.yaml; write that with gantry translate).`,
 		Example: `  gantry emit --to github .gitlab-ci.yml -o .github/workflows/gantry.yml
   gantry emit --to gitlab .github/workflows/ci.yml --engine-secret GANTRY_BUILDKIT_HOST
-  gantry emit --to github pipeline.dag.yaml --gantry-version v0.2.0`,
+  gantry emit --to github pipeline.dag.yaml --gantry-version v0.2.0
+  gantry emit --to github .gitlab-ci.yml --fan-out --engine-secret GANTRY_BUILDKIT_HOST`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			return runEmit(cmd.Context(), io, files[0], opts)
@@ -50,6 +52,7 @@ else .gantry/pipelines/NAME.yaml; write that with gantry translate).`,
 	f.StringVar(&opts.DAG, "dag", "", "the DAG's path in the repository, which the job runs")
 	f.StringVar(&opts.GantryVersion, "gantry-version", "latest", "the gantry version the job installs")
 	f.StringVar(&opts.EngineSecret, "engine-secret", "", "the secret (GitLab: CI/CD variable) holding BUILDKIT_HOST")
+	f.BoolVar(&opts.FanOut, "fan-out", false, "one provider job per DAG node (needs kept), each running gantry run --job NODE, so the provider shows per-node status; share a BuildKit (--engine-secret) so that what a node needs is a cache hit")
 	opts.Source.register(cmd)
 	return cmd
 }
@@ -86,9 +89,9 @@ func runEmit(ctx context.Context, io *IO, file string, opts *emitOptions) error 
 	var out []byte
 	switch opts.To {
 	case "github":
-		out, err = github.Emit(p, github.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret})
+		out, err = github.Emit(p, github.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
 	case "gitlab":
-		out, err = gitlab.Emit(p, gitlab.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret})
+		out, err = gitlab.Emit(p, gitlab.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
 	}
 	if err != nil {
 		return err

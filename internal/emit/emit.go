@@ -26,6 +26,10 @@ type Options struct {
 	// EngineSecret names the secret (GitLab: CI/CD variable) holding
 	// BUILDKIT_HOST; "" for none (the runner's host executor).
 	EngineSecret string
+	// FanOut writes one provider job per DAG node, each running that node
+	// (and what it needs: a shared BuildKit cache makes those cache hits)
+	// with its needs kept, instead of one job running the whole DAG.
+	FanOut bool
 }
 
 // Normalize checks o and fills in its defaults.
@@ -70,4 +74,66 @@ func ShellWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// JobIDs gives each node of p a job name the provider accepts: valid(ID),
+// made unique with a numeric suffix where two nodes would clash.
+func JobIDs(p *dag.Pipeline, valid func(string) string) map[string]string {
+	ids := map[string]string{}
+	used := map[string]bool{}
+	for _, n := range p.Nodes {
+		id := valid(n.ID)
+		for i := 2; used[id]; i++ {
+			id = fmt.Sprintf("%s-%d", valid(n.ID), i)
+		}
+		used[id] = true
+		ids[n.ID] = id
+	}
+	return ids
+}
+
+// Job is one provider job of a fan-out: a node that does work, and the
+// working nodes it needs. Join nodes (no steps, such as GitLab's stage
+// barriers) get no job of their own: what needs one needs what it needs.
+type Job struct {
+	Node  *dag.Node
+	Needs []string
+}
+
+// FanOutJobs lists the jobs of a fan-out, in the pipeline's order.
+func FanOutJobs(p *dag.Pipeline) []Job {
+	byID := map[string]*dag.Node{}
+	for _, n := range p.Nodes {
+		byID[n.ID] = n
+	}
+	isJoin := func(n *dag.Node) bool { return len(n.Steps) == 0 && n.Uses == "" }
+	var resolve func(id string, seen map[string]bool, out *[]string)
+	resolve = func(id string, seen map[string]bool, out *[]string) {
+		n := byID[id]
+		if n == nil || seen[id] {
+			return
+		}
+		seen[id] = true
+		if !isJoin(n) {
+			*out = append(*out, id)
+			return
+		}
+		for _, need := range n.Needs {
+			resolve(need, seen, out)
+		}
+	}
+	var jobs []Job
+	for _, n := range p.Nodes {
+		if isJoin(n) {
+			continue
+		}
+		var needs []string
+		seen := map[string]bool{}
+		for _, need := range n.Needs {
+			resolve(need, seen, &needs)
+		}
+		sort.Strings(needs)
+		jobs = append(jobs, Job{Node: n, Needs: needs})
+	}
+	return jobs
 }

@@ -50,16 +50,48 @@ func Emit(p *dag.Pipeline, opts EmitOptions) ([]byte, error) {
 		b.WriteString("  " + line + "\n")
 	}
 	b.WriteString("permissions: " + emitPermissions(p) + "\n")
-	b.WriteString("jobs:\n  gantry:\n    runs-on: ubuntu-latest\n    steps:\n")
-	fmt.Fprintf(&b, "      - uses: %s\n", checkoutAction)
-	fmt.Fprintf(&b, "      - uses: %s\n        with: {go-version: \"1.26\"}\n", setupGoAction)
-	fmt.Fprintf(&b, "      - run: go install github.com/gantry-ci/gantry/cmd/gantry@%s\n", opts.GantryVersion)
+	b.WriteString("jobs:\n")
+	jobs := emit.FanOutJobs(p)
+	if !opts.FanOut || len(jobs) == 0 {
+		writeJob(&b, "gantry", "", nil, p, opts)
+		return []byte(b.String()), nil
+	}
+	ids := emit.JobIDs(p, githubJobID)
+	for _, j := range jobs {
+		needs := make([]string, len(j.Needs))
+		for i, need := range j.Needs {
+			needs[i] = ids[need]
+		}
+		writeJob(&b, ids[j.Node.ID], j.Node.ID, needs, p, opts)
+	}
+	return []byte(b.String()), nil
+}
+
+// writeJob writes one job that runs the DAG with gantry: the whole of it,
+// or (node != "") that node and what it needs, which a shared BuildKit
+// cache makes cheap when the jobs it needs ran the same steps before.
+func writeJob(b *strings.Builder, id, node string, needs []string, p *dag.Pipeline, opts EmitOptions) {
+	fmt.Fprintf(b, "  %s:\n", id)
+	if node != "" && node != id {
+		fmt.Fprintf(b, "    name: %s\n", flow(node))
+	}
+	b.WriteString("    runs-on: ubuntu-latest\n")
+	if len(needs) > 0 {
+		fmt.Fprintf(b, "    needs: [%s]\n", strings.Join(needs, ", "))
+	}
+	b.WriteString("    steps:\n")
+	fmt.Fprintf(b, "      - uses: %s\n", checkoutAction)
+	fmt.Fprintf(b, "      - uses: %s\n        with: {go-version: \"1.26\"}\n", setupGoAction)
+	fmt.Fprintf(b, "      - run: go install github.com/gantry-ci/gantry/cmd/gantry@%s\n", opts.GantryVersion)
 	secrets := emit.Secrets(p)
 	cmd := fmt.Sprintf("gantry run %s --event \"$GITHUB_EVENT_NAME\" --event-path \"$GITHUB_EVENT_PATH\" --ref \"$GITHUB_REF\"", emit.ShellWord(opts.DAG))
+	if node != "" {
+		cmd += " --job " + emit.ShellWord(node)
+	}
 	for _, s := range secrets {
 		cmd += " --secret " + s
 	}
-	fmt.Fprintf(&b, "      - run: %s\n", cmd)
+	fmt.Fprintf(b, "      - run: %s\n", cmd)
 	var env []string
 	for _, s := range secrets {
 		env = append(env, fmt.Sprintf("%s: \"${{ secrets.%s }}\"", s, s))
@@ -68,9 +100,23 @@ func Emit(p *dag.Pipeline, opts EmitOptions) ([]byte, error) {
 		env = append(env, fmt.Sprintf("BUILDKIT_HOST: \"${{ secrets.%s }}\"", opts.EngineSecret))
 	}
 	if len(env) > 0 {
-		fmt.Fprintf(&b, "        env: {%s}\n", strings.Join(env, ", "))
+		fmt.Fprintf(b, "        env: {%s}\n", strings.Join(env, ", "))
 	}
-	return []byte(b.String()), nil
+}
+
+// githubJobID makes a node ID a valid GitHub job ID: letters, digits, "-"
+// and "_", starting with a letter or "_".
+func githubJobID(id string) string {
+	out := []byte(id)
+	for i, c := range out {
+		if !(c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			out[i] = '-'
+		}
+	}
+	if len(out) == 0 || !(out[0] == '_' || out[0] >= 'a' && out[0] <= 'z' || out[0] >= 'A' && out[0] <= 'Z') {
+		out = append([]byte("job-"), out...)
+	}
+	return string(out)
 }
 
 // githubOn is the on: section, one line per event.

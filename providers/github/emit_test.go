@@ -109,12 +109,42 @@ func TestEmitCorpus(t *testing.T) {
 			t.Errorf("%s: the emitted workflow interpolates event data:\n%s", rel, out)
 			continue
 		}
+		// Fan-out: one job per working node, needs kept.
+		fan, err := github.Emit(p, github.EmitOptions{DAG: ".gantry/pipelines/" + name + ".yaml", Source: rel, FanOut: true})
+		if err != nil {
+			t.Errorf("%s: fan-out: %v", rel, err)
+			continue
+		}
+		if problems := actionlintFindings(t, "fan-out.yml", fan); len(problems) > 0 {
+			t.Errorf("%s: the fan-out workflow has actionlint findings:\n%s\n%s", rel, strings.Join(problems, "\n"), fan)
+			continue
+		}
+		backFan, l, err := github.Translate(t.Context(), "fan-out.yml", fan, github.Options{Dir: t.TempDir()})
+		if err != nil || backFan == nil {
+			t.Errorf("%s: the fan-out workflow does not translate back: %v %v", rel, err, l.Err())
+			continue
+		}
+		if got, want := workingNodes(backFan), workingNodes(p); got != want {
+			t.Errorf("%s: fan-out has %d jobs, want one per working node (%d):\n%s", rel, got, want, fan)
+			continue
+		}
 		clean++
 	}
 	t.Logf("emitted %d/%d clean", clean, total)
 	if clean != total || total == 0 {
 		t.Errorf("emitted %d/%d clean", clean, total)
 	}
+}
+
+// workingNodes counts the nodes with steps or a reusable workflow.
+func workingNodes(p *dag.Pipeline) int {
+	n := 0
+	for _, node := range p.Nodes {
+		if len(node.Steps) > 0 || node.Uses != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // actionlintFindings runs actionlint's own linter (all its rules) on a

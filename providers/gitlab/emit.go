@@ -49,16 +49,56 @@ func Emit(p *dag.Pipeline, opts EmitOptions) ([]byte, error) {
 			fmt.Fprintf(&b, "    - if: %s\n", quote(r))
 		}
 	}
-	b.WriteString("gantry:\n  image: golang:1.26\n")
+	jobs := emit.FanOutJobs(p)
+	if !opts.FanOut || len(jobs) == 0 {
+		writeJob(&b, "gantry", "", nil, p, opts)
+		return []byte(b.String()), nil
+	}
+	ids := emit.JobIDs(p, gitlabJobName)
+	for _, j := range jobs {
+		needs := make([]string, len(j.Needs))
+		for i, need := range j.Needs {
+			needs[i] = quote(ids[need])
+		}
+		writeJob(&b, ids[j.Node.ID], j.Node.ID, needs, p, opts)
+	}
+	return []byte(b.String()), nil
+}
+
+// writeJob writes one job that runs the DAG with gantry: the whole of it,
+// or (node != "") that node and what it needs.
+func writeJob(b *strings.Builder, name, node string, needs []string, p *dag.Pipeline, opts EmitOptions) {
+	fmt.Fprintf(b, "%s:\n  image: golang:1.26\n", quote(name))
+	if node != "" {
+		fmt.Fprintf(b, "  needs: [%s]\n", strings.Join(needs, ", "))
+	}
 	if opts.EngineSecret != "" {
-		fmt.Fprintf(&b, "  variables: {BUILDKIT_HOST: %s}\n", quote("$"+opts.EngineSecret))
+		fmt.Fprintf(b, "  variables: {BUILDKIT_HOST: %s}\n", quote("$"+opts.EngineSecret))
 	}
 	cmd := fmt.Sprintf(`gantry run %s --event "$CI_PIPELINE_SOURCE" --ref "$CI_COMMIT_REF_NAME"`, emit.ShellWord(opts.DAG))
+	if node != "" {
+		cmd += " --job " + emit.ShellWord(node)
+	}
 	for _, s := range emit.Secrets(p) {
 		cmd += " --secret " + s
 	}
-	fmt.Fprintf(&b, "  script:\n    - go install github.com/gantry-ci/gantry/cmd/gantry@%s\n    - %s\n", opts.GantryVersion, quote(cmd))
-	return []byte(b.String()), nil
+	fmt.Fprintf(b, "  script:\n    - go install github.com/gantry-ci/gantry/cmd/gantry@%s\n    - %s\n", opts.GantryVersion, quote(cmd))
+}
+
+// reservedNames are the top-level keys of a .gitlab-ci.yml that cannot
+// name a job.
+var reservedNames = []string{"image", "services", "stages", "types", "before_script", "after_script", "variables", "cache", "include", "workflow", "default", "spec"}
+
+// gitlabJobName makes a node ID a job name GitLab accepts: not a reserved
+// key, not hidden (a leading "."), at most 255 characters.
+func gitlabJobName(id string) string {
+	if strings.HasPrefix(id, ".") || slices.Contains(reservedNames, id) {
+		id = "job-" + strings.TrimPrefix(id, ".")
+	}
+	if len(id) > 255 {
+		id = id[:255]
+	}
+	return id
 }
 
 // workflowRules are GitLab rules for the triggers: one per pipeline source,

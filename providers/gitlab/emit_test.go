@@ -75,6 +75,29 @@ func TestEmitTemplates(t *testing.T) {
 			t.Errorf("%s: the emitted file does not translate back to one job: %v %v", f, err, l.Err())
 			continue
 		}
+		fan, err := gitlab.Emit(p, gitlab.EmitOptions{DAG: ".gantry/pipelines/" + name + ".yaml", Source: f, FanOut: true})
+		if err != nil {
+			t.Errorf("%s: fan-out: %v", f, err)
+			continue
+		}
+		doc = nil
+		if err := yaml.Unmarshal(fan, &doc); err != nil {
+			t.Errorf("%s: the fan-out file is not YAML: %v\n%s", f, err, fan)
+			continue
+		}
+		if err := schema.Validate(doc); err != nil {
+			t.Errorf("%s: the fan-out file does not validate against GitLab's schema: %v\n%s", f, err, fan)
+			continue
+		}
+		backFan, l, err := gitlab.Translate(t.Context(), ".gitlab-ci.yml", fan, gitlab.Options{Dir: t.TempDir()})
+		if err != nil || backFan == nil {
+			t.Errorf("%s: the fan-out file does not translate back: %v %v", f, err, l.Err())
+			continue
+		}
+		if got, want := workingNodes(backFan), workingNodes(p); got != want {
+			t.Errorf("%s: fan-out has %d jobs, want one per working node (%d):\n%s", f, got, want, fan)
+			continue
+		}
 		clean++
 	}
 	t.Logf("emitted %d/%d clean", clean, total)
@@ -125,4 +148,15 @@ func TestEmitRules(t *testing.T) {
 	if schema.Validate(broken) == nil {
 		t.Error("GitLab's schema accepted a job with when: sometimes")
 	}
+}
+
+// workingNodes counts the nodes with steps or a downstream trigger.
+func workingNodes(p *dag.Pipeline) int {
+	n := 0
+	for _, node := range p.Nodes {
+		if len(node.Steps) > 0 || node.Uses != "" {
+			n++
+		}
+	}
+	return n
 }
