@@ -1,0 +1,123 @@
+package translate
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
+)
+
+// Audit is what a migration did with a repository's CI files.
+type Audit struct {
+	Files []FileAudit `json:"files"`
+}
+
+// FileAudit is one CI file's migration.
+type FileAudit struct {
+	Path     string `json:"path"`
+	Provider string `json:"provider,omitempty"`
+	// DAG and Trigger are the files written (or that would be, on a dry
+	// run); empty when the file could not be migrated.
+	DAG     string `json:"dag,omitempty"`
+	Trigger string `json:"trigger,omitempty"`
+	// Original is where the original was kept ("" when replaced or not
+	// migrated).
+	Original string `json:"original,omitempty"`
+	Jobs     int    `json:"jobs"`
+	Steps    int    `json:"steps"`
+	// LinesBefore and LinesAfter count the provider file's lines before
+	// and the trigger file's after.
+	LinesBefore int `json:"lines_before"`
+	LinesAfter  int `json:"lines_after,omitempty"`
+	// Caveats are constructs translated with a difference; Unsupported
+	// are those gantry cannot translate (the file is then not migrated).
+	Caveats     []Finding `json:"caveats,omitempty"`
+	Unsupported []Finding `json:"unsupported,omitempty"`
+}
+
+// Finding is one construct the audit reports: where, what and why, and
+// what to do.
+type Finding struct {
+	Pos  string `json:"pos"`
+	Code string `json:"code"`
+	What string `json:"what"`
+	Todo string `json:"todo,omitempty"`
+}
+
+// AuditFile sums up one file's translation: p is nil when it failed.
+func AuditFile(path string, p *dag.Pipeline, l diag.List, linesBefore int) FileAudit {
+	fa := FileAudit{Path: path, LinesBefore: linesBefore}
+	if p != nil {
+		if p.Source != nil {
+			fa.Provider = p.Source.Provider
+		}
+		for _, n := range p.Nodes {
+			if len(n.Steps) > 0 || n.Uses != "" {
+				fa.Jobs++
+				fa.Steps += len(n.Steps)
+			}
+		}
+	}
+	l.Sort()
+	for _, d := range l {
+		f := Finding{Pos: d.Pos.String(), Code: d.Code, What: d.Message, Todo: d.Hint}
+		switch {
+		case d.Severity == diag.Error:
+			if f.Todo == "" {
+				f.Todo = "fix or remove it in the source, then migrate again"
+			}
+			fa.Unsupported = append(fa.Unsupported, f)
+		case d.Severity == diag.Warning:
+			fa.Caveats = append(fa.Caveats, f)
+		}
+	}
+	return fa
+}
+
+// Unsupported counts the unsupported constructs of all files.
+func (a Audit) Unsupported() int {
+	n := 0
+	for _, f := range a.Files {
+		n += len(f.Unsupported)
+	}
+	return n
+}
+
+// WriteText prints the audit for people.
+func (a Audit) WriteText(w io.Writer) {
+	sort.Slice(a.Files, func(i, j int) bool { return a.Files[i].Path < a.Files[j].Path })
+	var before, after, jobs, steps, caveats int
+	for _, f := range a.Files {
+		status := "migrated"
+		if f.DAG == "" {
+			status = "NOT migrated"
+		}
+		fmt.Fprintf(w, "%s (%s): %s — %d jobs, %d steps", f.Path, f.Provider, status, f.Jobs, f.Steps)
+		if f.DAG != "" {
+			fmt.Fprintf(w, "; DAG %s, trigger %s (%d → %d lines)", f.DAG, f.Trigger, f.LinesBefore, f.LinesAfter)
+			if f.Original != "" {
+				fmt.Fprintf(w, "; original kept as %s", f.Original)
+			}
+			before += f.LinesBefore
+			after += f.LinesAfter
+		}
+		fmt.Fprintln(w)
+		for _, c := range f.Caveats {
+			fmt.Fprintf(w, "  caveat      %s: %s [%s]\n", c.Pos, c.What, c.Code)
+			if c.Todo != "" {
+				fmt.Fprintf(w, "              what to do: %s\n", c.Todo)
+			}
+		}
+		for _, u := range f.Unsupported {
+			fmt.Fprintf(w, "  unsupported %s: %s [%s]\n", u.Pos, u.What, u.Code)
+			fmt.Fprintf(w, "              what to do: %s\n", u.Todo)
+		}
+		jobs += f.Jobs
+		steps += f.Steps
+		caveats += len(f.Caveats)
+	}
+	fmt.Fprintf(w, "\n%d files, %d jobs, %d steps translated; %d with caveats, %d unsupported; provider YAML %d → %d lines\n",
+		len(a.Files), jobs, steps, caveats, a.Unsupported(), before, after)
+}
