@@ -76,18 +76,18 @@ func ShellWord(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// JobIDs gives each node of p a job name the provider accepts: valid(ID),
-// made unique with a numeric suffix where two nodes would clash.
-func JobIDs(p *dag.Pipeline, valid func(string) string) map[string]string {
+// JobIDs gives each name a job name the provider accepts: valid(name),
+// made unique with a numeric suffix where two would clash.
+func JobIDs(names []string, valid func(string) string) map[string]string {
 	ids := map[string]string{}
 	used := map[string]bool{}
-	for _, n := range p.Nodes {
-		id := valid(n.ID)
+	for _, name := range names {
+		id := valid(name)
 		for i := 2; used[id]; i++ {
-			id = fmt.Sprintf("%s-%d", valid(n.ID), i)
+			id = fmt.Sprintf("%s-%d", valid(name), i)
 		}
 		used[id] = true
-		ids[n.ID] = id
+		ids[name] = id
 	}
 	return ids
 }
@@ -136,4 +136,55 @@ func FanOutJobs(p *dag.Pipeline) []Job {
 		jobs = append(jobs, Job{Node: n, Needs: needs})
 	}
 	return jobs
+}
+
+// Group is one provider job of a fan-out: one working node, or the nodes
+// one matrix made (test.a, test.b), which the provider runs as its own
+// matrix over the node IDs. Needs name other groups.
+type Group struct {
+	ID    string
+	Nodes []*dag.Node
+	Needs []string
+}
+
+// FanOutGroups lists the fan-out's provider jobs: FanOutJobs, with the
+// combinations of each matrix (nodes with matrix values, named
+// BASE.SUFFIX, needing the same nodes) folded into one group named BASE.
+func FanOutGroups(p *dag.Pipeline) []Group {
+	jobs := FanOutJobs(p)
+	isNode := map[string]bool{}
+	for _, n := range p.Nodes {
+		isNode[n.ID] = true
+	}
+	groupOf := map[string]string{}
+	var order []string
+	byKey := map[string]*Group{}
+	needsOf := map[string][]string{}
+	for _, j := range jobs {
+		key := j.Node.ID
+		if base, _, ok := strings.Cut(j.Node.ID, "."); ok && len(j.Node.Matrix) > 0 && !isNode[base] {
+			if g := byKey[base]; g == nil || slices.Equal(needsOf[base], j.Needs) {
+				key = base
+			}
+		}
+		if byKey[key] == nil {
+			byKey[key] = &Group{ID: key}
+			needsOf[key] = j.Needs
+			order = append(order, key)
+		}
+		byKey[key].Nodes = append(byKey[key].Nodes, j.Node)
+		groupOf[j.Node.ID] = key
+	}
+	out := make([]Group, 0, len(order))
+	for _, key := range order {
+		g := byKey[key]
+		for _, need := range needsOf[key] {
+			if ng := groupOf[need]; !slices.Contains(g.Needs, ng) {
+				g.Needs = append(g.Needs, ng)
+			}
+		}
+		sort.Strings(g.Needs)
+		out = append(out, *g)
+	}
+	return out
 }

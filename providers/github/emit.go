@@ -51,29 +51,42 @@ func Emit(p *dag.Pipeline, opts EmitOptions) ([]byte, error) {
 	}
 	b.WriteString("permissions: " + emitPermissions(p) + "\n")
 	b.WriteString("jobs:\n")
-	jobs := emit.FanOutJobs(p)
-	if !opts.FanOut || len(jobs) == 0 {
-		writeJob(&b, "gantry", "", nil, p, opts)
+	groups := emit.FanOutGroups(p)
+	if !opts.FanOut || len(groups) == 0 {
+		writeJob(&b, "gantry", nil, nil, p, opts)
 		return []byte(b.String()), nil
 	}
-	ids := emit.JobIDs(p, githubJobID)
-	for _, j := range jobs {
-		needs := make([]string, len(j.Needs))
-		for i, need := range j.Needs {
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.ID
+	}
+	ids := emit.JobIDs(names, githubJobID)
+	for _, g := range groups {
+		needs := make([]string, len(g.Needs))
+		for i, need := range g.Needs {
 			needs[i] = ids[need]
 		}
-		writeJob(&b, ids[j.Node.ID], j.Node.ID, needs, p, opts)
+		writeJob(&b, ids[g.ID], g.Nodes, needs, p, opts)
 	}
 	return []byte(b.String()), nil
 }
 
-// writeJob writes one job that runs the DAG with gantry: the whole of it,
-// or (node != "") that node and what it needs, which a shared BuildKit
-// cache makes cheap when the jobs it needs ran the same steps before.
-func writeJob(b *strings.Builder, id, node string, needs []string, p *dag.Pipeline, opts EmitOptions) {
+// writeJob writes one job that runs the DAG with gantry: the whole of it
+// (no nodes), one node and what it needs, or the nodes of one matrix as
+// this job's own matrix. What a node needs runs again in its job; a shared
+// BuildKit cache makes that a cache hit when the jobs it needs ran first.
+func writeJob(b *strings.Builder, id string, nodes []*dag.Node, needs []string, p *dag.Pipeline, opts EmitOptions) {
 	fmt.Fprintf(b, "  %s:\n", id)
-	if node != "" && node != id {
-		fmt.Fprintf(b, "    name: %s\n", flow(node))
+	switch {
+	case len(nodes) > 1:
+		list := make([]string, len(nodes))
+		for i, n := range nodes {
+			list[i] = flow(n.ID)
+		}
+		b.WriteString("    name: ${{ matrix.node }}\n")
+		fmt.Fprintf(b, "    strategy: {fail-fast: false, matrix: {node: [%s]}}\n", strings.Join(list, ", "))
+	case len(nodes) == 1 && nodes[0].ID != id:
+		fmt.Fprintf(b, "    name: %s\n", flow(nodes[0].ID))
 	}
 	b.WriteString("    runs-on: ubuntu-latest\n")
 	if len(needs) > 0 {
@@ -85,14 +98,18 @@ func writeJob(b *strings.Builder, id, node string, needs []string, p *dag.Pipeli
 	fmt.Fprintf(b, "      - run: go install github.com/gantry-ci/gantry/cmd/gantry@%s\n", opts.GantryVersion)
 	secrets := emit.Secrets(p)
 	cmd := fmt.Sprintf("gantry run %s --event \"$GITHUB_EVENT_NAME\" --event-path \"$GITHUB_EVENT_PATH\" --ref \"$GITHUB_REF\"", emit.ShellWord(opts.DAG))
-	if node != "" {
-		cmd += " --job " + emit.ShellWord(node)
+	var env []string
+	switch {
+	case len(nodes) > 1:
+		cmd += ` --job "$GANTRY_NODE"`
+		env = append(env, `GANTRY_NODE: "${{ matrix.node }}"`)
+	case len(nodes) == 1:
+		cmd += " --job " + emit.ShellWord(nodes[0].ID)
 	}
 	for _, s := range secrets {
 		cmd += " --secret " + s
 	}
 	fmt.Fprintf(b, "      - run: %s\n", cmd)
-	var env []string
 	for _, s := range secrets {
 		env = append(env, fmt.Sprintf("%s: \"${{ secrets.%s }}\"", s, s))
 	}

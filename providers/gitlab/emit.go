@@ -49,35 +49,50 @@ func Emit(p *dag.Pipeline, opts EmitOptions) ([]byte, error) {
 			fmt.Fprintf(&b, "    - if: %s\n", quote(r))
 		}
 	}
-	jobs := emit.FanOutJobs(p)
-	if !opts.FanOut || len(jobs) == 0 {
-		writeJob(&b, "gantry", "", nil, p, opts)
+	groups := emit.FanOutGroups(p)
+	if !opts.FanOut || len(groups) == 0 {
+		writeJob(&b, "gantry", nil, nil, p, opts)
 		return []byte(b.String()), nil
 	}
-	ids := emit.JobIDs(p, gitlabJobName)
-	for _, j := range jobs {
-		needs := make([]string, len(j.Needs))
-		for i, need := range j.Needs {
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.ID
+	}
+	ids := emit.JobIDs(names, gitlabJobName)
+	for _, g := range groups {
+		needs := make([]string, len(g.Needs))
+		for i, need := range g.Needs {
 			needs[i] = quote(ids[need])
 		}
-		writeJob(&b, ids[j.Node.ID], j.Node.ID, needs, p, opts)
+		writeJob(&b, ids[g.ID], g.Nodes, needs, p, opts)
 	}
 	return []byte(b.String()), nil
 }
 
-// writeJob writes one job that runs the DAG with gantry: the whole of it,
-// or (node != "") that node and what it needs.
-func writeJob(b *strings.Builder, name, node string, needs []string, p *dag.Pipeline, opts EmitOptions) {
+// writeJob writes one job that runs the DAG with gantry: the whole of it
+// (no nodes), one node and what it needs, or the nodes of one matrix as a
+// parallel:matrix over the node IDs.
+func writeJob(b *strings.Builder, name string, nodes []*dag.Node, needs []string, p *dag.Pipeline, opts EmitOptions) {
 	fmt.Fprintf(b, "%s:\n  image: golang:1.26\n", quote(name))
-	if node != "" {
+	if len(nodes) > 0 {
 		fmt.Fprintf(b, "  needs: [%s]\n", strings.Join(needs, ", "))
+	}
+	if len(nodes) > 1 {
+		list := make([]string, len(nodes))
+		for i, n := range nodes {
+			list[i] = quote(n.ID)
+		}
+		fmt.Fprintf(b, "  parallel: {matrix: [{GANTRY_NODE: [%s]}]}\n", strings.Join(list, ", "))
 	}
 	if opts.EngineSecret != "" {
 		fmt.Fprintf(b, "  variables: {BUILDKIT_HOST: %s}\n", quote("$"+opts.EngineSecret))
 	}
 	cmd := fmt.Sprintf(`gantry run %s --event "$CI_PIPELINE_SOURCE" --ref "$CI_COMMIT_REF_NAME"`, emit.ShellWord(opts.DAG))
-	if node != "" {
-		cmd += " --job " + emit.ShellWord(node)
+	switch {
+	case len(nodes) > 1:
+		cmd += ` --job "$GANTRY_NODE"`
+	case len(nodes) == 1:
+		cmd += " --job " + emit.ShellWord(nodes[0].ID)
 	}
 	for _, s := range emit.Secrets(p) {
 		cmd += " --secret " + s
