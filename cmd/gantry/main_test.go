@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +27,21 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A fake GitHub API for the scripts that pin: it knows a few refs and
+	// wants the token.
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		shas := map[string]string{
+			"/api/v3/repos/actions/checkout/commits/v4": "11bd71901bbe5b1630ceea73d27597364c9af683",
+			"/api/v3/repos/actions/setup-go/commits/v5": "0a12ed9d6a96ab950c8f026ed9f722fe0da7ef32",
+		}
+		sha, ok := shas[r.URL.Path]
+		if !ok || r.Header.Get("Authorization") != "Bearer test-token" {
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+			return
+		}
+		fmt.Fprint(w, sha)
+	}))
+	t.Cleanup(api.Close)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -36,6 +53,7 @@ func TestScripts(t *testing.T) {
 			// the others run with --executor auto on the host.
 			env.Setenv("TEST_BUILDKIT_HOST", os.Getenv("BUILDKIT_HOST"))
 			env.Setenv("GANTRY_TEST_ROOTFS", os.Getenv("GANTRY_TEST_ROOTFS"))
+			env.Setenv("FAKE_GITHUB_API", api.URL+"/")
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
