@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -634,13 +635,26 @@ func (r *run) workflowCommand(n *dag.Node, line string, stop *string) bool {
 		r.opts.Reporter.EndGroup(n.ID)
 	case "error", "warning", "notice":
 		where := ""
+		a := Annotation{Level: cmd, Message: r.opts.Masker.Mask(msg)}
 		for _, p := range strings.Split(props, ",") {
 			if k, v, ok := strings.Cut(p, "="); ok && (k == "file" || k == "line" || k == "col") {
 				if where != "" {
 					where += ":"
 				}
-				where += unescapeData(v)
+				v = unescapeData(v)
+				where += v
+				switch k {
+				case "file":
+					a.File = r.opts.Masker.Mask(v)
+				case "line":
+					a.Line, _ = strconv.Atoi(v)
+				case "col":
+					a.Col, _ = strconv.Atoi(v)
+				}
 			}
+		}
+		if an, ok := r.opts.Reporter.(Annotator); ok {
+			an.Annotation(n.ID, a)
 		}
 		if where != "" {
 			where = " (" + where + ")"

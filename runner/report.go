@@ -24,6 +24,68 @@ type Reporter interface {
 	NodeFinished(r NodeResult)
 }
 
+// Annotation is an ::error::, ::warning:: or ::notice:: a step printed.
+type Annotation struct {
+	Level   string // error, warning, notice
+	Message string
+	File    string
+	Line    int
+	Col     int
+}
+
+// Annotator is implemented by reporters that want annotations whole, not
+// only as lines (check runs turn them into the pull request's
+// annotations).
+type Annotator interface {
+	Annotation(node string, a Annotation)
+}
+
+// Tee is a Reporter that passes everything to each of its reporters.
+type Tee []Reporter
+
+func (t Tee) NodeStarted(id, name string) {
+	for _, r := range t {
+		r.NodeStarted(id, name)
+	}
+}
+func (t Tee) StepStarted(node, step string) {
+	for _, r := range t {
+		r.StepStarted(node, step)
+	}
+}
+func (t Tee) Line(node, stream, text string) {
+	for _, r := range t {
+		r.Line(node, stream, text)
+	}
+}
+func (t Tee) Group(node, title string) {
+	for _, r := range t {
+		r.Group(node, title)
+	}
+}
+func (t Tee) EndGroup(node string) {
+	for _, r := range t {
+		r.EndGroup(node)
+	}
+}
+func (t Tee) StepFinished(node, step string, status dag.Status, took time.Duration) {
+	for _, r := range t {
+		r.StepFinished(node, step, status, took)
+	}
+}
+func (t Tee) NodeFinished(res NodeResult) {
+	for _, r := range t {
+		r.NodeFinished(res)
+	}
+}
+func (t Tee) Annotation(node string, a Annotation) {
+	for _, r := range t {
+		if an, ok := r.(Annotator); ok {
+			an.Annotation(node, a)
+		}
+	}
+}
+
 // TextReporter prints lines prefixed with the node's name, aligned, in
 // colour when Color is set.
 type TextReporter struct {

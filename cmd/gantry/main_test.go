@@ -2,11 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gantry-ci/gantry/internal/ocilayout"
@@ -33,6 +34,11 @@ func TestScripts(t *testing.T) {
 		shas := map[string]string{
 			"/api/v3/repos/actions/checkout/commits/v4": "11bd71901bbe5b1630ceea73d27597364c9af683",
 			"/api/v3/repos/actions/setup-go/commits/v5": "0a12ed9d6a96ab950c8f026ed9f722fe0da7ef32",
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/v3/repos/acme/app/check-runs") && r.Header.Get("Authorization") == "Bearer test-token" {
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"id": 7}`)
+			return
 		}
 		sha, ok := shas[r.URL.Path]
 		if !ok || r.Header.Get("Authorization") != "Bearer test-token" {

@@ -12,9 +12,8 @@ import (
 
 // githubFlags reach the GitHub API.
 type githubFlags struct {
-	Token   string
-	API     string
-	Offline bool
+	Token string
+	API   string
 }
 
 func (f *githubFlags) register(cmd *cobra.Command) {
@@ -35,7 +34,7 @@ func (f *githubFlags) remote() (*github.Remote, error) {
 			api = ""
 		}
 	}
-	return github.NewRemote(github.RemoteOptions{Token: token, BaseURL: api, Offline: f.Offline})
+	return github.NewRemote(github.RemoteOptions{Token: token, BaseURL: api})
 }
 
 type pinOptions struct {
