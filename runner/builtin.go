@@ -93,7 +93,7 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 	if tool, ok := setupTools[strings.ToLower(name)]; ok {
 		return r.setup(ctx, tool, with, env, say)
 	}
-	return 1, fmt.Errorf("action %s is not available offline: gantry runs actions/checkout, upload-artifact, download-artifact, cache and setup-* itself, and cannot fetch others yet", s.Uses)
+	return r.runAction(ctx, n, s, ws, with, posts, env)
 }
 
 func lines(s string) []string {

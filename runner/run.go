@@ -48,9 +48,13 @@ type Options struct {
 	// PlatformHost runs nodes that ask for a container image on the host
 	// anyway (the host executor refuses them otherwise).
 	PlatformHost bool
-	Reporter     Reporter
-	Masker       *Masker
-	Logger       *slog.Logger
+	// Actions makes a remote action (owner/repo[/path]@ref) available on
+	// this machine and returns its directory; nil runs only the built-in
+	// and local actions.
+	Actions  func(ctx context.Context, uses string) (string, error)
+	Reporter Reporter
+	Masker   *Masker
+	Logger   *slog.Logger
 }
 
 // NodeResult is what became of one node.

@@ -15,7 +15,7 @@ var githubProvider = Provider{
 	Name:   "github",
 	Detect: github.Detect,
 	Translate: func(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List, error) {
-		p, l, err := github.Translate(ctx, f.Path, f.Data, github.Options{Dir: opts.Dir})
+		p, l, err := github.Translate(ctx, f.Path, f.Data, github.Options{Dir: opts.Dir, Actions: opts.Actions})
 		if p == nil {
 			return nil, l, err
 		}

@@ -37,6 +37,9 @@ type Options struct {
 	// CacheDir keeps fetched remote includes; Offline uses only the cache.
 	CacheDir string
 	Offline  bool
+	// Actions makes remote GitHub actions available on this machine (see
+	// github.Options.Actions); nil keeps them as references.
+	Actions func(uses string) (string, error)
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,12 +32,31 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A fake GitHub API for the scripts that pin: it knows a few refs and
-	// wants the token.
+	// A fake GitHub API for the scripts that pin, fetch actions and report
+	// check runs: it knows a few refs, serves testdata/actions/OWNER-REPO
+	// as tarballs, and wants the token.
+	archives := map[string][]byte{}
+	for _, name := range []string{"acme-greet", "acme-answer"} {
+		archives[name] = tarGz(t, filepath.Join("testdata", "actions", name), name+"-abc1234")
+	}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		shas := map[string]string{
 			"/api/v3/repos/actions/checkout/commits/v4": "11bd71901bbe5b1630ceea73d27597364c9af683",
 			"/api/v3/repos/actions/setup-go/commits/v5": "0a12ed9d6a96ab950c8f026ed9f722fe0da7ef32",
+			"/api/v3/repos/acme/greet/commits/v1":       "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+			"/api/v3/repos/acme/answer/commits/v2":      "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",
+		}
+		if r.Header.Get("Authorization") == "Bearer test-token" {
+			if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v3/repos/"); ok {
+				if parts := strings.Split(rest, "/"); len(parts) == 4 && parts[2] == "tarball" {
+					http.Redirect(w, r, "/codeload/"+parts[0]+"-"+parts[1], http.StatusFound)
+					return
+				}
+			}
+			if data, ok := archives[strings.TrimPrefix(r.URL.Path, "/codeload/")]; ok {
+				w.Write(data)
+				return
+			}
 		}
 		if strings.HasPrefix(r.URL.Path, "/api/v3/repos/acme/app/check-runs") && r.Header.Get("Authorization") == "Bearer test-token" {
 			w.WriteHeader(http.StatusCreated)
@@ -87,4 +110,34 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// tarGz packs dir as GitHub serves repository archives: under one top
+// directory.
+func tarGz(t *testing.T, dir, top string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if err := tw.WriteHeader(&tar.Header{Name: top + "/" + filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/gantry-ci/gantry/providers/github"
 	"github.com/spf13/cobra"
@@ -22,7 +24,21 @@ func (f *githubFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.API, "github-api", "", "a GitHub Enterprise API address (default api.github.com; $GITHUB_API_URL)")
 }
 
-func (f *githubFlags) remote() (*github.Remote, error) {
+// remote is the GitHub API client the flags describe, with the action
+// cache; actionDirs are OWNER/REPO@REF=PATH mappings.
+func (f *githubFlags) remote(offline bool, actionDirs []string) (*github.Remote, error) {
+	dirs := map[string]string{}
+	for _, kv := range actionDirs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.Contains(k, "@") || v == "" {
+			return nil, usagef("--action-dir %q: want OWNER/REPO@REF=PATH", kv)
+		}
+		abs, err := filepath.Abs(v)
+		if err != nil {
+			return nil, err
+		}
+		dirs[k] = abs
+	}
 	token := f.Token
 	if token == "" {
 		token = os.Getenv("GITHUB_TOKEN")
@@ -34,7 +50,7 @@ func (f *githubFlags) remote() (*github.Remote, error) {
 			api = ""
 		}
 	}
-	return github.NewRemote(github.RemoteOptions{Token: token, BaseURL: api})
+	return github.NewRemote(github.RemoteOptions{Token: token, BaseURL: api, Offline: offline, ActionDirs: dirs})
 }
 
 type pinOptions struct {
@@ -89,7 +105,7 @@ func runPin(ctx context.Context, io *IO, files []string, opts *pinOptions) error
 			return usagef("no workflow found: name files, or run in a repository with .github/workflows/*.yml")
 		}
 	}
-	remote, err := opts.GitHub.remote()
+	remote, err := opts.GitHub.remote(false, nil)
 	if err != nil {
 		return err
 	}

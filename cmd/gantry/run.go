@@ -43,6 +43,7 @@ type runOptions struct {
 	PlatformHost bool
 	Output       string
 	Report       string
+	ActionDirs   []string
 	GitHub       githubFlags
 	Source       sourceFlags
 }
@@ -93,6 +94,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	opts.Engine.register(cmd)
 	f.StringVar(&opts.Report, "report", "auto", "report each node as a GitHub check run on the commit: github, none, or auto (github inside GitHub Actions with a GITHUB_TOKEN)")
 	opts.GitHub.register(cmd)
+	f.StringArrayVar(&opts.ActionDirs, "action-dir", nil, "OWNER/REPO@REF=PATH: use a local checkout for an action instead of fetching it (repeatable)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "do not cancel the rest of a matrix when one of its jobs fails")
@@ -112,6 +114,15 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
+	remote, err := opts.GitHub.remote(opts.Source.Offline, opts.ActionDirs)
+	if err != nil {
+		return err
+	}
+	actions := func(ctx context.Context, uses string) (string, error) {
+		dir, _, err := remote.Action(ctx, uses)
+		return dir, err
+	}
+	topts.Actions = func(uses string) (string, error) { return actions(ctx, uses) }
 	files := opts.Files
 	if len(files) == 0 {
 		files = discover(opts.Source.Dir)
@@ -187,6 +198,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			PlatformHost: opts.PlatformHost,
 			Reporter:     rep,
 			Masker:       masker,
+			Actions:      actions,
 		}
 		if opts.DryRun {
 			plan, err := runner.MakePlan(p, ropts)
@@ -287,7 +299,7 @@ func (o *runOptions) checkRuns(ctx context.Context, io *IO, rep runner.Reporter,
 	if !ok || owner == "" || name == "" || sha == "" {
 		return nil, usagef("--report github needs the repository (GITHUB_REPOSITORY=owner/name, or a github.com remote) and the commit (GITHUB_SHA)")
 	}
-	remote, err := o.GitHub.remote()
+	remote, err := o.GitHub.remote(false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func (f *sourceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Dir, "dir", ".", "repository root that local actions, reusable workflows and includes resolve against")
 	cmd.Flags().StringVar(&f.TemplateDir, "template-dir", os.Getenv("GANTRY_GITLAB_TEMPLATES"), "GitLab's CI templates, for include:template (env GANTRY_GITLAB_TEMPLATES)")
 	cmd.Flags().StringArrayVar(&f.Projects, "project-dir", nil, "GROUP/PROJECT=PATH: a local checkout for GitLab include:project (repeatable)")
-	cmd.Flags().BoolVar(&f.Offline, "offline", false, "fetch nothing: remote includes come from the cache only")
+	cmd.Flags().BoolVar(&f.Offline, "offline", false, "fetch nothing: remote includes and actions come from the cache only")
 }
 
 // options builds the translation options; a malformed flag is a usage error.

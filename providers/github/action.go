@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -53,12 +54,45 @@ func (t *translator) localAction(s *actionlint.Step, index int, ds dag.Step, use
 			Hint = "local actions resolve against the repository root (--dir); check the path"
 		return nil
 	}
-	shown := filepath.ToSlash(filepath.Join(rel, filepath.Base(file)))
+	// GitHub's action path is absolute: the workspace plus the action's path.
+	actionPath := "${{ github.workspace }}/" + filepath.ToSlash(rel)
+	return t.action(s, index, ds, uses, filepath.ToSlash(filepath.Join(rel, filepath.Base(file))), actionPath, data, with, c, sc)
+}
+
+// remoteAction translates a uses: owner/repo[/path]@ref step whose action
+// the Actions resolver fetched: inlined when composite, else kept as a
+// reference that the runner resolves the same way.
+func (t *translator) remoteAction(s *actionlint.Step, index int, ds dag.Step, uses string, with map[string]string, c *combo, sc stepScope) []dag.Step {
+	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
+	dir, err := t.opts.Actions(uses)
+	if err != nil {
+		// Kept as a reference: the runner tries again when (and only if)
+		// the step runs, and says then what went wrong.
+		t.warnf(at, "remote-action", "action %q is not inlined: %v", uses, err).
+			Hint = "check the name and ref, the token (--github-token or GITHUB_TOKEN), or map the action to a checkout with --action-dir"
+		ds.Uses = uses
+		if len(with) > 0 {
+			ds.With = with
+		}
+		return []dag.Step{ds}
+	}
+	file, data, err := readActionFile(dir)
+	if err != nil {
+		t.errorf(at, "remote-action", "action %q: %v", uses, err)
+		return nil
+	}
+	return t.action(s, index, ds, uses, uses+"/"+filepath.Base(file), filepath.ToSlash(dir), data, with, c, sc)
+}
+
+// action translates an action whose metadata (action.yml, shown by the
+// name shown) has been read.
+func (t *translator) action(s *actionlint.Step, index int, ds dag.Step, uses, shown, actionPath string, data []byte, with map[string]string, c *combo, sc stepScope) []dag.Step {
+	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
 	var meta actionMeta
 	if err := yaml.Unmarshal(data, &meta); err != nil {
 		yd := dag.YAMLError(shown, err)
 		t.diags.Add(yd)
-		t.errorf(at, "local-action", "local action %q: its %s is not valid YAML", uses, filepath.Base(file))
+		t.errorf(at, "action", "action %q: its %s is not valid YAML", uses, path.Base(shown))
 		return nil
 	}
 	// Inputs the caller did not pass take the action's defaults.
@@ -75,7 +109,7 @@ func (t *translator) localAction(s *actionlint.Step, index int, ds dag.Step, use
 	using := strings.ToLower(meta.Runs.Using)
 	switch {
 	case using == "composite":
-		return t.composite(s, index, ds, uses, shown, data, &meta, with, c, sc)
+		return t.composite(s, index, ds, uses, shown, actionPath, data, &meta, with, c, sc)
 	case using == "docker", strings.HasPrefix(using, "node"):
 		if using == "node12" || using == "node16" {
 			t.warnf(at, "caveat", "action %q runs on %s, which GitHub no longer offers; gantry runs it with node20", uses, using)
@@ -122,7 +156,7 @@ var actionPathExpr = regexp.MustCompile(`\$\{\{\s*github\.action_path\s*\}\}`)
 // what the caller passed, its step ids get the calling step's id as a
 // prefix, and its outputs are set by a closing gantry/outputs step under
 // the calling step's id, so steps.<id>.outputs keeps working.
-func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses, shown string, data []byte, meta *actionMeta, with map[string]string, c *combo, sc stepScope) []dag.Step {
+func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses, shown, actionPath string, data []byte, meta *actionMeta, with map[string]string, c *combo, sc stepScope) []dag.Step {
 	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
 	key := filepath.ToSlash(filepath.Clean(uses))
 	if i := slices.Index(sc.stack, key); i >= 0 {
@@ -156,8 +190,6 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 	inner := stepScope{idPrefix: id + "-", inputs: inputs, stack: append(slices.Clone(sc.stack), key)}
 	out := sub.steps(steps, c, nil, inner)
 	t.diags.Add(sub.diags...)
-	// GitHub's action path is absolute: the workspace plus the action's path.
-	actionPath := "${{ github.workspace }}/" + filepath.ToSlash(filepath.Clean(uses))
 	for i := range out {
 		st := &out[i]
 		fix := func(v string) string { return actionPathExpr.ReplaceAllLiteralString(v, actionPath) }

@@ -32,6 +32,9 @@ type RemoteOptions struct {
 	MaxArchive int64
 	// HTTPClient is the client under the API's (default http.DefaultClient).
 	HTTPClient *http.Client
+	// ActionDirs maps "owner/repo@ref" to a local checkout used instead
+	// of fetching (--action-dir).
+	ActionDirs map[string]string
 }
 
 // Remote resolves and fetches actions and reusable workflows from GitHub.
@@ -149,6 +152,53 @@ func (r *Remote) Fetch(ctx context.Context, owner, repo, sha string) (string, er
 }
 
 func sameHost(a, b string) bool { return strings.EqualFold(a, b) }
+
+// Action makes the action or reusable workflow that uses: names
+// (owner/repo[/path]@ref) available and returns its directory on this
+// machine and the commit it is at. Online, the ref is resolved again on
+// every call (a tag that moved is followed) and the commit fetched unless
+// cached; offline, the commit the ref named when last resolved is used from
+// the cache.
+func (r *Remote) Action(ctx context.Context, uses string) (dir, sha string, err error) {
+	spec, ref, ok := strings.Cut(uses, "@")
+	parts := strings.SplitN(spec, "/", 3)
+	if !ok || len(parts) < 2 || parts[0] == "" || parts[1] == "" || ref == "" {
+		return "", "", fmt.Errorf("uses %q: want owner/repo[/path]@ref", uses)
+	}
+	owner, repo, sub := parts[0], parts[1], ""
+	if len(parts) == 3 {
+		sub = parts[2]
+		if path.Clean(sub) != sub || strings.HasPrefix(sub, "../") || path.IsAbs(sub) {
+			return "", "", fmt.Errorf("uses %q: the path %q leaves the repository", uses, sub)
+		}
+	}
+	if local, ok := r.opts.ActionDirs[owner+"/"+repo+"@"+ref]; ok {
+		return filepath.Join(local, filepath.FromSlash(sub)), ref, nil
+	}
+	refFile := filepath.Join(r.opts.CacheDir, owner, repo, "refs", strings.ReplaceAll(ref, "/", "%2F"))
+	switch {
+	case fullSHA.MatchString(ref):
+		sha = ref
+	case r.opts.Offline:
+		b, err := os.ReadFile(refFile)
+		if err != nil {
+			return "", "", fmt.Errorf("%s is not in the cache and gantry is offline: run once without --offline to fetch it, or map it to a checkout with --action-dir %s@%s=PATH", uses, owner+"/"+repo, ref)
+		}
+		sha = strings.TrimSpace(string(b))
+	default:
+		if sha, err = r.ResolveRef(ctx, owner, repo, ref); err != nil {
+			return "", "", err
+		}
+		if os.MkdirAll(filepath.Dir(refFile), 0o755) == nil {
+			_ = os.WriteFile(refFile, []byte(sha+"\n"), 0o644)
+		}
+	}
+	root, err := r.Fetch(ctx, owner, repo, sha)
+	if err != nil {
+		return "", "", err
+	}
+	return filepath.Join(root, filepath.FromSlash(sub)), sha, nil
+}
 
 // ErrUnsafeArchive is wrapped by the errors of archives that try to write
 // outside their directory or are too large.

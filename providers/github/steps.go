@@ -110,6 +110,9 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 		if strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") {
 			return t.localAction(s, index, ds, uses, with, c, sc)
 		}
+		if t.opts.Actions != nil && !strings.HasPrefix(uses, "docker://") && !strings.Contains(uses, "${{") && !isBuiltinAction(uses) {
+			return t.remoteAction(s, index, ds, uses, with, c, sc)
+		}
 		ds.Uses = uses
 		if len(with) > 0 {
 			ds.With = with
@@ -150,4 +153,16 @@ func (t *translator) checkRemoteRef(s *actionlint.String, uses string) {
 	if !ok || ref == "" || strings.Count(name, "/") < 1 {
 		t.errorf(s.Pos, "action-ref", "uses: %q is not owner/repo[/path]@ref, ./path or docker://image", uses)
 	}
+}
+
+// isBuiltinAction says whether gantry's runner has its own version of an
+// action (checkout, artifacts, cache, setup-*), which is then not fetched.
+func isBuiltinAction(uses string) bool {
+	name, _, _ := strings.Cut(strings.ToLower(uses), "@")
+	switch name {
+	case "actions/checkout", "actions/upload-artifact", "actions/download-artifact", "actions/cache", "actions/cache/restore", "actions/cache/save",
+		"actions/setup-go", "actions/setup-node", "actions/setup-python", "actions/setup-java":
+		return true
+	}
+	return false
 }

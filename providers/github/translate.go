@@ -26,6 +26,11 @@ type Options struct {
 	NoLint bool
 	// MaxMatrix caps the combinations of one matrix; GitHub's cap, 256, by default.
 	MaxMatrix int
+	// Actions makes a remote action (owner/repo[/path]@ref) available on
+	// this machine and returns its directory (a Remote.Action bound to the
+	// caller's context): composite actions are then inlined like local
+	// ones. Nil keeps remote actions as references for the runner.
+	Actions func(uses string) (string, error)
 }
 
 func (o Options) dir() string {

@@ -1,0 +1,1 @@
+console.log('answer post step ran');

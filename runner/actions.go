@@ -1,0 +1,154 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gantry-ci/gantry/dag"
+)
+
+// nodeAction is the part of a JavaScript action's action.yml the runner
+// reads.
+type nodeAction struct {
+	Runs struct {
+		Using string `yaml:"using"`
+		Main  string `yaml:"main"`
+		Pre   string `yaml:"pre"`
+		Post  string `yaml:"post"`
+	} `yaml:"runs"`
+	Inputs map[string]struct {
+		Default *string `yaml:"default"`
+	} `yaml:"inputs"`
+}
+
+// actionDir finds an action's directory on this machine: ./path in the
+// repository, or owner/repo[/path]@ref through Options.Actions.
+func (r *run) actionDir(ctx context.Context, uses string) (string, error) {
+	if strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") {
+		return filepath.Join(r.opts.Source, filepath.Clean(uses)), nil
+	}
+	if r.opts.Actions == nil || strings.HasPrefix(uses, "docker://") {
+		return "", fmt.Errorf("action %s is not available: gantry runs actions/checkout, upload-artifact, download-artifact, cache and setup-* itself, and fetches others only with access to GitHub (a token, or the cache with --offline)", uses)
+	}
+	return r.opts.Actions(ctx, uses)
+}
+
+// runAction runs a JavaScript action the way GitHub's runner does: its
+// main (and pre) with node, inputs as INPUT_<NAME> variables, the step
+// protocol's files as for any step, and its post step when the job ends.
+func (r *run) runAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspace, with map[string]string, posts *[]func(), env []string) (int, error) {
+	dir, err := r.actionDir(ctx, s.Uses)
+	if err != nil {
+		return 1, err
+	}
+	var data []byte
+	for _, name := range []string{"action.yml", "action.yaml"} {
+		if data, err = os.ReadFile(filepath.Join(dir, name)); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return 1, fmt.Errorf("action %s: no action.yml in %s", s.Uses, dir)
+	}
+	var meta nodeAction
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		return 1, fmt.Errorf("action %s: action.yml: %w", s.Uses, err)
+	}
+	using := strings.ToLower(meta.Runs.Using)
+	if !strings.HasPrefix(using, "node") {
+		return 1, fmt.Errorf("action %s runs with %q: gantry runs JavaScript (node) actions; docker actions are not run yet", s.Uses, meta.Runs.Using)
+	}
+	if err := checkNode(strings.TrimPrefix(using, "node")); err != nil {
+		return 1, fmt.Errorf("action %s: %w", s.Uses, err)
+	}
+	// Where the action is as the step sees it: off the host, a copy of it
+	// brought into the workspace.
+	seen := dir
+	if ws.HostDir() == "" {
+		ft, ok := ws.(FileTransfer)
+		if !ok {
+			return 1, fmt.Errorf("action %s: the %s executor cannot bring the action in", s.Uses, r.opts.Executor.Name())
+		}
+		h := sha256.Sum256([]byte(dir))
+		rel := filepath.Join(".gantry-actions", hex.EncodeToString(h[:6]))
+		if err := ft.Import(ctx, dir, rel); err != nil {
+			return 1, err
+		}
+		seen = filepath.ToSlash(filepath.Join(ws.Dir(), rel))
+	}
+	actionEnv := append([]string{}, env...)
+	for name, in := range meta.Inputs {
+		if _, ok := lookupFold(with, name); !ok && in.Default != nil {
+			with[name] = *in.Default
+		}
+	}
+	for k, v := range with {
+		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
+	}
+	actionEnv = append(actionEnv, "GITHUB_ACTION_PATH="+seen, "GITHUB_ACTION_REPOSITORY="+strings.SplitN(s.Uses, "@", 2)[0])
+	runJS := func(ctx context.Context, script string) (int, error) {
+		lw, ew := r.lineWriter(n, "stdout"), r.lineWriter(n, "stderr")
+		defer lw.Close()
+		defer ew.Close()
+		return ws.Exec(ctx, Command{Argv: []string{"node", filepath.ToSlash(filepath.Join(seen, script))}, Name: s.Label(), Env: actionEnv,
+			Stdout: lw, Stderr: ew, Secrets: r.opts.Masker.Values(), Volatile: volatileVars})
+	}
+	if meta.Runs.Pre != "" {
+		if code, err := runJS(ctx, meta.Runs.Pre); err != nil || code != 0 {
+			return max(code, 1), err
+		}
+	}
+	if meta.Runs.Main == "" {
+		return 1, fmt.Errorf("action %s: action.yml has no runs.main", s.Uses)
+	}
+	code, err := runJS(ctx, meta.Runs.Main)
+	if meta.Runs.Post != "" {
+		*posts = append(*posts, func() {
+			if _, err := runJS(context.WithoutCancel(ctx), meta.Runs.Post); err != nil {
+				r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("post step of %s: %v", s.Uses, err))
+			}
+		})
+	}
+	return code, err
+}
+
+// checkNode checks that node on PATH is at least the major version an
+// action asks for.
+func checkNode(major string) error {
+	want, err := strconv.Atoi(major)
+	if err != nil {
+		return nil // "node" without a version
+	}
+	out, err := exec.Command("node", "--version").Output()
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
+			return fmt.Errorf("it runs on node%d and there is no node on PATH", want)
+		}
+		return err
+	}
+	got, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(strings.TrimSpace(string(out)), "v"), ".", 2)[0])
+	if got < want {
+		return fmt.Errorf("it runs on node%d and node on PATH is %s", want, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func lookupFold(m map[string]string, key string) (string, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return "", false
+}
