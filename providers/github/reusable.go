@@ -73,7 +73,17 @@ func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *exp
 			join.Name = fmt.Sprintf("%s (%s)", join.Name, c.label())
 			join.Strategy = t.strategy(j, scope)
 		}
-		if !strings.HasPrefix(uses, "./") {
+		file := "" // a fetched remote workflow; "" for a local one
+		if !strings.HasPrefix(uses, "./") && t.opts.Actions != nil {
+			f, err := t.opts.Actions(uses)
+			if err == nil {
+				file = f
+			} else {
+				t.warnf(call.Uses.Pos, "remote-action", "reusable workflow %q is not inlined: %v", uses, err).
+					Hint = "check the name and ref and the token, or map the repository to a checkout with --action-dir"
+			}
+		}
+		if !strings.HasPrefix(uses, "./") && file == "" {
 			join.Uses = uses
 			if len(with) > 0 {
 				join.With = map[string]any{}
@@ -85,7 +95,7 @@ func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *exp
 			nodes = append(nodes, join)
 			continue
 		}
-		inner, outputs, ok := t.inline(j, uses, with, join.ID+".", scope, join.Needs, join.If)
+		inner, outputs, ok := t.inline(j, uses, file, with, join.ID+".", scope, join.Needs, join.If)
 		if !ok {
 			continue
 		}
@@ -119,10 +129,14 @@ func (t *translator) callSecretNames(call *actionlint.WorkflowCall) []string {
 }
 
 // inline translates a local reusable workflow for one calling job.
-func (t *translator) inline(j *actionlint.Job, uses string, with map[string]string, prefix string, scope jobScope, needs []string, cond string) ([]*dag.Node, map[string]string, bool) {
+func (t *translator) inline(j *actionlint.Job, uses, file string, with map[string]string, prefix string, scope jobScope, needs []string, cond string) ([]*dag.Node, map[string]string, bool) {
 	call := j.WorkflowCall
 	at := call.Uses.Pos
 	rel := filepath.ToSlash(filepath.Clean(uses))
+	path := filepath.Join(t.opts.dir(), filepath.FromSlash(rel))
+	if file != "" {
+		rel, path = uses, file
+	}
 	if i := slices.Index(t.callers, rel); i >= 0 {
 		chain := append(slices.Clone(t.callers[i:]), rel)
 		t.errorf(at, "workflow-cycle", "reusable workflow %q calls itself: %s", uses, strings.Join(chain, " → "))
@@ -132,7 +146,7 @@ func (t *translator) inline(j *actionlint.Job, uses string, with map[string]stri
 		t.errorf(at, "workflow-depth", "this call makes a chain of %d workflows; GitHub allows %d (the caller and %d nested)", depth, maxCallDepth, maxCallDepth-1)
 		return nil, nil, false
 	}
-	data, err := os.ReadFile(filepath.Join(t.opts.dir(), filepath.FromSlash(rel)))
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.errorf(at, "reusable-workflow", "reusable workflow %q: %v", uses, err).
 			Hint = "local workflows resolve against the repository root (--dir)"
