@@ -18,6 +18,7 @@ import (
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/host"
+	"github.com/gantry-ci/gantry/translate"
 )
 
 type runOptions struct {
@@ -44,6 +45,7 @@ type runOptions struct {
 	Output       string
 	Report       string
 	ActionDirs   []string
+	Locked       bool
 	GitHub       githubFlags
 	Source       sourceFlags
 }
@@ -94,6 +96,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	opts.Engine.register(cmd)
 	f.StringVar(&opts.Report, "report", "auto", "report each node as a GitHub check run on the commit: github, none, or auto (github inside GitHub Actions with a GITHUB_TOKEN)")
 	opts.GitHub.register(cmd)
+	f.BoolVar(&opts.Locked, "locked", false, "use exactly the actions' commits in gantry.lock, checked against its hashes (see gantry lock)")
 	f.StringArrayVar(&opts.ActionDirs, "action-dir", nil, "OWNER/REPO@REF=PATH: use a local checkout for an action instead of fetching it (repeatable)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
@@ -118,10 +121,14 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	actions := func(ctx context.Context, uses string) (string, error) {
-		dir, _, err := remote.Action(ctx, uses)
-		return dir, err
+	lock, err := translate.ReadLock(filepath.Join(opts.Source.Dir, translate.LockFile))
+	if err != nil {
+		return err
 	}
+	if opts.Locked && lock == nil {
+		return usagef("--locked: there is no %s in %s; write it with gantry lock", translate.LockFile, opts.Source.Dir)
+	}
+	actions := lockedActions(remote, lock, opts.Locked, func(msg string) { fmt.Fprintln(io.Err, "gantry: warning: "+msg) })
 	topts.Actions = func(uses string) (string, error) { return actions(ctx, uses) }
 	files := opts.Files
 	if len(files) == 0 {
