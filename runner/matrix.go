@@ -1,12 +1,13 @@
 package runner
 
 import (
-	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/expr"
 )
 
@@ -65,64 +66,22 @@ func expandMatrix(v expr.Value) ([]map[string]any, error) {
 	for _, r := range rows {
 		original[r] = true
 	}
-	var kept []map[string]any
-	for _, c := range combos {
-		excluded := false
-		for _, ex := range exclude {
-			if matchesEntry(c, ex, nil) {
-				excluded = true
-			}
-		}
-		if !excluded {
-			kept = append(kept, c)
-		}
+	dc := make([]*dag.MatrixCombo, len(combos))
+	for i, c := range combos {
+		dc[i] = &dag.MatrixCombo{Values: c}
 	}
-	base := len(kept)
-	for _, in := range include {
-		added := false
-		for _, c := range kept[:base] {
-			if matchesEntry(c, in, original) {
-				for k, v := range in {
-					if !original[k] {
-						c[k] = v
-					}
-				}
-				added = true
-			}
-		}
-		if !added {
-			n := map[string]any{}
-			for k, v := range in {
-				n[k] = v
-			}
-			kept = append(kept, n)
-		}
+	includeKeys := make([][]string, len(include))
+	for i, in := range include {
+		includeKeys[i] = slices.Sorted(maps.Keys(in))
+	}
+	var kept []map[string]any
+	for _, c := range dag.FilterMatrix(dc, original, include, exclude, includeKeys) {
+		kept = append(kept, c.Values)
 	}
 	if len(kept) > 256 {
 		return nil, fmt.Errorf("the matrix has %d combinations; GitHub allows at most 256", len(kept))
 	}
 	return kept, nil
-}
-
-func matchesEntry(c, entry map[string]any, only map[string]bool) bool {
-	for k, v := range entry {
-		if only != nil && !only[k] {
-			continue
-		}
-		cv, ok := c[k]
-		if !ok {
-			if only != nil {
-				continue
-			}
-			return false
-		}
-		a, _ := json.Marshal(cv)
-		b, _ := json.Marshal(v)
-		if string(a) != string(b) {
-			return false
-		}
-	}
-	return true
 }
 
 var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)

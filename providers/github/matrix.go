@@ -10,6 +10,7 @@ import (
 
 	"github.com/rhysd/actionlint"
 
+	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
 	"github.com/gantry-ci/gantry/expr"
 )
@@ -152,41 +153,23 @@ func (t *translator) product(pos *actionlint.Pos, rows []rowValues, include, exc
 	for _, r := range rows {
 		original[r.name] = true
 	}
-	// exclude: a combination goes when every key of an entry matches.
-	combos = slices.DeleteFunc(combos, func(c *combo) bool {
-		for _, ex := range exclude {
-			if matches(c.values, ex.values, nil) {
-				return true
-			}
-		}
-		return false
-	})
-	// include: extend every combination whose original values the entry does
-	// not contradict (added values may be overwritten); when it extends
-	// none, it becomes a combination of its own, which later entries do not
-	// extend.
-	for _, in := range include {
-		added := false
-		for _, c := range combos {
-			if c.fromInclude {
-				continue
-			}
-			if matches(c.values, in.values, original) {
-				for _, k := range in.keys {
-					if !original[k] {
-						c.set(k, in.values[k])
-					}
-				}
-				added = true
-			}
-		}
-		if !added {
-			n := &combo{values: map[string]any{}, fromInclude: true}
-			for _, k := range in.keys {
-				n.set(k, in.values[k])
-			}
-			combos = append(combos, n)
-		}
+	// GitHub's exclude and include rules, shared with run-time matrices.
+	dc := make([]*dag.MatrixCombo, len(combos))
+	for i, c := range combos {
+		dc[i] = &dag.MatrixCombo{Keys: c.keys, Values: c.values}
+	}
+	ex := make([]map[string]any, len(exclude))
+	for i, e := range exclude {
+		ex[i] = e.values
+	}
+	in := make([]map[string]any, len(include))
+	inKeys := make([][]string, len(include))
+	for i, e := range include {
+		in[i], inKeys[i] = e.values, e.keys
+	}
+	combos = combos[:0]
+	for _, c := range dag.FilterMatrix(dc, original, in, ex, inKeys) {
+		combos = append(combos, &combo{keys: c.Keys, values: c.Values, fromInclude: c.FromInclude})
 	}
 	if len(combos) > t.opts.MaxMatrix {
 		t.errorf(pos, "matrix-too-large", "matrix expands to %d combinations; GitHub allows at most %d", len(combos), t.opts.MaxMatrix).
@@ -320,33 +303,6 @@ func rowPos(r *actionlint.MatrixRow) *actionlint.Pos {
 		return r.Expression.Pos
 	}
 	return nil
-}
-
-// matches reports whether every key of entry equals c's value. With only
-// set, keys outside it are not compared (include matches on original keys).
-func matches(c, entry map[string]any, only map[string]bool) bool {
-	for k, v := range entry {
-		if only != nil && !only[k] {
-			continue
-		}
-		cv, ok := c[k]
-		if !ok {
-			if only != nil {
-				continue
-			}
-			return false
-		}
-		if !jsonEqual(cv, v) {
-			return false
-		}
-	}
-	return true
-}
-
-func jsonEqual(a, b any) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
 }
 
 func clone(m map[string]any) map[string]any {
