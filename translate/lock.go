@@ -31,6 +31,35 @@ type Lock struct {
 	// digests); local images (oci-layout://, rootfs://) get a hash of what
 	// they hold.
 	Images []LockedImage `json:"images,omitempty"`
+	// Includes are the remote files GitLab pipelines include, with a
+	// hash of their content.
+	Includes []LockedInclude `json:"includes,omitempty"`
+}
+
+// LockedInclude is one included remote file.
+type LockedInclude struct {
+	Kind string `json:"kind"`
+	Ref  string `json:"ref"`
+	Hash string `json:"hash"`
+}
+
+// Include finds the locked entry of a remote file.
+func (l *Lock) Include(kind, ref string) (LockedInclude, bool) {
+	if l == nil {
+		return LockedInclude{}, false
+	}
+	for _, in := range l.Includes {
+		if in.Kind == kind && in.Ref == ref {
+			return in, true
+		}
+	}
+	return LockedInclude{}, false
+}
+
+// ContentHash is the hash the lock records for a file's content.
+func ContentHash(data []byte) string {
+	h := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(h[:])
 }
 
 // LockedAction is one pinned action or reusable workflow.
@@ -69,6 +98,8 @@ func (l *Lock) Write(w io.Writer) error {
 	sort.Slice(l.Images, func(i, j int) bool { return l.Images[i].Ref < l.Images[j].Ref })
 	l.Actions = slices.CompactFunc(l.Actions, func(a, b LockedAction) bool { return a.Uses == b.Uses })
 	l.Images = slices.CompactFunc(l.Images, func(a, b LockedImage) bool { return a.Ref == b.Ref })
+	sort.Slice(l.Includes, func(i, j int) bool { return l.Includes[i].Ref < l.Includes[j].Ref })
+	l.Includes = slices.CompactFunc(l.Includes, func(a, b LockedInclude) bool { return a.Kind == b.Kind && a.Ref == b.Ref })
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
 		return err

@@ -40,6 +40,9 @@ type Options struct {
 	// Actions makes remote GitHub actions available on this machine (see
 	// github.Options.Actions); nil keeps them as references.
 	Actions func(uses string) (string, error)
+	// Included sees every remote file a GitLab pipeline includes (see
+	// gitlab.Options.Included).
+	Included func(kind, ref string, data []byte) error
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

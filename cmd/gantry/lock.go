@@ -79,6 +79,12 @@ func runLock(ctx context.Context, io *IO, opts *lockOptions) error {
 		return dir, nil
 	}
 	topts.Actions = record
+	topts.Included = func(kind, ref string, data []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		lock.Includes = append(lock.Includes, translate.LockedInclude{Kind: kind, Ref: ref, Hash: translate.ContentHash(data)})
+		return nil
+	}
 	files := discover(opts.Source.Dir)
 	if len(files) == 0 {
 		return usagef("no pipeline found in %s", opts.Source.Dir)
@@ -112,7 +118,7 @@ func runLock(ctx context.Context, io *IO, opts *lockOptions) error {
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(io.Out, "%s: %d actions and workflows, %d images\n", path, len(lock.Actions), len(lock.Images))
+	fmt.Fprintf(io.Out, "%s: %d actions and workflows, %d remote includes, %d images\n", path, len(lock.Actions), len(lock.Includes), len(lock.Images))
 	return nil
 }
 
@@ -129,6 +135,25 @@ func remoteUses(uses string) bool {
 		return false
 	}
 	return strings.Count(name, "/") >= 1
+}
+
+// lockedIncludes checks the remote files a run includes against the lock:
+// with locked, each must be in it with the same content; otherwise a
+// changed one is a warning.
+func lockedIncludes(lock *translate.Lock, locked bool, warn func(string)) func(kind, ref string, data []byte) error {
+	return func(kind, ref string, data []byte) error {
+		entry, ok := lock.Include(kind, ref)
+		h := translate.ContentHash(data)
+		switch {
+		case locked && !ok:
+			return fmt.Errorf("not in gantry.lock: run gantry lock")
+		case locked && entry.Hash != h:
+			return fmt.Errorf("its content (%s) is not what gantry.lock says (%s); run gantry lock again if that is expected", h, entry.Hash)
+		case ok && entry.Hash != h:
+			warn(fmt.Sprintf("gantry.lock is stale: include:%s %s changed (run gantry lock, or gantry run --locked)", kind, ref))
+		}
+		return nil
+	}
 }
 
 // lockedActions resolves actions for a run: with locked, exactly the

@@ -46,6 +46,11 @@ func TestScripts(t *testing.T) {
 			"/api/v3/repos/acme/greet/commits/v1":       "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
 			"/api/v3/repos/acme/answer/commits/v2":      "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2",
 		}
+		if r.URL.Path == "/files/common.yml" {
+			// A file for include:remote.
+			fmt.Fprint(w, "variables:\n  COMMON: one\n")
+			return
+		}
 		if r.Header.Get("Authorization") == "Bearer test-token" {
 			if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v3/repos/"); ok {
 				if parts := strings.Split(rest, "/"); len(parts) == 4 && parts[2] == "tarball" {

@@ -128,7 +128,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if opts.Locked && lock == nil {
 		return usagef("--locked: there is no %s in %s; write it with gantry lock", translate.LockFile, opts.Source.Dir)
 	}
-	actions := lockedActions(remote, lock, opts.Locked, func(msg string) { fmt.Fprintln(io.Err, "gantry: warning: "+msg) })
+	warn := func(msg string) { fmt.Fprintln(io.Err, "gantry: warning: "+msg) }
+	actions := lockedActions(remote, lock, opts.Locked, warn)
+	topts.Included = lockedIncludes(lock, opts.Locked, warn)
 	topts.Actions = func(uses string) (string, error) { return actions(ctx, uses) }
 	files := opts.Files
 	if len(files) == 0 {

@@ -36,6 +36,10 @@ type Options struct {
 	CacheDir string
 	// Offline refuses to fetch include:remote files not in the cache.
 	Offline bool
+	// Included, when set, sees every remote file included (kind "remote",
+	// its URL, its content) and may refuse it (a locked run whose content
+	// changed).
+	Included func(kind, ref string, data []byte) error
 	// HTTPClient fetches include:remote; default one with a 30s timeout.
 	HTTPClient *http.Client
 }
@@ -261,6 +265,12 @@ func (l *loader) resolve(s includeSpec, from source) []loadedFile {
 		}
 	case s.remote != "":
 		if f, ok := l.fetch(s); ok {
+			if l.opts.Included != nil {
+				if err := l.opts.Included("remote", s.remote, f.data); err != nil {
+					l.diags.Errorf(s.pos, "include-remote", "include:remote %q: %v", s.remote, err)
+					return nil
+				}
+			}
 			return []loadedFile{f}
 		}
 	case s.local != "":
