@@ -67,12 +67,20 @@ changed), with a clean environment: the CI variables, the pipeline's env,
 PATH, HOME and a few others, plus what --env passes. Secrets given with
 --secret or --secret-file are masked in every line of output.
 
+With --executor buildkit (or auto, when a BuildKit daemon answers) each job
+runs in a container of its image (-P LABEL=IMAGE maps runs-on labels) and
+unchanged steps are cache hits on the next run. Actions other than gantry's
+built-in ones are fetched through the GitHub API (--offline: from the cache
+only; --locked: exactly the commits of gantry.lock).
+
 Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 2 usage error, 130 interrupted.`,
 		Example: `  gantry run .github/workflows/ci.yml
   gantry run .gitlab-ci.yml --job test --dry-run
   gantry run --event pull_request --base main
-  gantry run ci.yml --secret NPM_TOKEN --var REGION=eu --json`,
+  gantry run ci.yml --secret NPM_TOKEN --var REGION=eu --json
+  gantry run --executor buildkit -P ubuntu-latest=oci-layout://./images/ubuntu ci.yml
+  gantry run --locked --offline`,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			opts.Files = files
 			return runRun(cmd.Context(), io, opts)
