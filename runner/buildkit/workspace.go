@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
+	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/moby/buildkit/client"
@@ -26,6 +27,7 @@ import (
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/solver/pb"
@@ -116,7 +118,12 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	ready := make(chan error, 1)
 	status := make(chan *client.SolveStatus)
 	opt := client.SolveOpt{
-		Session:   []session.Attachable{filesync.NewFSSyncProvider(w.dirs), secretsprovider.NewSecretProvider(w.secrets)},
+		Session: []session.Attachable{filesync.NewFSSyncProvider(w.dirs), secretsprovider.NewSecretProvider(w.secrets),
+			// Registry credentials as docker login keeps them
+			// (~/.docker/config.json, credential helpers).
+			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+				AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
+			})},
 		OCIStores: stores,
 		Ref:       "gantry-" + w.unique,
 	}
