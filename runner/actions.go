@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -22,10 +23,13 @@ import (
 // reads.
 type nodeAction struct {
 	Runs struct {
-		Using string `yaml:"using"`
-		Main  string `yaml:"main"`
-		Pre   string `yaml:"pre"`
-		Post  string `yaml:"post"`
+		Using      string   `yaml:"using"`
+		Main       string   `yaml:"main"`
+		Pre        string   `yaml:"pre"`
+		Post       string   `yaml:"post"`
+		Image      string   `yaml:"image"`
+		Entrypoint string   `yaml:"entrypoint"`
+		Args       []string `yaml:"args"`
 	} `yaml:"runs"`
 	Inputs map[string]struct {
 		Default *string `yaml:"default"`
@@ -66,8 +70,11 @@ func (r *run) runAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Worksp
 		return 1, fmt.Errorf("action %s: action.yml: %w", s.Uses, err)
 	}
 	using := strings.ToLower(meta.Runs.Using)
+	if using == "docker" {
+		return r.runDockerAction(ctx, n, s, ws, dir, &meta, with, env)
+	}
 	if !strings.HasPrefix(using, "node") {
-		return 1, fmt.Errorf("action %s runs with %q: gantry runs JavaScript (node) actions; docker actions are not run yet", s.Uses, meta.Runs.Using)
+		return 1, fmt.Errorf("action %s runs with %q: gantry runs JavaScript (node) and Docker actions", s.Uses, meta.Runs.Using)
 	}
 	if err := checkNode(strings.TrimPrefix(using, "node")); err != nil {
 		return 1, fmt.Errorf("action %s: %w", s.Uses, err)
@@ -121,6 +128,51 @@ func (r *run) runAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Worksp
 		})
 	}
 	return code, err
+}
+
+// inputExpr is ${{ inputs.NAME }} in a Docker action's args.
+var inputExpr = regexp.MustCompile(`\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}`)
+
+// runDockerAction runs a Docker action in its image (built from its
+// Dockerfile, or the docker:// image it names) on an executor that runs
+// images: inputs as INPUT_* variables, args with ${{ inputs.X }} filled in.
+func (r *run) runDockerAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspace, dir string, meta *nodeAction, with map[string]string, env []string) (int, error) {
+	ir, ok := ws.(ImageRunner)
+	if !ok {
+		return 1, fmt.Errorf("action %s is a Docker action: run it with --executor buildkit", s.Uses)
+	}
+	for name, in := range meta.Inputs {
+		if _, ok := lookupFold(with, name); !ok && in.Default != nil {
+			with[name] = *in.Default
+		}
+	}
+	img := ActionImage{}
+	switch ref, ok := strings.CutPrefix(meta.Runs.Image, "docker://"); {
+	case ok:
+		img.Ref = ref
+	case meta.Runs.Image != "":
+		img.Dockerfile = filepath.Join(dir, filepath.FromSlash(meta.Runs.Image))
+	default:
+		return 1, fmt.Errorf("action %s: a Docker action needs runs.image", s.Uses)
+	}
+	if meta.Runs.Entrypoint != "" {
+		img.Entrypoint = []string{meta.Runs.Entrypoint}
+	}
+	for _, a := range meta.Runs.Args {
+		img.Args = append(img.Args, inputExpr.ReplaceAllStringFunc(a, func(m string) string {
+			v, _ := lookupFold(with, inputExpr.FindStringSubmatch(m)[1])
+			return v
+		}))
+	}
+	actionEnv := append([]string{}, env...)
+	for k, v := range with {
+		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
+	}
+	lw, ew := r.lineWriter(n, "stdout"), r.lineWriter(n, "stderr")
+	defer lw.Close()
+	defer ew.Close()
+	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: actionEnv, Stdout: lw, Stderr: ew,
+		Secrets: r.opts.Masker.Values(), Volatile: volatileVars})
 }
 
 // checkNode checks that node on PATH is at least the major version an

@@ -83,6 +83,24 @@ type ImageEnv interface {
 	ImageEnv() []string
 }
 
+// ImageRunner is implemented by workspaces that can run a command in
+// another image than the job's (Docker actions), with the workspace and
+// state directory as for any step.
+type ImageRunner interface {
+	RunImage(ctx context.Context, image ActionImage, c Command) (int, error)
+}
+
+// ActionImage is a Docker action's image and command.
+type ActionImage struct {
+	// Dockerfile is the host path of the Dockerfile to build, in the
+	// action's directory (its build context); or else Ref names the image.
+	Dockerfile string
+	Ref        string
+	// Entrypoint and Args replace the image's own when set.
+	Entrypoint []string
+	Args       []string
+}
+
 // FileTransfer is implemented by workspaces that are not on the host
 // (HostDir is ""): artifacts and caches move through it.
 type FileTransfer interface {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/sirupsen/logrus"
 )
 
 func main() {
@@ -16,6 +18,7 @@ func main() {
 	// session) print to the standard logger; gantry reports through its
 	// own output.
 	log.SetOutput(io.Discard)
+	logrus.SetOutput(io.Discard) // containerd's content store, under BuildKit's client
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

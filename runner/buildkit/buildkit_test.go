@@ -376,3 +376,28 @@ func firstDiff(a, b string) int {
 	}
 	return min(len(a), len(b))
 }
+
+// TestDockerAction builds a Docker action's image from its Dockerfile (its
+// FROM mapped to the local busybox image) and runs it with the job's
+// workspace: the action's changes to the workspace are kept, its image does
+// not become the job's.
+func TestDockerAction(t *testing.T) {
+	rootfs := "rootfs://" + os.Getenv("GANTRY_TEST_ROOTFS")
+	e := newExecutor(t, buildkit.Options{Images: map[string]string{"default": rootfs, "base": rootfs}})
+	action := t.TempDir()
+	os.WriteFile(filepath.Join(action, "Dockerfile"), []byte("FROM base\nCOPY entrypoint.sh /entrypoint.sh\nENV GREETING=hello\nENTRYPOINT [\"/bin/sh\", \"/entrypoint.sh\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(action, "entrypoint.sh"), []byte("echo \"$GREETING $INPUT_WHO ($1) in $(pwd)\"\necho made by the action > from-action.txt\n"), 0o644)
+	ws, _ := executortest.Prepare(t, e, "")
+	var out strings.Builder
+	code, err := ws.(runner.ImageRunner).RunImage(t.Context(), runner.ActionImage{Dockerfile: filepath.Join(action, "Dockerfile"), Args: []string{fmt.Sprint(time.Now().UnixNano())}},
+		runner.Command{Env: append(executortest.Env(ws), "INPUT_WHO=gantry"), Stdout: &out})
+	if err != nil || code != 0 {
+		t.Fatalf("RunImage: exit %d, %v", code, err)
+	}
+	if got := out.String(); !strings.HasPrefix(got, "hello gantry (") || !strings.HasSuffix(got, ") in /workspace\n") {
+		t.Errorf("the action printed %q", got)
+	}
+	if got := executortest.MustSh(t, ws, "cat from-action.txt; test -e /entrypoint.sh || echo job root untouched"); got != "made by the action\njob root untouched\n" {
+		t.Errorf("after the action the job saw %q", got)
+	}
+}

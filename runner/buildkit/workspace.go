@@ -105,6 +105,18 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		}
 		maps.Copy(stores, svcImages[i].stores)
 	}
+	// Local images mapped with -P may be named by a Docker action's FROM:
+	// their stores are attached too.
+	for _, ref := range e.opts.Images {
+		if strings.HasPrefix(ref, "rootfs://") || strings.HasPrefix(ref, "oci-layout://") {
+			if li, err := e.loadImage(ref); err == nil {
+				if stores == nil && len(li.stores) > 0 {
+					stores = map[string]content.Store{}
+				}
+				maps.Copy(stores, li.stores)
+			}
+		}
+	}
 	w.root = img.state
 	// Copied into a scratch state rather than used as it is: a copy's
 	// cache key is its content, where a local source's changes with every
@@ -238,6 +250,12 @@ func (w *workspace) route(status chan *client.SolveStatus) {
 // Exec runs one command as an exec op over the chains, and reads back what
 // it recorded.
 func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
+	return w.exec(ctx, c, nil)
+}
+
+// exec runs c over the job's root filesystem, or over image (a Docker
+// action's) when it is set, which the job's root then does not take.
+func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State) (int, error) {
 	if w.released {
 		return 0, errors.New("exec in a released workspace")
 	}
@@ -340,7 +358,11 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 		if nonce != "" {
 			o = append(slices.Clone(opts), llb.AddMount("/gantry/rerun", llb.Scratch().File(llb.Mkdir("/"+nonce, 0o755)), llb.Readonly))
 		}
-		return llb.NewState(w.root.Output()).Dir(dir).Run(o...)
+		root := w.root
+		if image != nil {
+			root = *image
+		}
+		return llb.NewState(root.Output()).Dir(dir).Run(o...)
 	}
 	key, err := opKey(ctx, run("").GetMount(recordDir))
 	if err != nil {
@@ -405,7 +427,10 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	if err := w.readState(ctx, state, "", secretFiles); err != nil {
 		return 0, fmt.Errorf("reading the step's state files: %w", err)
 	}
-	w.root, w.files = es.Root(), es.GetMount(workDir)
+	if image == nil {
+		w.root = es.Root()
+	}
+	w.files = es.GetMount(workDir)
 	return code, nil
 }
 
