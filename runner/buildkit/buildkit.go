@@ -82,6 +82,13 @@ type Executor struct {
 	sealOnce sync.Once
 	sealKey  []byte
 
+	// spare is a session opened ahead for the next node (see session).
+	spareMu sync.Mutex
+	spare   *buildSession
+	filling bool
+	closing bool
+	refills sync.WaitGroup
+
 	// layouts are the OCI layouts made from rootfs:// directories.
 	layoutMu sync.Mutex
 	layouts  map[string]string
@@ -186,6 +193,14 @@ func (e *Executor) Client() *client.Client { return e.c }
 
 // Close saves what the executor learnt and closes the connection.
 func (e *Executor) Close() error {
+	e.spareMu.Lock()
+	e.closing = true
+	e.spareMu.Unlock()
+	e.refills.Wait()
+	if e.spare != nil {
+		e.spare.close()
+		e.spare = nil
+	}
 	var shown error
 	if e.progress != nil {
 		e.routes.Wait()

@@ -15,21 +15,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
-	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
-	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/moby/buildkit/identity"
-	"github.com/moby/buildkit/session"
-	"github.com/moby/buildkit/session/auth/authprovider"
-	"github.com/moby/buildkit/session/filesync"
-	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
@@ -90,8 +82,6 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", spec.Source, err)
 	}
-	w := &workspace{e: e, node: n, spec: spec, dirs: &dirSource{}, secrets: &secretStore{}, done: make(chan struct{}), unique: identity.NewID()}
-	w.dirs.add("workspace", src)
 	// Service images are read now: a session's content stores are fixed
 	// when it starts.
 	stores := maps.Clone(img.stores)
@@ -117,6 +107,17 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 			}
 		}
 	}
+	s, err := e.session(ctx, stores)
+	if err != nil {
+		return nil, fmt.Errorf("buildkit session for %s: %w", n.ID, err)
+	}
+	w := &workspace{buildSession: s, e: e, node: n, spec: spec}
+	w.dirs.add("workspace", src)
+	if err := img.config(ctx, w.gw, ref); err != nil {
+		w.Release(context.Background())
+		return nil, err
+	}
+	w.env = img.env
 	w.root = img.state
 	// Copied into a scratch state rather than used as it is: a copy's
 	// cache key is its content, where a local source's changes with every
@@ -124,50 +125,6 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	// never be cache hits.
 	w.files = llb.Scratch().File(llb.Copy(llb.Local("workspace", llb.SharedKeyHint(spec.Source), llb.WithCustomName("workspace "+spec.Source)), "/", "/",
 		&llb.CopyInfo{CopyDirContentsOnly: true}), llb.WithCustomName("workspace "+spec.Source))
-
-	sessionCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	w.cancel = cancel
-	ready := make(chan error, 1)
-	status := make(chan *client.SolveStatus)
-	opt := client.SolveOpt{
-		Session: []session.Attachable{filesync.NewFSSyncProvider(w.dirs), secretsprovider.NewSecretProvider(w.secrets),
-			// Registry credentials as docker login keeps them
-			// (~/.docker/config.json, credential helpers).
-			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-				AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
-			})},
-		OCIStores: stores,
-		Ref:       "gantry-" + w.unique,
-	}
-	if e.progress != nil {
-		e.routes.Add(1)
-	}
-	go w.route(status)
-	go func() {
-		defer close(w.done)
-		_, err := e.c.Build(sessionCtx, opt, "gantry", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
-			if err := img.config(ctx, gw, ref); err != nil {
-				ready <- err
-				return nil, err
-			}
-			w.gw, w.env = gw, img.env
-			ready <- nil
-			<-ctx.Done()
-			return gateway.NewResult(), nil
-		}, status)
-		w.buildErr = err
-		ready <- err
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			w.Release(context.Background())
-			return nil, fmt.Errorf("buildkit session for %s: %w", n.ID, err)
-		}
-	case <-ctx.Done():
-		w.Release(context.Background())
-		return nil, ctx.Err()
-	}
 	if err := w.startServices(ctx, n.Services, svcImages); err != nil {
 		w.Release(context.Background())
 		return nil, err
@@ -176,35 +133,22 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 }
 
 // workspace is one node's BuildKit session. Exec is called by one
-// goroutine at a time; route runs beside it.
+// goroutine at a time; the session's route runs beside it.
 type workspace struct {
-	e       *Executor
-	node    *dag.Node
-	spec    runner.WorkspaceSpec
-	dirs    *dirSource
-	secrets *secretStore
-	gw      gateway.Client
-	env     []string
-	cancel  context.CancelCauseFunc
-	done    chan struct{}
-
-	buildErr error
+	*buildSession
+	e    *Executor
+	node *dag.Node
+	spec runner.WorkspaceSpec
+	env  []string
 
 	// The chains: root filesystem and workspace after the last step.
 	root, files llb.State
-	unique      string
 	services    []*service
 	hosts       []*pb.HostIP
 	caches      []llb.RunOption
 	steps       int
 	imports     int
 	released    bool
-
-	mu       sync.Mutex
-	vertex   string // the running step's exec op's name
-	names    map[digest.Digest]string
-	out      [3]io.Writer // stdout, stderr of the running step
-	streamed [3]int64
 }
 
 func (w *workspace) Dir() string      { return workDir }
@@ -214,38 +158,6 @@ func (w *workspace) HostDir() string  { return "" }
 // ImageEnv is the image's own environment (PATH, ...), which steps get in
 // place of the host's variables.
 func (w *workspace) ImageEnv() []string { return w.env }
-
-// route passes the running step's output, as BuildKit reports it, to the
-// step's writers.
-func (w *workspace) route(status chan *client.SolveStatus) {
-	if w.e.progress != nil {
-		defer w.e.routes.Done()
-	}
-	for st := range status {
-		if w.e.progress != nil {
-			w.e.progress <- st
-		}
-		w.mu.Lock()
-		for _, v := range st.Vertexes {
-			if w.names == nil {
-				w.names = map[digest.Digest]string{}
-			}
-			w.names[v.Digest] = v.Name
-		}
-		w.mu.Unlock()
-		for _, l := range st.Logs {
-			if l.Stream != 1 && l.Stream != 2 {
-				continue
-			}
-			w.mu.Lock()
-			if out := w.out[l.Stream]; out != nil && w.names[l.Vertex] == w.vertex {
-				out.Write(l.Data)
-				w.streamed[l.Stream] += int64(len(l.Data))
-			}
-			w.mu.Unlock()
-		}
-	}
-}
 
 // Exec runs one command as an exec op over the chains, and reads back what
 // it recorded.
