@@ -18,6 +18,7 @@ import (
 
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/tonistiigi/fsutil"
 	// Registered connection helpers: docker-container://, kube-pod://,
 	// podman-container://, nerdctl-container:// and ssh:// addresses.
 	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
@@ -88,6 +89,10 @@ type Executor struct {
 	filling bool
 	closing bool
 	refills sync.WaitGroup
+
+	// sources are the repositories' listings (see sourceFS).
+	sourcesMu sync.Mutex
+	sources   map[string]fsutil.FS
 
 	// layouts are the OCI layouts made from rootfs:// directories.
 	layoutMu sync.Mutex

@@ -89,6 +89,25 @@ func (l listedFS) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) er
 	})
 }
 
+// sourceFS is sourceFS of dir, listed once per executor: every node of a
+// run copies the same checkout, and listing it costs a git process.
+func (e *Executor) sourceFS(ctx context.Context, dir string) (fsutil.FS, error) {
+	e.sourcesMu.Lock()
+	defer e.sourcesMu.Unlock()
+	if fs, ok := e.sources[dir]; ok {
+		return fs, nil
+	}
+	fs, err := sourceFS(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if e.sources == nil {
+		e.sources = map[string]fsutil.FS{}
+	}
+	e.sources[dir] = fs
+	return fs, nil
+}
+
 // sourceFS is what a workspace copies of the repository at dir: in a git
 // work tree, the tracked files and the untracked ones git does not ignore
 // (not .git: it changes whenever git looks at the index, and would make

@@ -78,7 +78,7 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	if err != nil {
 		return nil, err
 	}
-	src, err := sourceFS(ctx, spec.Source)
+	src, err := e.sourceFS(ctx, spec.Source)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", spec.Source, err)
 	}
