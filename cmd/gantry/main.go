@@ -14,17 +14,17 @@ import (
 )
 
 func main() {
-	// Libraries under the BuildKit client (http2's server side of the
-	// session) print to the standard logger; gantry reports through its
-	// own output.
-	log.SetOutput(io.Discard)
-	logrus.SetOutput(io.Discard) // containerd's content store, under BuildKit's client
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is main without the process: it returns the exit code, so that tests
 // can run the CLI in-process.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Libraries under the BuildKit client print to the standard logger
+	// (http2's server side of the session) and to logrus (containerd's
+	// content store); gantry reports through its own output.
+	log.SetOutput(io.Discard)
+	logrus.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	streams := newIO(stdin, stdout, stderr)

@@ -24,6 +24,8 @@ import (
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -298,7 +300,7 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 	}
 	entries, err := record.ReadDir(ctx, gateway.ReadDirRequest{Path: "/"})
 	if err != nil {
-		return 0, err
+		return 0, ctxError(ctx, err)
 	}
 	sizes := map[string]int64{}
 	for _, st := range entries {
@@ -381,10 +383,7 @@ func (w *workspace) solve(ctx context.Context, st llb.State) (gateway.Reference,
 	}
 	res, err := w.gw.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %v", ctx.Err(), err)
-		}
-		return nil, err
+		return nil, ctxError(ctx, err)
 	}
 	ref, err := res.SingleRef()
 	if err != nil {
@@ -394,6 +393,29 @@ func (w *workspace) solve(ctx context.Context, st llb.State) (gateway.Reference,
 		return nil, errors.New("buildkit returned an empty result")
 	}
 	return ref, nil
+}
+
+// ctxError makes an error of the daemon's that a cancelled or expired
+// context caused say so (errors.Is context.Canceled or DeadlineExceeded):
+// the daemon can give up on a deadline it was sent a moment before the
+// context's own timer fires.
+func ctxError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %v", ctx.Err(), err)
+	}
+	switch status.Code(err) {
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+	case codes.Canceled:
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < time.Second {
+			<-ctx.Done() // the deadline fires in a moment
+			return fmt.Errorf("%w: %v", ctx.Err(), err)
+		}
+	}
+	if strings.Contains(err.Error(), "DeadlineExceeded") {
+		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+	}
+	return err
 }
 
 // statDir checks that a directory of the workspace exists, as BuildKit
