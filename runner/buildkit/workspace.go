@@ -24,9 +24,9 @@ import (
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/tonistiigi/fsutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"github.com/tonistiigi/fsutil"
 )
 
 // onDefinition, when set (by tests), sees every definition solved.
