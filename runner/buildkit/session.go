@@ -108,6 +108,21 @@ func (e *Executor) sourceFS(ctx context.Context, dir string) (fsutil.FS, error) 
 	return fs, nil
 }
 
+// withoutGantry is a directory without its top-level .gantry.
+type withoutGantry struct{ fsutil.FS }
+
+func (w withoutGantry) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) error {
+	return w.FS.Walk(ctx, target, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && filepath.ToSlash(p) == ".gantry" {
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		return fn(p, d, err)
+	})
+}
+
 // sourceFS is what a workspace copies of the repository at dir: in a git
 // work tree, the tracked files and the untracked ones git does not ignore
 // (not .git: it changes whenever git looks at the index, and would make
@@ -122,7 +137,9 @@ func sourceFS(ctx context.Context, dir string) (fsutil.FS, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return fsutil.NewFilterFS(base, &fsutil.FilterOpt{ExcludePatterns: []string{".gantry"}})
+		// Not fsutil's filter: its patterns compile lazily and are not
+		// safe for the concurrent walks of nodes sharing this listing.
+		return withoutGantry{base}, nil
 	}
 	keep := map[string]bool{}
 	for _, p := range strings.Split(string(out), "\x00") {

@@ -22,6 +22,7 @@ import (
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/moby/buildkit/client/llb"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
@@ -283,6 +284,12 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 		return 0, err
 	}
 	nonce := w.e.failures.nonce(key)
+	if nonce == "" && (w.e.opts.NoCache || w.node.NoCache) {
+		// IgnoreCache keeps BuildKit from loading a cached result, but a
+		// result of the same cache key still in memory (the previous run's,
+		// just ended) can be shared: a nonce makes the key new.
+		nonce = identity.NewID()
+	}
 	es := run(nonce)
 
 	w.mu.Lock()
