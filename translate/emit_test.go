@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"github.com/rhysd/actionlint"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/internal/cischema"
 	"github.com/gantry-ci/gantry/providers/github"
 	"github.com/gantry-ci/gantry/providers/gitlab"
 	"github.com/gantry-ci/gantry/translate"
@@ -67,7 +67,7 @@ func corpusPipelines(t *testing.T) map[string]*dag.Pipeline {
 // every single-job file at most 25 lines.
 func TestEmitAcross(t *testing.T) {
 	pipelines := corpusPipelines(t)
-	schema := gitlabSchema(t)
+	schema := cischema.GitLab(t)
 	linter, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -107,26 +107,4 @@ func TestEmitAcross(t *testing.T) {
 	if clean != total {
 		t.Errorf("emitted %d/%d clean", clean, total)
 	}
-}
-
-func gitlabSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open(filepath.Join(os.Getenv("GANTRY_CORPUS"), "gitlab", "schema", "ci.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("https://gitlab.com/ci.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("https://gitlab.com/ci.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

@@ -2,47 +2,22 @@ package gitlab_test
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/internal/cischema"
 	"github.com/gantry-ci/gantry/providers/gitlab"
 )
-
-// ciSchema is GitLab's CI JSON schema from the corpus.
-func ciSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	path := corpusDir(t, "schema", "ci.json")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("https://gitlab.com/ci.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("https://gitlab.com/ci.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // TestEmitTemplates emits a thin .gitlab-ci.yml for every GitLab template
 // that translates: each must validate against GitLab's CI schema, be at
 // most 25 lines long, and translate back.
 func TestEmitTemplates(t *testing.T) {
-	schema := ciSchema(t)
+	schema := cischema.GitLab(t)
 	dir, files := templateFiles(t)
 	clean, total := 0, 0
 	for _, f := range files {
@@ -109,7 +84,7 @@ func TestEmitTemplates(t *testing.T) {
 // TestEmitRules checks the workflow rules written for GitHub-style
 // triggers, and that the schema check above can fail.
 func TestEmitRules(t *testing.T) {
-	schema := ciSchema(t)
+	schema := cischema.GitLab(t)
 	p := &dag.Pipeline{Name: "CI", Triggers: []dag.Trigger{
 		{Event: "push", Branches: []string{"main", "release/**"}, Tags: []string{"v*"}},
 		{Event: "pull_request", Branches: []string{"main"}},
