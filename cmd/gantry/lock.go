@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/gantry-ci/gantry/providers/github"
+	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/translate"
 	"github.com/spf13/cobra"
 )
@@ -128,12 +129,10 @@ func remoteUses(uses string) bool {
 	if uses == "" || strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "docker://") || strings.Contains(uses, "${{") || !strings.Contains(uses, "@") {
 		return false
 	}
-	name, _, _ := strings.Cut(strings.ToLower(uses), "@")
-	switch name {
-	case "actions/checkout", "actions/upload-artifact", "actions/download-artifact", "actions/cache", "actions/cache/restore", "actions/cache/save",
-		"actions/setup-go", "actions/setup-node", "actions/setup-python", "actions/setup-java", "gantry/outputs":
+	if runner.BuiltinAction(uses) {
 		return false
 	}
+	name, _, _ := strings.Cut(uses, "@")
 	return strings.Count(name, "/") >= 1
 }
 

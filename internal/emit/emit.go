@@ -92,16 +92,16 @@ func JobIDs(names []string, valid func(string) string) map[string]string {
 	return ids
 }
 
-// Job is one provider job of a fan-out: a node that does work, and the
+// job is one provider job of a fan-out: a node that does work, and the
 // working nodes it needs. Join nodes (no steps, such as GitLab's stage
 // barriers) get no job of their own: what needs one needs what it needs.
-type Job struct {
+type job struct {
 	Node  *dag.Node
 	Needs []string
 }
 
-// FanOutJobs lists the jobs of a fan-out, in the pipeline's order.
-func FanOutJobs(p *dag.Pipeline) []Job {
+// fanOutJobs lists the jobs of a fan-out, in the pipeline's order.
+func fanOutJobs(p *dag.Pipeline) []job {
 	byID := map[string]*dag.Node{}
 	for _, n := range p.Nodes {
 		byID[n.ID] = n
@@ -122,7 +122,7 @@ func FanOutJobs(p *dag.Pipeline) []Job {
 			resolve(need, seen, out)
 		}
 	}
-	var jobs []Job
+	var jobs []job
 	for _, n := range p.Nodes {
 		if isJoin(n) {
 			continue
@@ -133,7 +133,7 @@ func FanOutJobs(p *dag.Pipeline) []Job {
 			resolve(need, seen, &needs)
 		}
 		sort.Strings(needs)
-		jobs = append(jobs, Job{Node: n, Needs: needs})
+		jobs = append(jobs, job{Node: n, Needs: needs})
 	}
 	return jobs
 }
@@ -147,11 +147,11 @@ type Group struct {
 	Needs []string
 }
 
-// FanOutGroups lists the fan-out's provider jobs: FanOutJobs, with the
+// FanOutGroups lists the fan-out's provider jobs: fanOutJobs, with the
 // combinations of each matrix (nodes with matrix values, named
 // BASE.SUFFIX, needing the same nodes) folded into one group named BASE.
 func FanOutGroups(p *dag.Pipeline) []Group {
-	jobs := FanOutJobs(p)
+	jobs := fanOutJobs(p)
 	isNode := map[string]bool{}
 	for _, n := range p.Nodes {
 		isNode[n.ID] = true

@@ -9,6 +9,7 @@ import (
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
 	"github.com/gantry-ci/gantry/expr"
+	"github.com/gantry-ci/gantry/runner"
 )
 
 // stepScope carries what steps inlined from a composite action see.
@@ -110,7 +111,7 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 		if strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") {
 			return t.localAction(s, index, ds, uses, with, c, sc)
 		}
-		if t.opts.Actions != nil && !strings.HasPrefix(uses, "docker://") && !strings.Contains(uses, "${{") && !isBuiltinAction(uses) {
+		if t.opts.Actions != nil && !strings.HasPrefix(uses, "docker://") && !strings.Contains(uses, "${{") && !runner.BuiltinAction(uses) {
 			return t.remoteAction(s, index, ds, uses, with, c, sc)
 		}
 		ds.Uses = uses
@@ -153,16 +154,4 @@ func (t *translator) checkRemoteRef(s *actionlint.String, uses string) {
 	if !ok || ref == "" || strings.Count(name, "/") < 1 {
 		t.errorf(s.Pos, "action-ref", "uses: %q is not owner/repo[/path]@ref, ./path or docker://image", uses)
 	}
-}
-
-// isBuiltinAction says whether gantry's runner has its own version of an
-// action (checkout, artifacts, cache, setup-*), which is then not fetched.
-func isBuiltinAction(uses string) bool {
-	name, _, _ := strings.Cut(strings.ToLower(uses), "@")
-	switch name {
-	case "actions/checkout", "actions/upload-artifact", "actions/download-artifact", "actions/cache", "actions/cache/restore", "actions/cache/save",
-		"actions/setup-go", "actions/setup-node", "actions/setup-python", "actions/setup-java":
-		return true
-	}
-	return false
 }
