@@ -169,19 +169,6 @@ type setupTool struct {
 	command []string
 }
 
-// BuiltinAction says whether the runner has its own version of an action
-// (uses: NAME@REF): those are never fetched.
-func BuiltinAction(uses string) bool {
-	name, _, _ := strings.Cut(strings.ToLower(uses), "@")
-	switch name {
-	case "gantry/outputs", "actions/checkout", "actions/upload-artifact", "actions/download-artifact",
-		"actions/cache", "actions/cache/restore", "actions/cache/save":
-		return true
-	}
-	_, ok := setupTools[name]
-	return ok
-}
-
 var setupTools = map[string]setupTool{
 	"actions/setup-go":     {input: "go-version", command: []string{"go", "version"}},
 	"actions/setup-node":   {input: "node-version", command: []string{"node", "--version"}},

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/providers/github"
-	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/translate"
 	"github.com/spf13/cobra"
 )
@@ -129,7 +129,7 @@ func remoteUses(uses string) bool {
 	if uses == "" || strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "docker://") || strings.Contains(uses, "${{") || !strings.Contains(uses, "@") {
 		return false
 	}
-	if runner.BuiltinAction(uses) {
+	if dag.BuiltinAction(uses) {
 		return false
 	}
 	name, _, _ := strings.Cut(uses, "@")

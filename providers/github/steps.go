@@ -9,7 +9,6 @@ import (
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
 	"github.com/gantry-ci/gantry/expr"
-	"github.com/gantry-ci/gantry/runner"
 )
 
 // stepScope carries what steps inlined from a composite action see.
@@ -111,7 +110,7 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 		if strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") {
 			return t.localAction(s, index, ds, uses, with, c, sc)
 		}
-		if t.opts.Actions != nil && !strings.HasPrefix(uses, "docker://") && !strings.Contains(uses, "${{") && !runner.BuiltinAction(uses) {
+		if t.opts.Actions != nil && !strings.HasPrefix(uses, "docker://") && !strings.Contains(uses, "${{") && !dag.BuiltinAction(uses) {
 			return t.remoteAction(s, index, ds, uses, with, c, sc)
 		}
 		ds.Uses = uses

@@ -1,0 +1,32 @@
+package dag
+
+import "strings"
+
+// BuiltinActions are the actions (uses: NAME@REF) every gantry runner
+// carries its own version of, so that workflows run offline: they are never
+// fetched, pinned or locked. Names are lowercase, without the ref.
+var BuiltinActions = []string{
+	"gantry/outputs",
+	"actions/checkout",
+	"actions/upload-artifact",
+	"actions/download-artifact",
+	"actions/cache",
+	"actions/cache/restore",
+	"actions/cache/save",
+	"actions/setup-go",
+	"actions/setup-node",
+	"actions/setup-python",
+	"actions/setup-java",
+}
+
+// BuiltinAction reports whether uses names one of BuiltinActions, at any
+// ref.
+func BuiltinAction(uses string) bool {
+	name, _, _ := strings.Cut(strings.ToLower(uses), "@")
+	for _, b := range BuiltinActions {
+		if b == name {
+			return true
+		}
+	}
+	return false
+}
