@@ -87,6 +87,7 @@ func Decode(data []byte, file string) (*Pipeline, diag.List) {
 	// Even with schema findings, report what Validate finds too, so that
 	// one run shows every problem; but not the same one twice.
 	p.positions = c.positions
+	upgradeLegacy(p)
 	schemaFailed := l.HasErrors()
 	seen := map[string]bool{}
 	for _, d := range l {

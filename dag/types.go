@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -85,10 +86,120 @@ type SecretSpec struct {
 	Required    bool   `json:"required,omitempty"`
 }
 
-// Defaults apply to every run step that does not say otherwise.
+// Defaults say how the runner runs steps and nodes where CI systems
+// differ. A node's Defaults override the pipeline's field by field, and a
+// step's shell, working directory and script override both. Every field's
+// zero value is GitHub Actions' behaviour, so that a DAG that says nothing
+// runs as GitHub's runner would run it; the GitLab translator writes
+// GitLab's behaviour out field by field.
 type Defaults struct {
 	Shell            string `json:"shell,omitempty"`
 	WorkingDirectory string `json:"working-directory,omitempty"`
+	// Script says how a run step's text is run: ScriptFile or ScriptLines.
+	Script Script `json:"script,omitempty"`
+	// Expressions says whether ${{ }} in run, env and with is evaluated
+	// (default true). Conditions (if) are expressions either way.
+	Expressions *bool `json:"expressions,omitempty"`
+	// WorkflowCommands says whether "::name::" lines a step prints are
+	// workflow commands (default true).
+	WorkflowCommands *bool `json:"workflow-commands,omitempty"`
+	// ExpandVariables says whether $VAR and ${VAR} in the values of the
+	// pipeline's and node's env are expanded from the variables defined
+	// before them, $$ standing for a literal $ (default false).
+	ExpandVariables *bool `json:"expand-variables,omitempty"`
+	// Predefined names the set of predefined variables steps get:
+	// PredefinedGitHub (GITHUB_*, RUNNER_*) or PredefinedGitLab (CI_*).
+	Predefined Predefined `json:"predefined,omitempty"`
+	// ExportVars says whether the run's variables and secrets are also
+	// environment variables of every step (default false: steps reach them
+	// through the vars and secrets contexts only).
+	ExportVars *bool `json:"export-vars,omitempty"`
+	// SkippedNeeds says what a skipped need does to a node whose condition
+	// calls no status function: SkippedNeedsSkip or SkippedNeedsRun.
+	SkippedNeeds SkippedNeeds `json:"skipped-needs,omitempty"`
+}
+
+// Script is how a run step's text is run.
+type Script string
+
+const (
+	// ScriptFile writes the text to a file and runs it with the step's
+	// shell (bash -eo pipefail by default): GitHub Actions' way.
+	ScriptFile Script = "file"
+	// ScriptLines runs the text line by line, each echoed with "$ " first,
+	// stopping at the first line that fails: GitLab CI's way.
+	ScriptLines Script = "lines"
+)
+
+// Predefined is a set of predefined variables.
+type Predefined string
+
+const (
+	PredefinedGitHub Predefined = "github"
+	PredefinedGitLab Predefined = "gitlab"
+)
+
+// SkippedNeeds is what a skipped need does to a node.
+type SkippedNeeds string
+
+const (
+	// SkippedNeedsSkip skips the node (GitHub Actions).
+	SkippedNeedsSkip SkippedNeeds = "skip"
+	// SkippedNeedsRun runs it as if the need had succeeded (GitLab CI,
+	// where a job left out by its rules does not hold back later stages).
+	SkippedNeedsRun SkippedNeeds = "run"
+)
+
+// Behavior is what a node's Defaults come to once the pipeline's and the
+// node's are merged and the defaults filled in.
+type Behavior struct {
+	Shell            string
+	WorkingDirectory string
+	Script           Script
+	Expressions      bool
+	WorkflowCommands bool
+	ExpandVariables  bool
+	Predefined       Predefined
+	ExportVars       bool
+	SkippedNeeds     SkippedNeeds
+}
+
+// Behavior merges the pipeline's and the node's Defaults (n may be nil).
+func (p *Pipeline) Behavior(n *Node) Behavior {
+	b := Behavior{Script: ScriptFile, Expressions: true, WorkflowCommands: true, Predefined: PredefinedGitHub, SkippedNeeds: SkippedNeedsSkip}
+	apply := func(d *Defaults) {
+		if d == nil {
+			return
+		}
+		b.Shell = cmp.Or(d.Shell, b.Shell)
+		b.WorkingDirectory = cmp.Or(d.WorkingDirectory, b.WorkingDirectory)
+		b.Script = cmp.Or(d.Script, b.Script)
+		b.Predefined = cmp.Or(d.Predefined, b.Predefined)
+		b.SkippedNeeds = cmp.Or(d.SkippedNeeds, b.SkippedNeeds)
+		for _, f := range []struct {
+			v   *bool
+			dst *bool
+		}{{d.Expressions, &b.Expressions}, {d.WorkflowCommands, &b.WorkflowCommands}, {d.ExpandVariables, &b.ExpandVariables}, {d.ExportVars, &b.ExportVars}} {
+			if f.v != nil {
+				*f.dst = *f.v
+			}
+		}
+	}
+	if p != nil {
+		apply(p.Defaults)
+	}
+	if n != nil {
+		apply(n.Defaults)
+	}
+	return b
+}
+
+// Step applies a step's own shell, working directory and script.
+func (b Behavior) Step(s *Step) Behavior {
+	b.Shell = cmp.Or(s.Shell, b.Shell)
+	b.WorkingDirectory = cmp.Or(s.WorkingDirectory, b.WorkingDirectory)
+	b.Script = cmp.Or(s.Script, b.Script)
+	return b
 }
 
 // Concurrency limits runs sharing a group (recorded for emitters and runners).
@@ -139,9 +250,12 @@ type Node struct {
 	Matrix map[string]any `json:"matrix,omitempty"`
 	// MatrixFrom is an expression, known only at run time, whose value is the
 	// job's matrix; the runner expands the node when it is known.
-	MatrixFrom  string            `json:"matrix-from,omitempty"`
-	Strategy    *Strategy         `json:"strategy,omitempty"`
-	Env         map[string]string `json:"env,omitempty"`
+	MatrixFrom string            `json:"matrix-from,omitempty"`
+	Strategy   *Strategy         `json:"strategy,omitempty"`
+	Env        map[string]string `json:"env,omitempty"`
+	// InheritEnv limits which of the pipeline's env the node gets: nil
+	// means all of it, an empty list none (GitLab inherit:variables).
+	InheritEnv  *[]string         `json:"inherit-env,omitempty"`
 	Defaults    *Defaults         `json:"defaults,omitempty"`
 	Services    []Service         `json:"services,omitempty"`
 	Steps       []Step            `json:"steps,omitempty"`
@@ -252,9 +366,11 @@ type Step struct {
 	Uses             string            `json:"uses,omitempty"`
 	With             map[string]string `json:"with,omitempty"`
 	Env              map[string]string `json:"env,omitempty"`
-	Timeout          Duration          `json:"timeout,omitempty"`
-	ContinueOnError  bool              `json:"continue-on-error,omitempty"`
-	Pos              SourcePos         `json:"pos,omitzero"`
+	// Script overrides the node's Defaults.Script for this step.
+	Script          Script    `json:"script,omitempty"`
+	Timeout         Duration  `json:"timeout,omitempty"`
+	ContinueOnError bool      `json:"continue-on-error,omitempty"`
+	Pos             SourcePos `json:"pos,omitzero"`
 }
 
 // Label returns the step's display name.

@@ -51,7 +51,8 @@ func (r *run) actionDir(ctx context.Context, uses string) (string, error) {
 // runAction runs a JavaScript action the way GitHub's runner does: its
 // main (and pre) with node, inputs as INPUT_<NAME> variables, the step
 // protocol's files as for any step, and its post step when the job ends.
-func (r *run) runAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspace, with map[string]string, posts *[]func(), env []string) (int, error) {
+func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string, env []string) (int, error) {
+	r, n, ws := j.r, j.n, j.ws
 	dir, err := r.actionDir(ctx, s.Uses)
 	if err != nil {
 		return 1, err
@@ -71,7 +72,7 @@ func (r *run) runAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Worksp
 	}
 	using := strings.ToLower(meta.Runs.Using)
 	if using == "docker" {
-		return r.runDockerAction(ctx, n, s, ws, dir, &meta, with, env)
+		return j.runDockerAction(ctx, s, dir, &meta, with, env)
 	}
 	if !strings.HasPrefix(using, "node") {
 		return 1, fmt.Errorf("action %s runs with %q: gantry runs JavaScript (node) and Docker actions", s.Uses, meta.Runs.Using)
@@ -105,7 +106,7 @@ func (r *run) runAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Worksp
 	}
 	actionEnv = append(actionEnv, "GITHUB_ACTION_PATH="+seen, "GITHUB_ACTION_REPOSITORY="+strings.SplitN(s.Uses, "@", 2)[0])
 	runJS := func(ctx context.Context, script string) (int, error) {
-		lw, ew := r.lineWriter(n, "stdout"), r.lineWriter(n, "stderr")
+		lw, ew := j.lineWriter("stdout"), j.lineWriter("stderr")
 		defer lw.Close()
 		defer ew.Close()
 		return ws.Exec(ctx, Command{Argv: []string{"node", filepath.ToSlash(filepath.Join(seen, script))}, Name: s.Label(), Env: actionEnv,
@@ -121,7 +122,7 @@ func (r *run) runAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Worksp
 	}
 	code, err := runJS(ctx, meta.Runs.Main)
 	if meta.Runs.Post != "" {
-		*posts = append(*posts, func() {
+		j.posts = append(j.posts, func() {
 			if _, err := runJS(context.WithoutCancel(ctx), meta.Runs.Post); err != nil {
 				r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("post step of %s: %v", s.Uses, err))
 			}
@@ -136,8 +137,8 @@ var inputExpr = regexp.MustCompile(`\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}`)
 // runDockerAction runs a Docker action in its image (built from its
 // Dockerfile, or the docker:// image it names) on an executor that runs
 // images: inputs as INPUT_* variables, args with ${{ inputs.X }} filled in.
-func (r *run) runDockerAction(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspace, dir string, meta *nodeAction, with map[string]string, env []string) (int, error) {
-	ir, ok := ws.(ImageRunner)
+func (j *job) runDockerAction(ctx context.Context, s *dag.Step, dir string, meta *nodeAction, with map[string]string, env []string) (int, error) {
+	ir, ok := j.ws.(ImageRunner)
 	if !ok {
 		return 1, fmt.Errorf("action %s is a Docker action: run it with --executor buildkit", s.Uses)
 	}
@@ -168,11 +169,11 @@ func (r *run) runDockerAction(ctx context.Context, n *dag.Node, s *dag.Step, ws 
 	for k, v := range with {
 		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
 	}
-	lw, ew := r.lineWriter(n, "stdout"), r.lineWriter(n, "stderr")
+	lw, ew := j.lineWriter("stdout"), j.lineWriter("stderr")
 	defer lw.Close()
 	defer ew.Close()
 	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: actionEnv, Stdout: lw, Stderr: ew,
-		Secrets: r.opts.Masker.Values(), Volatile: volatileVars})
+		Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
 }
 
 // checkNode checks that node on PATH is at least the major version an

@@ -21,7 +21,8 @@ func (r *run) artifactDir(node, name string) string {
 }
 
 // produceArtifacts keeps a node's artifacts, as their when: says.
-func (r *run) produceArtifacts(ctx context.Context, n *dag.Node, ws Workspace, status dag.Status, res *NodeResult) error {
+func (j *job) produceArtifacts(ctx context.Context, status dag.Status, res *NodeResult) error {
+	r, n := j.r, j.n
 	if n.Artifacts == nil {
 		return nil
 	}
@@ -29,15 +30,15 @@ func (r *run) produceArtifacts(ctx context.Context, n *dag.Node, ws Workspace, s
 		if !whenApplies(a.When, status) {
 			continue
 		}
-		root, err := r.hostRoot(ctx, n, ws, a.Paths)
+		root, err := j.hostRoot(ctx, a.Paths)
 		if err != nil {
 			return err
 		}
-		n, err := copyGlobs(root, a.Paths, a.Exclude, r.artifactDir(n.ID, a.Name))
+		count, err := copyGlobs(root, a.Paths, a.Exclude, r.artifactDir(n.ID, a.Name))
 		if err != nil {
 			return err
 		}
-		if n == 0 && a.Report == "" {
+		if count == 0 && a.Report == "" {
 			r.opts.Reporter.Line(res.ID, "gantry", fmt.Sprintf("artifact %q: no file matches %s", a.Name, strings.Join(a.Paths, ", ")))
 		}
 		if a.Report == "dotenv" {
@@ -55,7 +56,8 @@ func (r *run) produceArtifacts(ctx context.Context, n *dag.Node, ws Workspace, s
 
 // consumeArtifacts brings the artifacts a node consumes into its workspace,
 // and the dotenv variables of the nodes they come from into its env.
-func (r *run) consumeArtifacts(ctx context.Context, n *dag.Node, ws Workspace, env map[string]string) error {
+func (j *job) consumeArtifacts(ctx context.Context) error {
+	r, n := j.r, j.n
 	if n.Artifacts == nil {
 		return nil
 	}
@@ -71,11 +73,11 @@ func (r *run) consumeArtifacts(ctx context.Context, n *dag.Node, ws Workspace, e
 			// Every artifact of the node lands at the path, merged.
 			entries, _ := os.ReadDir(src)
 			for _, e := range entries {
-				if err := r.putInto(ctx, ws, filepath.Join(src, e.Name()), c.Path); err != nil {
+				if err := j.putInto(ctx, filepath.Join(src, e.Name()), c.Path); err != nil {
 					return err
 				}
 			}
-		} else if err := r.putInto(ctx, ws, src, c.Path); err != nil {
+		} else if err := j.putInto(ctx, src, c.Path); err != nil {
 			return err
 		}
 		r.mu.Lock()
@@ -83,7 +85,7 @@ func (r *run) consumeArtifacts(ctx context.Context, n *dag.Node, ws Workspace, e
 		r.mu.Unlock()
 		if from != nil {
 			for k, v := range from.dotenv {
-				env[k] = v
+				j.exported[k] = v
 			}
 		}
 	}
@@ -106,19 +108,15 @@ func whenApplies(when dag.When, status dag.Status) bool {
 // hostRoot is a directory on the host that holds the workspace's files
 // matching globs, at their paths: the workspace itself when it is on the
 // host, or else a copy of those files.
-func (r *run) hostRoot(ctx context.Context, n *dag.Node, ws Workspace, globs []string) (string, error) {
-	if dir := ws.HostDir(); dir != "" {
+func (j *job) hostRoot(ctx context.Context, globs []string) (string, error) {
+	if dir := j.ws.HostDir(); dir != "" {
 		return dir, nil
 	}
-	ft, ok := ws.(FileTransfer)
+	ft, ok := j.ws.(FileTransfer)
 	if !ok {
-		return "", fmt.Errorf("the %s executor cannot copy files out of its workspace", r.opts.Executor.Name())
+		return "", fmt.Errorf("the %s executor cannot copy files out of its workspace", j.r.opts.Executor.Name())
 	}
-	base := filepath.Join(r.opts.RunDir, "nodes", n.ID)
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp(base, "export-")
+	dir, err := os.MkdirTemp(j.stateDir, "export-")
 	if err != nil {
 		return "", err
 	}
@@ -132,13 +130,13 @@ func (r *run) hostRoot(ctx context.Context, n *dag.Node, ws Workspace, globs []s
 }
 
 // putInto copies the host file or directory src to rel in the workspace.
-func (r *run) putInto(ctx context.Context, ws Workspace, src, rel string) error {
-	if dir := ws.HostDir(); dir != "" {
+func (j *job) putInto(ctx context.Context, src, rel string) error {
+	if dir := j.ws.HostDir(); dir != "" {
 		return copyTree(src, filepath.Join(dir, rel))
 	}
-	ft, ok := ws.(FileTransfer)
+	ft, ok := j.ws.(FileTransfer)
 	if !ok {
-		return fmt.Errorf("the %s executor cannot copy files into its workspace", r.opts.Executor.Name())
+		return fmt.Errorf("the %s executor cannot copy files into its workspace", j.r.opts.Executor.Name())
 	}
 	return ft.Import(ctx, src, rel)
 }

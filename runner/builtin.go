@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -14,11 +15,9 @@ import (
 
 // builtin runs the stand-ins for the actions nearly every workflow uses,
 // so that workflows run offline.
-func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspace, with, outputs map[string]string, posts *[]func(), env []string) (int, error) {
+func (j *job) builtin(ctx context.Context, s *dag.Step, with, outputs map[string]string, env []string) (int, error) {
+	r, ws, say := j.r, j.ws, j.say
 	name, _, _ := strings.Cut(s.Uses, "@")
-	say := func(format string, args ...any) {
-		r.opts.Reporter.Line(n.ID, "gantry", r.opts.Masker.Mask(fmt.Sprintf(format, args...)))
-	}
 	switch strings.ToLower(name) {
 	case "gantry/outputs":
 		for k, v := range with {
@@ -38,7 +37,7 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 		say("checkout: the workspace is a copy of %s", r.opts.Source)
 		return 0, nil
 	case "actions/upload-artifact":
-		art := cmpStr(with["name"], "artifact")
+		art := cmp.Or(with["name"], "artifact")
 		// As upload-artifact does, files are stored relative to the
 		// deepest directory common to the paths.
 		var globs, excludes []string
@@ -49,7 +48,7 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 				globs = append(globs, p)
 			}
 		}
-		root, err := r.hostRoot(ctx, n, ws, globs)
+		root, err := j.hostRoot(ctx, globs)
 		if err != nil {
 			return 1, err
 		}
@@ -77,23 +76,23 @@ func (r *run) builtin(ctx context.Context, n *dag.Node, s *dag.Step, ws Workspac
 			if _, err := os.Stat(src); err != nil {
 				return 1, fmt.Errorf("download-artifact: no artifact %q was uploaded in this run", art)
 			}
-			return 0, r.putInto(ctx, ws, src, dst)
+			return 0, j.putInto(ctx, src, dst)
 		}
 		root := filepath.Join(r.opts.RunDir, "artifacts", "_named")
 		entries, _ := os.ReadDir(root)
 		for _, e := range entries {
-			if err := r.putInto(ctx, ws, filepath.Join(root, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			if err := j.putInto(ctx, filepath.Join(root, e.Name()), filepath.Join(dst, e.Name())); err != nil {
 				return 1, err
 			}
 		}
 		return 0, nil
 	case "actions/cache", "actions/cache/restore", "actions/cache/save":
-		return r.cache(ctx, n, ws, name, with, outputs, posts, say)
+		return j.cache(ctx, name, with, outputs)
 	}
 	if tool, ok := setupTools[strings.ToLower(name)]; ok {
-		return r.setup(ctx, tool, with, env, say)
+		return j.setup(ctx, tool, with, env)
 	}
-	return r.runAction(ctx, n, s, ws, with, posts, env)
+	return j.runAction(ctx, s, with, env)
 }
 
 func lines(s string) []string {
@@ -111,7 +110,8 @@ var keyUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // cache restores a cache by key or restore-keys prefix, and saves it when
 // the job ends if it was not an exact hit. A workspace that mounts caches
 // itself gets the paths mounted instead.
-func (r *run) cache(ctx context.Context, n *dag.Node, ws Workspace, name string, with, outputs map[string]string, posts *[]func(), say func(string, ...any)) (int, error) {
+func (j *job) cache(ctx context.Context, name string, with, outputs map[string]string) (int, error) {
+	r, ws, say := j.r, j.ws, j.say
 	key := with["key"]
 	if key == "" {
 		return 1, fmt.Errorf("cache: key is required")
@@ -136,7 +136,7 @@ func (r *run) cache(ctx context.Context, n *dag.Node, ws Workspace, name string,
 	}
 	hit := false
 	if name != "actions/cache/save" {
-		found, err := r.restoreCache(ctx, ws, key, restoreKeys)
+		found, err := j.restoreCache(ctx, key, restoreKeys)
 		if err != nil {
 			return 1, err
 		}
@@ -151,14 +151,14 @@ func (r *run) cache(ctx context.Context, n *dag.Node, ws Workspace, name string,
 	}
 	if name != "actions/cache/restore" && !hit {
 		save := func() {
-			if err := r.saveCache(context.WithoutCancel(ctx), n, ws, key, paths); err == nil {
+			if err := j.saveCache(context.WithoutCancel(ctx), key, paths); err == nil {
 				say("cache saved with key %s", key)
 			}
 		}
 		if name == "actions/cache/save" {
 			save()
 		} else {
-			*posts = append(*posts, save)
+			j.posts = append(j.posts, save)
 		}
 	}
 	return 0, nil
@@ -180,7 +180,8 @@ var versionNumber = regexp.MustCompile(`\d+(\.\d+)*`)
 
 // setup uses the toolchain on PATH when it satisfies the requested
 // version, and otherwise fails saying what was asked and what was found.
-func (r *run) setup(ctx context.Context, tool setupTool, with map[string]string, env []string, say func(string, ...any)) (int, error) {
+func (j *job) setup(ctx context.Context, tool setupTool, with map[string]string, env []string) (int, error) {
+	say := j.say
 	cmd := exec.CommandContext(ctx, tool.command[0], tool.command[1:]...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +37,8 @@ func (r *run) cacheDir(key string) string {
 // restoreCache copies the cache with key, or else the newest whose name
 // starts with one of restoreKeys, into the workspace; it returns the key
 // it found ("" for none).
-func (r *run) restoreCache(ctx context.Context, ws Workspace, key string, restoreKeys []string) (string, error) {
+func (j *job) restoreCache(ctx context.Context, key string, restoreKeys []string) (string, error) {
+	r := j.r
 	found := ""
 	if _, err := os.Stat(r.cacheDir(key)); err == nil {
 		found = key
@@ -64,12 +64,13 @@ func (r *run) restoreCache(ctx context.Context, ws Workspace, key string, restor
 	if found == "" {
 		return "", nil
 	}
-	return found, r.putInto(ctx, ws, r.cacheDir(found), ".")
+	return found, j.putInto(ctx, r.cacheDir(found), ".")
 }
 
 // saveCache keeps the workspace's files matching paths as the cache key.
-func (r *run) saveCache(ctx context.Context, n *dag.Node, ws Workspace, key string, paths []string) error {
-	root, err := r.hostRoot(ctx, n, ws, paths)
+func (j *job) saveCache(ctx context.Context, key string, paths []string) error {
+	r := j.r
+	root, err := j.hostRoot(ctx, paths)
 	if err != nil {
 		return err
 	}
@@ -84,13 +85,13 @@ func (r *run) saveCache(ctx context.Context, n *dag.Node, ws Workspace, key stri
 
 // nodeCaches brings a node's caches (GitLab's cache:) into its workspace
 // before its steps, and returns what saves them when it ends.
-func (r *run) nodeCaches(ctx context.Context, n *dag.Node, ws Workspace, env *expr.Env, vars map[string]string) func(status dag.Status) {
+func (j *job) nodeCaches(ctx context.Context) func(status dag.Status) {
+	r, n, ws, say := j.r, j.n, j.ws, j.say
 	if len(n.Caches) == 0 {
 		return func(dag.Status) {}
 	}
-	say := func(format string, args ...any) {
-		r.opts.Reporter.Line(n.ID, "gantry", r.opts.Masker.Mask(fmt.Sprintf(format, args...)))
-	}
+	vars := mergeMaps(j.nodeEnv, j.exported)
+	env := j.contexts.exprEnv(vars)
 	type saved struct {
 		cache dag.Cache
 		key   string
@@ -116,7 +117,7 @@ func (r *run) nodeCaches(ctx context.Context, n *dag.Node, ws Workspace, env *ex
 			continue
 		}
 		if c.Policy != "push" {
-			found, err := r.restoreCache(ctx, ws, key, c.RestoreKeys)
+			found, err := j.restoreCache(ctx, key, c.RestoreKeys)
 			switch {
 			case err != nil:
 				say("cache %s: %v", key, err)
@@ -135,7 +136,7 @@ func (r *run) nodeCaches(ctx context.Context, n *dag.Node, ws Workspace, env *ex
 			if !whenApplies(s.cache.When, status) {
 				continue
 			}
-			if err := r.saveCache(context.WithoutCancel(ctx), n, ws, s.key, s.cache.Paths); err != nil {
+			if err := j.saveCache(context.WithoutCancel(ctx), s.key, s.cache.Paths); err != nil {
 				say("cache %s not saved: %v", s.key, err)
 			} else {
 				say("cache saved with key %s", s.key)

@@ -17,7 +17,11 @@ import (
 // different nodes are used concurrently from different goroutines; one
 // Workspace is used by one goroutine at a time.
 type Executor interface {
-	// Name is the executor's name for messages: "host", "buildkit".
+	// Name is the executor's name for messages: "host", "buildkit". The
+	// runner never decides anything by it: what an executor can do it says
+	// through its errors (ErrNeedsContainer, InfraError) and the interfaces
+	// its workspaces implement (HostDir, ImageEnv, ImageRunner,
+	// FileTransfer, CacheMounter).
 	Name() string
 	// Prepare makes a node's workspace: a copy of the repository that its
 	// steps may change freely.
@@ -32,6 +36,12 @@ type WorkspaceSpec struct {
 	// see too: the step protocol's files (GITHUB_OUTPUT, GITHUB_ENV, ...)
 	// live in it.
 	StateDir string
+	// IgnoreImage asks an executor that runs steps on the host to run
+	// them there even when the node names an image (--platform-host).
+	// Without it, such an executor's Prepare refuses a node with an image
+	// or services with an error wrapping ErrNeedsContainer; services are
+	// refused either way.
+	IgnoreImage bool
 }
 
 // Workspace is one node's place to run steps.

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,6 +32,8 @@ type PlannedNode struct {
 	Why string
 	// When is the node's when after its rules.
 	When dag.When
+	// StartIn is the delay of a delayed node, after its rules.
+	StartIn dag.Duration
 }
 
 // MakePlan decides whether the event triggers the pipeline and which nodes
@@ -56,7 +59,7 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 	r := &run{p: p, opts: opts}
 	for _, id := range order {
 		n := sel.Node(id)
-		pn := PlannedNode{Node: n, Run: true, When: n.When}
+		pn := PlannedNode{Node: n, Run: true, When: n.When, StartIn: n.StartIn}
 		if len(n.Rules) > 0 {
 			rule, err := r.matchRules(n, n.Rules)
 			if err != nil {
@@ -68,14 +71,20 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 			case rule.When == dag.WhenNever:
 				pn.Run, pn.Why = false, fmt.Sprintf("rule at %s says never", rule.Pos)
 			default:
-				pn.When = rule.When
-				if rule.AllowFailure != nil || len(rule.Env) > 0 || len(rule.Needs) > 0 {
+				pn.When = cmp.Or(rule.When, dag.WhenOnSuccess)
+				if rule.StartIn != "" {
+					pn.StartIn = rule.StartIn
+				}
+				if rule.AllowFailure != nil || len(rule.Env) > 0 || rule.Needs != nil {
 					// Apply what the rule sets to a copy of the node.
 					c := *n
 					if rule.AllowFailure != nil {
 						c.AllowFailure = *rule.AllowFailure
 					}
 					c.Env = mergeMaps(n.Env, rule.Env)
+					if rule.Needs != nil {
+						c.Needs = rule.Needs
+					}
 					pn.Node = &c
 				}
 			}
@@ -93,7 +102,53 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 		}
 		plan.Nodes = append(plan.Nodes, pn)
 	}
+	if cycle := plan.cycle(); cycle != nil {
+		return nil, fmt.Errorf("the needs its rules give make a cycle: %s", strings.Join(cycle, " -> "))
+	}
 	return plan, nil
+}
+
+// cycle returns the ids of a cycle among the planned nodes' needs (rules
+// can replace needs, so the DAG's own check is not enough), or nil.
+func (p *Plan) cycle() []string {
+	needs := map[string][]string{}
+	for _, pn := range p.Nodes {
+		needs[pn.Node.ID] = pn.Node.Needs
+	}
+	const (
+		visiting = 1
+		done     = 2
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(id string) []string
+	visit = func(id string) []string {
+		switch state[id] {
+		case visiting:
+			i := slices.Index(path, id)
+			return append(slices.Clone(path[i:]), id)
+		case done:
+			return nil
+		}
+		state[id] = visiting
+		path = append(path, id)
+		for _, need := range needs[id] {
+			if _, ok := needs[need]; ok {
+				if c := visit(need); c != nil {
+					return c
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[id] = done
+		return nil
+	}
+	for _, pn := range p.Nodes {
+		if c := visit(pn.Node.ID); c != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // triggered reports whether the event starts the pipeline, why not, and
@@ -141,7 +196,10 @@ func triggered(p *dag.Pipeline, opts Options) (bool, string, map[string]string) 
 
 // matchRules returns the first rule that matches, or nil.
 func (r *run) matchRules(n *dag.Node, rules []dag.Rule) (*dag.Rule, error) {
-	env := r.exprEnv(n, map[string]any{}, nil, "")
+	env, err := r.nodeExprEnv(n, map[string]any{})
+	if err != nil {
+		return nil, err
+	}
 	for i := range rules {
 		rule := &rules[i]
 		if rule.If != "" {

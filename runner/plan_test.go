@@ -15,9 +15,10 @@ func TestPlanGitLabRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &dag.Pipeline{
-		Version: dag.Version,
-		Source:  &dag.Source{Provider: "gitlab", Path: ".gitlab-ci.yml"},
-		Rules:   []dag.Rule{{If: "env.CI_COMMIT_TAG", When: dag.WhenNever}, {}},
+		Version:  dag.Version,
+		Source:   &dag.Source{Provider: "gitlab", Path: ".gitlab-ci.yml"},
+		Defaults: dag.GitLabDefaults(),
+		Rules:    []dag.Rule{{If: "env.CI_COMMIT_TAG", When: dag.WhenNever}, {}},
 		Nodes: []*dag.Node{
 			{ID: "main-only", Steps: []dag.Step{{Run: "x"}}, Rules: []dag.Rule{{If: "matches(env.CI_COMMIT_BRANCH, '^main$')"}}},
 			{ID: "docs", Steps: []dag.Step{{Run: "x"}}, Rules: []dag.Rule{{Changes: &dag.Changes{Paths: []string{"docs/**"}}}}},

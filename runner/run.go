@@ -45,8 +45,8 @@ type Options struct {
 	Matrix map[string]string
 	// KeepGoing runs the rest of a matrix after one of its nodes failed.
 	KeepGoing bool
-	// PlatformHost runs nodes that ask for a container image on the host
-	// anyway (the host executor refuses them otherwise).
+	// PlatformHost runs nodes that ask for a container image on an
+	// executor that runs on the host anyway (WorkspaceSpec.IgnoreImage).
 	PlatformHost bool
 	// Actions makes a remote action (owner/repo[/path]@ref) available on
 	// this machine and returns its directory; nil runs only the built-in
@@ -66,7 +66,10 @@ type NodeResult struct {
 	Duration time.Duration     `json:"duration"`
 	Outputs  map[string]string `json:"outputs,omitempty"`
 	Steps    []StepResult      `json:"steps,omitempty"`
-	Summary  string            `json:"-"`
+	// Infrastructure is true when the node failed because of what ran it
+	// (the engine went away), not because of its steps.
+	Infrastructure bool   `json:"infrastructure,omitempty"`
+	Summary        string `json:"-"`
 	// dotenv holds variables a dotenv report gives to dependents.
 	dotenv map[string]string
 }
@@ -87,9 +90,40 @@ type Result struct {
 	Triggered bool         `json:"triggered"`
 	Why       string       `json:"why,omitempty"`
 	Nodes     []NodeResult `json:"nodes"`
-	// Failed is true when a node failed (allowed failures do not count).
+	// Failed is true when a node's work failed (allowed failures and
+	// infrastructure failures do not count).
 	Failed bool `json:"failed"`
+	// InfrastructureFailed is true when a node failed because of what ran
+	// it (see InfraError).
+	InfrastructureFailed bool `json:"infrastructure_failed,omitempty"`
 }
+
+// InfraError is a failure of what runs the steps, not of a step: the
+// engine went away mid-step, the workspace could not be made. Executors
+// return it (wrapped) from Prepare and Exec; the run reports such nodes
+// apart, and gantry exits 3 when nothing else failed.
+type InfraError struct {
+	// What went wrong, for people: "the BuildKit engine at unix:///run/buildkit/buildkitd.sock was lost".
+	What string
+	Err  error
+}
+
+func (e *InfraError) Error() string {
+	if e.Err == nil {
+		return e.What
+	}
+	return e.What + ": " + e.Err.Error()
+}
+
+func (e *InfraError) Unwrap() error { return e.Err }
+
+// ErrNeedsContainer is returned (wrapped) by an executor's Prepare when a
+// node asks for what it cannot give on this machine: an image or services.
+var ErrNeedsContainer = errors.New("the job runs in a container")
+
+// errFailFast is the cause of the cancellation of a matrix's other nodes
+// when one fails under fail-fast.
+var errFailFast = errors.New("fail-fast")
 
 // run is the state of one pipeline's run.
 type run struct {
@@ -100,13 +134,22 @@ type run struct {
 	mu      sync.Mutex
 	results map[string]*NodeResult
 	done    map[string]chan struct{}
-	// groupSlots limit how many nodes of a matrix run at once (max-parallel).
-	groupSlots map[string]chan struct{}
-	failed     bool
+	// groups hold what the nodes of one matrix share: fail-fast's context
+	// and max-parallel's slots.
+	groups map[string]*matrixGroup
+	failed bool
+	infra  bool
 	// releases tracks workspaces being removed in the background.
 	releases sync.WaitGroup
 	// host holds the allowlisted host variables steps see.
 	host map[string]string
+}
+
+// matrixGroup is what the nodes of one matrix share while they run.
+type matrixGroup struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	slots  chan struct{}
 }
 
 // Run executes a pipeline for an event and returns what became of each
@@ -145,11 +188,16 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 	r := &run{
 		p: p, opts: opts, plan: plan, runID: filepath.Base(opts.RunDir),
 		results: map[string]*NodeResult{}, done: map[string]chan struct{}{},
-		groupSlots: map[string]chan struct{}{}, host: hostEnv(opts.Env),
+		groups: map[string]*matrixGroup{}, host: hostEnv(opts.Env),
 	}
 	for _, pn := range plan.Nodes {
 		r.done[pn.Node.ID] = make(chan struct{})
 	}
+	defer func() {
+		for _, g := range r.groups {
+			g.cancel(nil)
+		}
+	}()
 	var g errgroup.Group
 	slots := make(chan struct{}, opts.Parallel)
 	for _, pn := range plan.Nodes {
@@ -161,13 +209,25 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 					<-ch
 				}
 			}
-			nr := r.runNode(ctx, pn, slots)
+			group := r.group(ctx, pn.Node)
+			nctx := ctx
+			if group != nil {
+				nctx = group.ctx
+			}
+			nr := r.runNode(nctx, pn, group, slots)
 			r.mu.Lock()
 			r.results[pn.Node.ID] = nr
-			if nr.Status == dag.StatusFailure && (len(pn.Node.Steps) > 0 || pn.Node.Uses != "") {
-				r.failed = true
+			if nr.Status == dag.StatusFailure && (len(pn.Node.Steps) > 0 || pn.Node.Uses != "" || pn.Node.MatrixFrom != "") {
+				if nr.Infrastructure {
+					r.infra = true
+				} else {
+					r.failed = true
+				}
 			}
 			r.mu.Unlock()
+			if nr.Status == dag.StatusFailure && group != nil && r.failFast(pn.Node) {
+				group.cancel(fmt.Errorf("%w: %s failed", errFailFast, pn.Node.ID))
+			}
 			opts.Reporter.NodeFinished(*nr)
 			return nil
 		})
@@ -177,13 +237,45 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 	for _, pn := range plan.Nodes {
 		res.Nodes = append(res.Nodes, *r.results[pn.Node.ID])
 	}
-	res.Failed = r.failed
+	res.Failed, res.InfrastructureFailed = r.failed, r.infra
 	return res, ctx.Err()
 }
 
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// group is what n shares with the other nodes of its matrix, or nil.
+func (r *run) group(ctx context.Context, n *dag.Node) *matrixGroup {
+	if n.Strategy == nil || n.Strategy.Group == "" {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g := r.groups[n.Strategy.Group]
+	if g == nil {
+		g = &matrixGroup{}
+		g.ctx, g.cancel = context.WithCancelCause(ctx)
+		if n.Strategy.MaxParallel > 0 {
+			g.slots = make(chan struct{}, n.Strategy.MaxParallel)
+		}
+		r.groups[n.Strategy.Group] = g
+	}
+	return g
+}
+
+// failFast reports whether a failure of n cancels the rest of its matrix.
+func (r *run) failFast(n *dag.Node) bool {
+	return !r.opts.KeepGoing && n.Strategy != nil && (n.Strategy.FailFast == nil || *n.Strategy.FailFast)
+}
+
+// cancelled is why a node whose context is done did not run to its end.
+func cancelled(ctx context.Context) string {
+	if cause := context.Cause(ctx); errors.Is(cause, errFailFast) {
+		return fmt.Sprintf("cancelled: another job of its matrix failed (%v)", cause)
+	}
+	return "the run was cancelled"
+}
 
 // needsStatus summarises the results of a node's needs for its conditions.
 func (r *run) needsStatus(n *dag.Node) (expr.Status, map[string]any) {
@@ -221,8 +313,7 @@ func (r *run) needsStatus(n *dag.Node) (expr.Status, map[string]any) {
 	return status, needs
 }
 
-// skippedNeed reports whether a need was skipped, which skips a GitHub
-// node unless its condition says otherwise.
+// skippedNeed reports whether one of a node's needs was skipped.
 func (r *run) skippedNeed(n *dag.Node) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -234,7 +325,9 @@ func (r *run) skippedNeed(n *dag.Node) bool {
 	return false
 }
 
-func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) *NodeResult {
+// runNode decides whether a node runs, from its plan, its condition and
+// its needs' results, and runs it when it does.
+func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, slots chan struct{}) *NodeResult {
 	n := pn.Node
 	res := &NodeResult{ID: n.ID, Name: n.Label()}
 	if !pn.Run {
@@ -242,12 +335,11 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 		return res
 	}
 	if ctx.Err() != nil {
-		res.Status, res.Reason = dag.StatusCancelled, "the run was cancelled"
+		res.Status, res.Reason = dag.StatusCancelled, cancelled(ctx)
 		return res
 	}
 	status, needs := r.needsStatus(n)
-	gitlab := providerOf(r.p) == "gitlab"
-	if len(n.Steps) == 0 && n.Uses == "" {
+	if len(n.Steps) == 0 && n.Uses == "" && n.MatrixFrom == "" {
 		// A join node (a stage barrier, an inlined workflow's outputs): it
 		// fails when something it waits for failed, and runs nothing.
 		res.Outputs = r.nodeOutputs(n, needs, nil)
@@ -259,7 +351,6 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 		return res
 	}
 	when := pn.When
-	// Whether the node runs, from its condition and its needs' results.
 	switch {
 	case n.If != "":
 		ok, err := r.evalCondition(n, status, needs)
@@ -282,7 +373,7 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 			res.Status, res.Reason = dag.StatusSkipped, "a job it needs did not succeed"
 			return res
 		}
-		if !gitlab && r.skippedNeed(n) {
+		if r.p.Behavior(n).SkippedNeeds == dag.SkippedNeedsSkip && r.skippedNeed(n) {
 			res.Status, res.Reason = dag.StatusSkipped, "a job it needs was skipped"
 			return res
 		}
@@ -291,39 +382,35 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 		res.Status, res.Reason = dag.StatusFailure, fmt.Sprintf("%s is a reference gantry cannot run offline yet", n.Uses)
 		return res
 	}
-
 	if when == dag.WhenDelayed {
-		d, _ := n.StartIn.Parse()
+		d, _ := pn.StartIn.Parse()
+		r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("delayed: starts in %s", d))
 		select {
 		case <-time.After(d):
 		case <-ctx.Done():
+			res.Status, res.Reason = dag.StatusCancelled, cancelled(ctx)
+			return res
 		}
 	}
 	// max-parallel limits how many nodes of a matrix run at once.
-	if g := n.Strategy; g != nil && g.Group != "" {
-		var gslot chan struct{}
-		r.mu.Lock()
-		if g.MaxParallel > 0 {
-			if r.groupSlots[g.Group] == nil {
-				r.groupSlots[g.Group] = make(chan struct{}, g.MaxParallel)
-			}
-			gslot = r.groupSlots[g.Group]
-		}
-		r.mu.Unlock()
-		if gslot != nil {
-			gslot <- struct{}{}
-			defer func() { <-gslot }()
+	if group != nil && group.slots != nil {
+		select {
+		case group.slots <- struct{}{}:
+			defer func() { <-group.slots }()
+		case <-ctx.Done():
+			res.Status, res.Reason = dag.StatusCancelled, cancelled(ctx)
+			return res
 		}
 	}
 	select {
 	case slots <- struct{}{}:
 	case <-ctx.Done():
-		res.Status, res.Reason = dag.StatusCancelled, "the run was cancelled"
+		res.Status, res.Reason = dag.StatusCancelled, cancelled(ctx)
 		return res
 	}
 	defer func() { <-slots }()
-	if r.groupFailed(n) {
-		res.Status, res.Reason = dag.StatusCancelled, "another job of its matrix failed (fail-fast)"
+	if ctx.Err() != nil {
+		res.Status, res.Reason = dag.StatusCancelled, cancelled(ctx)
 		return res
 	}
 	r.opts.Reporter.NodeStarted(n.ID, n.Label())
@@ -338,39 +425,22 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, slots chan struct{}) 
 		*res = r.attempt(ctx, n, needs, attempts)
 	}
 	res.Duration = time.Since(start)
-	if res.Status == dag.StatusFailure && n.AllowFailure && allowedExit(n, res) {
+	if res.Status == dag.StatusFailure && n.AllowFailure && !res.Infrastructure && allowedExit(n, res) {
 		res.Status = dag.StatusAllowed
 	}
 	return res
 }
 
-// groupFailed reports whether another node of n's matrix failed, which
-// cancels n under fail-fast.
-func (r *run) groupFailed(n *dag.Node) bool {
-	if n.Strategy == nil || n.Strategy.Group == "" || r.opts.KeepGoing {
-		return false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for id, res := range r.results {
-		nd := r.p.Node(id)
-		if res.Status != dag.StatusFailure || nd == nil || nd.Strategy == nil || nd.Strategy.Group != n.Strategy.Group {
-			continue
-		}
-		if nd.Strategy.FailFast == nil || *nd.Strategy.FailFast {
-			return true
-		}
-	}
-	return false
-}
-
-// evalCondition evaluates a node's if: with GitHub's implicit success().
+// evalCondition evaluates a node's if: with the implicit success().
 func (r *run) evalCondition(n *dag.Node, status expr.Status, needs map[string]any) (bool, error) {
 	e, err := expr.Parse(n.If, n.Pos.Pos)
 	if err != nil {
 		return false, err
 	}
-	env := r.exprEnv(n, needs, nil, "")
+	env, err := r.nodeExprEnv(n, needs)
+	if err != nil {
+		return false, err
+	}
 	env.Status = status
 	ok, err := e.EvalBool(env)
 	if err != nil {
@@ -382,80 +452,24 @@ func (r *run) evalCondition(n *dag.Node, status expr.Status, needs map[string]an
 	return ok, nil
 }
 
-// exprEnv is the contexts expressions of a node see.
-func (r *run) exprEnv(n *dag.Node, needs map[string]any, steps map[string]any, workspace string) *expr.Env {
-	if needs == nil {
-		_, needs = r.needsStatus(n)
-	}
-	if steps == nil {
-		steps = map[string]any{}
-	}
-	secrets := map[string]string{}
-	for _, name := range n.Secrets {
-		if v, ok := r.opts.Secrets[name]; ok {
-			secrets[name] = v
-		}
-	}
-	for name, v := range r.opts.Secrets {
-		secrets[name] = v
-	}
-	inputs := map[string]any{}
-	for k, v := range r.opts.Event.Inputs {
-		inputs[k] = v
-	}
-	matrix := map[string]any{}
-	for k, v := range n.Matrix {
-		matrix[k] = v
-	}
-	env := mergeMaps(r.baseEnv(n, workspace), r.inheritedEnv(n), n.Env)
-	return &expr.Env{
-		Contexts: map[string]expr.Value{
-			"github":   githubContext(r.opts.Event, r.runID, workspace),
-			"env":      stringsValue(env),
-			"vars":     stringsValue(r.opts.Vars),
-			"secrets":  stringsValue(secrets),
-			"needs":    expr.FromGo(needs),
-			"steps":    expr.FromGo(steps),
-			"matrix":   expr.FromGo(matrix),
-			"inputs":   expr.FromGo(inputs),
-			"strategy": expr.FromGo(map[string]any{"fail-fast": true, "job-index": 0, "job-total": 1}),
-			"runner":   expr.FromGo(map[string]any{"os": "Linux", "arch": "X64", "temp": os.TempDir(), "tool_cache": os.TempDir()}),
-			"job":      expr.FromGo(map[string]any{"status": "success"}),
-		},
-		HashFiles: func(patterns []string) (string, error) {
-			// Off the host (in a container) the workspace starts as the
-			// source: hash the source's files.
-			if workspace == "" || r.opts.Executor.Name() != "host" {
-				return expr.HashFilesIn(r.opts.Source)(patterns)
-			}
-			return expr.HashFilesIn(workspace)(patterns)
-		},
-	}
-}
-
-// baseEnv is the provider's predefined variables.
-func (r *run) baseEnv(n *dag.Node, workspace string) map[string]string {
-	if providerOf(r.p) == "gitlab" {
-		env := gitlabEnv(r.opts.Event, r.runID, workspace)
-		env["CI_JOB_NAME"] = n.Label()
-		env["CI_JOB_STAGE"] = n.Stage
-		// GitLab gives CI/CD variables, masked ones included, to every job.
-		return mergeMaps(env, r.opts.Vars, r.opts.Secrets)
-	}
-	return githubEnv(r.opts.Event, r.runID, workspace, n.ID, r.p.Name)
-}
-
 // nodeOutputs evaluates a node's outputs: once its steps ran.
 func (r *run) nodeOutputs(n *dag.Node, needs map[string]any, steps map[string]any) map[string]string {
 	if len(n.Outputs) == 0 {
 		return nil
 	}
-	env := r.exprEnv(n, needs, steps, "")
+	env, err := r.nodeExprEnv(n, needs)
+	if err != nil {
+		r.opts.Reporter.Line(n.ID, "gantry", r.opts.Masker.Mask(fmt.Sprintf("outputs: %v", err)))
+		return nil
+	}
+	if steps != nil {
+		env.Contexts["steps"] = expr.FromGo(steps)
+	}
 	out := map[string]string{}
 	for k, v := range n.Outputs {
 		s, err := expr.Interpolate(v, n.Pos.Pos, env)
 		if err != nil {
-			r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("output %q: %v", k, err))
+			r.opts.Reporter.Line(n.ID, "gantry", r.opts.Masker.Mask(fmt.Sprintf("output %q: %v", k, err)))
 			continue
 		}
 		out[k] = s
@@ -503,38 +517,50 @@ func (r *run) attempt(ctx context.Context, n *dag.Node, needs map[string]any, at
 // those of the last combination, as on GitHub.
 func (r *run) runMatrix(ctx context.Context, n *dag.Node, needs map[string]any, attempts int) NodeResult {
 	res := NodeResult{ID: n.ID, Name: n.Label(), Status: dag.StatusSuccess}
-	tpl, err := expr.ParseTemplate(n.MatrixFrom, n.Pos.Pos)
-	if err == nil {
-		var v expr.Value
-		if v, err = tpl.Value(r.exprEnv(n, needs, nil, "")); err == nil {
-			var combos []map[string]any
-			if combos, err = expandMatrix(v); err == nil {
-				failFast := n.Strategy == nil || n.Strategy.FailFast == nil || *n.Strategy.FailFast
-				for _, c := range combos {
-					sub := *n
-					sub.ID = n.ID + "." + comboID(c)
-					sub.MatrixFrom = ""
-					sub.Matrix = c
-					sub.Name = fmt.Sprintf("%s (%s)", n.Label(), comboID(c))
-					r.opts.Reporter.NodeStarted(sub.ID, sub.Name)
-					sr := r.attempt(ctx, &sub, needs, attempts)
-					r.opts.Reporter.NodeFinished(sr)
-					res.Steps = append(res.Steps, sr.Steps...)
-					res.Outputs = sr.Outputs
-					if sr.Status == dag.StatusFailure {
-						res.Status, res.Reason = dag.StatusFailure, fmt.Sprintf("%s failed", sub.ID)
-						if failFast && !r.opts.KeepGoing {
-							break
-						}
-					}
-				}
-				if len(combos) == 0 {
-					res.Status, res.Reason = dag.StatusSkipped, "its matrix has no combinations"
-				}
-				return res
+	combos, err := r.matrixOf(n, needs)
+	if err != nil {
+		res.Status, res.Reason = dag.StatusFailure, "matrix-from: "+err.Error()
+		return res
+	}
+	if len(combos) == 0 {
+		res.Status, res.Reason = dag.StatusSkipped, "its matrix has no combinations"
+		return res
+	}
+	failFast := n.Strategy == nil || n.Strategy.FailFast == nil || *n.Strategy.FailFast
+	for _, c := range combos {
+		sub := *n
+		sub.ID = n.ID + "." + comboID(c)
+		sub.MatrixFrom = ""
+		sub.Matrix = c
+		sub.Name = fmt.Sprintf("%s (%s)", n.Label(), comboID(c))
+		r.opts.Reporter.NodeStarted(sub.ID, sub.Name)
+		sr := r.attempt(ctx, &sub, needs, attempts)
+		r.opts.Reporter.NodeFinished(sr)
+		res.Steps = append(res.Steps, sr.Steps...)
+		res.Outputs = sr.Outputs
+		if sr.Status == dag.StatusFailure {
+			res.Status, res.Reason, res.Infrastructure = dag.StatusFailure, fmt.Sprintf("%s failed", sub.ID), sr.Infrastructure
+			if failFast && !r.opts.KeepGoing {
+				break
 			}
 		}
 	}
-	res.Status, res.Reason = dag.StatusFailure, "matrix-from: "+err.Error()
 	return res
+}
+
+// matrixOf evaluates a node's matrix-from.
+func (r *run) matrixOf(n *dag.Node, needs map[string]any) ([]map[string]any, error) {
+	tpl, err := expr.ParseTemplate(n.MatrixFrom, n.Pos.Pos)
+	if err != nil {
+		return nil, err
+	}
+	env, err := r.nodeExprEnv(n, needs)
+	if err != nil {
+		return nil, err
+	}
+	v, err := tpl.Value(env)
+	if err != nil {
+		return nil, err
+	}
+	return expandMatrix(v)
 }

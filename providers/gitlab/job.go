@@ -490,14 +490,15 @@ func setMeta(m map[string]string, k, v string) map[string]string {
 
 func (t *translator) inheritVariables(n *dag.Node, inh *node) {
 	// Global variables live on the pipeline; a job that inherits none or
-	// some records it, and the runner leaves the others out.
+	// some says which, and the runner leaves the others out.
 	switch inh.kind {
 	case scalarKind:
 		if inh.str() == "false" {
-			n.Meta = setMeta(n.Meta, "inherit-variables", "false")
+			n.InheritEnv = &[]string{}
 		}
 	case seqKind:
-		n.Meta = setMeta(n.Meta, "inherit-variables", strings.Join(inh.strings(), ","))
+		names := inh.strings()
+		n.InheritEnv = &names
 	}
 }
 

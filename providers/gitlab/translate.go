@@ -101,6 +101,9 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 		Version: dag.Version,
 		Name:    filepath.ToSlash(t.path),
 		Source:  &dag.Source{Provider: "gitlab", Path: filepath.ToSlash(t.path)},
+		// How GitLab's runner runs jobs, said in the DAG: the runner reads
+		// these fields, not the provider's name.
+		Defaults: dag.GitLabDefaults(),
 	}
 	t.stages = DefaultStages
 	if s := root.get("stages"); s != nil {

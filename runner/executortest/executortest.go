@@ -160,7 +160,7 @@ func MustSh(t *testing.T, ws runner.Workspace, script string) string {
 }
 
 func testName(t *testing.T, e runner.Executor) {
-	if e.Name() == "" {
+	if name := e.Name(); name == "" {
 		t.Error("Name() is empty")
 	}
 }

@@ -109,7 +109,7 @@ func (c *listingCache) list(ctx context.Context, src string) (*gitRepo, []string
 		paths, err = gitList(ctx, src)
 	} else {
 		paths, err = walkList(src, func(rel string, d fs.DirEntry) bool {
-			return d.Name() == ".git"
+			return filepath.Base(rel) == ".git"
 		})
 	}
 	if err != nil {

@@ -61,6 +61,11 @@ func (e *executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	if n != nil && n.ID != "" {
 		id = n.ID
 	}
+	// Steps run on this machine: a node that asks for an image runs here
+	// only when the caller says so, and services never do.
+	if n != nil && (len(n.Services) > 0 || n.Image != "" && !spec.IgnoreImage) {
+		return nil, fmt.Errorf("prepare %q: %w", id, runner.ErrNeedsContainer)
+	}
 	ws, err := e.prepare(ctx, id, spec)
 	if err != nil {
 		return nil, fmt.Errorf("prepare %q: %w", id, err)

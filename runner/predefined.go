@@ -1,21 +1,10 @@
 package runner
 
 import (
-	"maps"
 	"strings"
 
-	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/expr"
 )
-
-// providerOf is the provider a pipeline came from ("github", "gitlab", or
-// "" for a hand-written DAG, which gets GitHub's variables).
-func providerOf(p *dag.Pipeline) string {
-	if p.Source != nil {
-		return p.Source.Provider
-	}
-	return ""
-}
 
 // githubContext is the github context of expressions.
 func githubContext(e Event, runID, workspace string) expr.Value {
@@ -151,20 +140,4 @@ func slug(s string) string {
 		out = out[:63]
 	}
 	return strings.Trim(out, "-")
-}
-
-func stringsValue(m map[string]string) expr.Value {
-	out := make(map[string]expr.Value, len(m))
-	for k, v := range m {
-		out[k] = expr.String(v)
-	}
-	return expr.Object(out)
-}
-
-func mergeMaps(ms ...map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, m := range ms {
-		maps.Copy(out, m)
-	}
-	return out
 }

@@ -1,0 +1,311 @@
+package runner
+
+import (
+	"cmp"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// A step's environment and the env context of its expressions are built
+// here and nowhere else, in GitHub's documented order: the pipeline's env,
+// the node's, what earlier steps wrote to GITHUB_ENV, the step's own. Each
+// layer's ${{ }} is evaluated against the layers before it (where the DAG
+// says values hold expressions), and each layer's $VAR expanded from them
+// (where the DAG asks for GitLab's expansion). Under all of them lie the
+// host's allowlisted variables (or the image's), --env-file's and the
+// predefined ones; over them the step protocol's files.
+
+// hostAllowlist are the host variables steps see; nothing else of the
+// developer's environment (where credentials live) reaches them.
+var hostAllowlist = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "TMPDIR", "TERM", "SHELL", "TZ"}
+
+// hostEnv reads the allowlisted host variables; Run reads them once.
+func hostEnv(extra []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if slices.Contains(hostAllowlist, k) || strings.HasPrefix(k, "LC_") || slices.Contains(extra, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// volatileVars are the variables whose values change on every run.
+var volatileVars = []string{"GITHUB_RUN_ID", "CI_PIPELINE_ID", "CI_JOB_ID"}
+
+// contexts are the expression contexts of a node other than env, and the
+// directory hashFiles reads.
+type contexts struct {
+	values map[string]expr.Value
+	// hashDir is the workspace on the host, or else the source, which a
+	// workspace elsewhere (in a container) starts as.
+	hashDir string
+}
+
+// contexts are a node's expression contexts before its steps run:
+// workspace is its workspace as steps see it, hostDir the same on the host
+// ("" when it is not on the host).
+func (r *run) contexts(n *dag.Node, needs map[string]any, workspace, hostDir string) contexts {
+	secrets := map[string]string{}
+	for _, name := range n.Secrets {
+		if v, ok := r.opts.Secrets[name]; ok {
+			secrets[name] = v
+		}
+	}
+	for name, v := range r.opts.Secrets {
+		secrets[name] = v
+	}
+	inputs := map[string]any{}
+	for k, v := range r.opts.Event.Inputs {
+		inputs[k] = v
+	}
+	matrix := map[string]any{}
+	for k, v := range n.Matrix {
+		matrix[k] = v
+	}
+	if needs == nil {
+		needs = map[string]any{}
+	}
+	return contexts{
+		values: map[string]expr.Value{
+			"github":   githubContext(r.opts.Event, r.runID, workspace),
+			"vars":     stringsValue(r.opts.Vars),
+			"secrets":  stringsValue(secrets),
+			"needs":    expr.FromGo(needs),
+			"steps":    expr.FromGo(map[string]any{}),
+			"matrix":   expr.FromGo(matrix),
+			"inputs":   expr.FromGo(inputs),
+			"strategy": expr.FromGo(map[string]any{"fail-fast": true, "job-index": 0, "job-total": 1}),
+			"runner":   expr.FromGo(map[string]any{"os": "Linux", "arch": "X64", "temp": os.TempDir(), "tool_cache": os.TempDir()}),
+			"job":      expr.FromGo(map[string]any{"status": "success"}),
+		},
+		hashDir: cmp.Or(hostDir, r.opts.Source),
+	}
+}
+
+// with is c with one context replaced.
+func (c contexts) with(name string, v expr.Value) contexts {
+	c.values = maps.Clone(c.values)
+	c.values[name] = v
+	return c
+}
+
+// exprEnv is an expression environment over c, with env as the env
+// context.
+func (c contexts) exprEnv(env map[string]string) *expr.Env {
+	values := make(map[string]expr.Value, len(c.values)+1)
+	maps.Copy(values, c.values)
+	values["env"] = stringsValue(env)
+	return &expr.Env{Contexts: values, HashFiles: expr.HashFilesIn(c.hashDir)}
+}
+
+// nodeExprEnv is the environment of a node's own expressions (if,
+// outputs, matrix-from), evaluated before or after its steps.
+func (r *run) nodeExprEnv(n *dag.Node, needs map[string]any) (*expr.Env, error) {
+	if needs == nil {
+		_, needs = r.needsStatus(n)
+	}
+	c := r.contexts(n, needs, "", "")
+	env, err := r.nodeEnv(n, r.p.Behavior(n), c, "")
+	if err != nil {
+		return nil, err
+	}
+	return c.exprEnv(env), nil
+}
+
+// predefined are the variables the DAG's predefined set gives a node's
+// steps, and the run's variables and secrets where the DAG exports them.
+func (r *run) predefined(n *dag.Node, b dag.Behavior, workspace string) map[string]string {
+	var env map[string]string
+	switch b.Predefined {
+	case dag.PredefinedGitLab:
+		env = gitlabEnv(r.opts.Event, r.runID, workspace)
+		env["CI_JOB_NAME"] = n.Label()
+		env["CI_JOB_STAGE"] = n.Stage
+	default:
+		env = githubEnv(r.opts.Event, r.runID, workspace, n.ID, r.p.Name)
+	}
+	if b.ExportVars {
+		maps.Copy(env, r.opts.Vars)
+		maps.Copy(env, r.opts.Secrets)
+	}
+	return env
+}
+
+// nodeEnv is the predefined variables and the pipeline's and node's env,
+// each layer evaluated against those before it.
+func (r *run) nodeEnv(n *dag.Node, b dag.Behavior, c contexts, workspace string) (map[string]string, error) {
+	env := r.predefined(n, b, workspace)
+	for _, layer := range []map[string]string{r.inheritedEnv(n), n.Env} {
+		var err error
+		if env, err = addLayer(env, layer, b, c, n.Pos); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
+}
+
+// addLayer adds one layer of variables to env, evaluating its ${{ }} and
+// expanding its $VAR as the DAG says, against env.
+func addLayer(env, layer map[string]string, b dag.Behavior, c contexts, pos dag.SourcePos) (map[string]string, error) {
+	if len(layer) == 0 {
+		return env, nil
+	}
+	if b.Expressions {
+		ee := c.exprEnv(env)
+		evaluated := make(map[string]string, len(layer))
+		for k, v := range layer {
+			iv, err := expr.Interpolate(v, pos.Pos, ee)
+			if err != nil {
+				return nil, err
+			}
+			evaluated[k] = iv
+		}
+		layer = evaluated
+	}
+	if b.ExpandVariables {
+		return expandVars(env, layer), nil
+	}
+	return mergeMaps(env, layer), nil
+}
+
+// inheritedEnv is the pipeline's env a node gets: all of it (with what the
+// matching workflow rule sets), or the names its inherit-env lists.
+func (r *run) inheritedEnv(n *dag.Node) map[string]string {
+	all := r.p.Env
+	if r.plan != nil && len(r.plan.Env) > 0 {
+		all = mergeMaps(r.p.Env, r.plan.Env)
+	}
+	if n.InheritEnv == nil {
+		return all
+	}
+	out := map[string]string{}
+	for _, k := range *n.InheritEnv {
+		if v, ok := all[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// environ is a step's environment, its expression environment (the env
+// context being everything up to and with the step's own env), and its
+// protocol directory.
+func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
+	hostDir, seen := j.stepDir(index)
+	vars := mergeMaps(j.nodeEnv, j.exported)
+	c := j.contexts
+	if len(j.steps) > 0 {
+		c = c.with("steps", expr.FromGo(j.steps))
+	}
+	var err error
+	if vars, err = addLayer(vars, s.Env, dag.Behavior{Expressions: j.behavior.Expressions}, c, s.Pos); err != nil {
+		return nil, err
+	}
+	ee := c.exprEnv(vars)
+
+	host := j.r.host
+	if ie, ok := j.ws.(ImageEnv); ok {
+		// In a container, the image's variables stand where the host's
+		// would.
+		host = map[string]string{}
+		for _, kv := range ie.ImageEnv() {
+			k, v, _ := strings.Cut(kv, "=")
+			host[k] = v
+		}
+	}
+	all := mergeMaps(host, j.r.opts.ExtraEnv, vars)
+	for v, f := range protocolFiles {
+		all[v] = filepath.Join(seen, f)
+	}
+	all["RUNNER_TEMP"] = filepath.Join(j.ws.StateDir(), "tmp")
+	if len(j.paths) > 0 {
+		all["PATH"] = strings.Join(append(slices.Clone(j.paths), all["PATH"]), string(os.PathListSeparator))
+	}
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k+"="+all[k])
+	}
+	return &stepEnv{vars: out, expr: ee, dir: hostDir}, nil
+}
+
+// expandVars adds vars to base with $VAR and ${VAR} in their values
+// expanded from base and the vars before them, as GitLab does.
+func expandVars(base, vars map[string]string) map[string]string {
+	out := mergeMaps(base)
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out[k] = expandDollar(vars[k], func(name string) string { return out[name] })
+	}
+	return out
+}
+
+// expandDollar expands $VAR and ${VAR}; $$ stands for a literal $.
+func expandDollar(s string, get func(string) string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch c := s[i+1]; {
+		case c == '$':
+			b.WriteByte('$')
+			i++
+		case c == '{':
+			end := strings.IndexByte(s[i:], '}')
+			if end < 0 {
+				b.WriteByte('$')
+				continue
+			}
+			b.WriteString(get(s[i+2 : i+end]))
+			i += end
+		case c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z':
+			j := i + 1
+			for j < len(s) && (s[j] == '_' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= '0' && s[j] <= '9') {
+				j++
+			}
+			b.WriteString(get(s[i+1 : j]))
+			i = j - 1
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
+
+func stringsValue(m map[string]string) expr.Value {
+	out := make(map[string]expr.Value, len(m))
+	for k, v := range m {
+		out[k] = expr.String(v)
+	}
+	return expr.Object(out)
+}
+
+func mergeMaps(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
+}

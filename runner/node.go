@@ -1,0 +1,186 @@
+package runner
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// job is one node while it runs: what its steps share and change.
+type job struct {
+	r        *run
+	n        *dag.Node
+	behavior dag.Behavior
+	ws       Workspace
+	// stateDir is the node's state directory on the host; the workspace
+	// sees it at ws.StateDir().
+	stateDir string
+	// contexts are the expression contexts that do not change while the
+	// node runs (github, needs, matrix, vars, secrets, ...).
+	contexts contexts
+	// nodeEnv is the pipeline's and the node's env, evaluated once.
+	nodeEnv map[string]string
+	// steps is the steps context: the steps with an id that ran so far.
+	steps map[string]any
+	// status is the outcome of the steps so far, for status functions.
+	status expr.Status
+	// env are the variables earlier steps wrote to GITHUB_ENV and the
+	// dotenv reports of the nodes this one consumes.
+	exported map[string]string
+	// paths are what earlier steps wrote to GITHUB_PATH, newest first.
+	paths   []string
+	summary strings.Builder
+	// posts run when the node ends, last added first (post steps, cache
+	// saves).
+	posts []func()
+	// infra is the first infrastructure failure, which ends the node.
+	infra *InfraError
+}
+
+// execNode runs a node's steps in a fresh workspace.
+func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) NodeResult {
+	res := NodeResult{ID: n.ID, Name: n.Label()}
+	fail := func(format string, args ...any) NodeResult {
+		res.Status, res.Reason = dag.StatusFailure, r.opts.Masker.Mask(fmt.Sprintf(format, args...))
+		r.opts.Reporter.Line(n.ID, "gantry", res.Reason)
+		return res
+	}
+	if d, _ := n.Timeout.Parse(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	stateDir := filepath.Join(r.opts.RunDir, "nodes", n.ID)
+	if err := os.MkdirAll(filepath.Join(stateDir, "tmp"), 0o755); err != nil {
+		return fail("%v", err)
+	}
+	ignoreImage := r.opts.PlatformHost && len(n.Services) == 0
+	ws, err := r.opts.Executor.Prepare(ctx, n, WorkspaceSpec{Source: r.opts.Source, StateDir: stateDir, IgnoreImage: ignoreImage})
+	if err != nil {
+		var infra *InfraError
+		switch {
+		case errors.Is(err, ErrNeedsContainer):
+			hint := "run it with --executor buildkit, or with --platform-host to run it on this machine anyway"
+			if len(n.Services) > 0 {
+				hint = "run it with --executor buildkit (services need containers)"
+			}
+			return fail("this job runs in a container (%s); %s", cmp.Or(n.Image, "services"), hint)
+		case errors.As(err, &infra):
+			res = fail("preparing the workspace: %v", err)
+			res.Infrastructure = true
+			return res
+		}
+		return fail("preparing the workspace: %v", err)
+	}
+	if n.Image != "" && ws.HostDir() != "" {
+		r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("running on this machine, not in %s (--platform-host)", n.Image))
+	}
+	// Removing a workspace takes a while; the node is done before that, so
+	// it happens in the background and Run waits for it at the end.
+	r.releases.Add(1)
+	defer func() {
+		go func() {
+			defer r.releases.Done()
+			_ = ws.Release(context.WithoutCancel(ctx))
+		}()
+	}()
+	j := &job{
+		r: r, n: n, behavior: r.p.Behavior(n), ws: ws, stateDir: stateDir,
+		contexts: r.contexts(n, needs, ws.Dir(), ws.HostDir()), steps: map[string]any{}, status: expr.StatusSuccess,
+		exported: map[string]string{},
+	}
+	if j.nodeEnv, err = r.nodeEnv(n, j.behavior, j.contexts, ws.Dir()); err != nil {
+		return fail("env: %v", err)
+	}
+	if err := j.consumeArtifacts(ctx); err != nil {
+		return fail("artifacts: %v", err)
+	}
+	saveCaches := j.nodeCaches(ctx)
+	for i := range n.Steps {
+		sr := j.runStep(ctx, &n.Steps[i], i)
+		res.Steps = append(res.Steps, sr)
+		if id := n.Steps[i].ID; id != "" {
+			outputs := map[string]any{}
+			for k, v := range sr.Outputs {
+				outputs[k] = v
+			}
+			j.steps[id] = map[string]any{"outputs": outputs, "outcome": outcomeWord(sr.Outcome), "conclusion": outcomeWord(sr.Status)}
+		}
+		switch sr.Status {
+		case dag.StatusFailure:
+			j.status = expr.StatusFailure
+		case dag.StatusCancelled:
+			if j.status == expr.StatusSuccess {
+				j.status = expr.StatusCancelled
+			}
+		}
+		if ctx.Err() != nil && j.status == expr.StatusSuccess {
+			j.status = expr.StatusCancelled
+		}
+		if j.infra != nil {
+			// What runs the steps is gone: nothing after this can run.
+			break
+		}
+	}
+	for i := len(j.posts) - 1; i >= 0 && j.infra == nil; i-- {
+		j.posts[i]()
+	}
+	timedOut := n.Timeout != "" && errors.Is(ctx.Err(), context.DeadlineExceeded)
+	switch {
+	case j.infra != nil:
+		res.Status, res.Reason, res.Infrastructure = dag.StatusFailure, j.infra.Error(), true
+	case timedOut:
+		res.Status, res.Reason = dag.StatusFailure, fmt.Sprintf("timed out after %s", n.Timeout)
+	case j.status == expr.StatusFailure:
+		res.Status, res.Reason = dag.StatusFailure, "a step failed"
+		for _, st := range res.Steps {
+			if st.Status == dag.StatusFailure {
+				res.Reason = fmt.Sprintf("step %q failed", st.Name)
+				if st.Duration > 0 && st.ExitCode == 0 {
+					res.Reason = fmt.Sprintf("step %q timed out or could not run", st.Name)
+				}
+				break
+			}
+		}
+	case j.status == expr.StatusCancelled || ctx.Err() != nil:
+		res.Status, res.Reason = dag.StatusCancelled, cancelled(ctx)
+	default:
+		res.Status = dag.StatusSuccess
+	}
+	if j.infra == nil {
+		saveCaches(res.Status)
+		if err := j.produceArtifacts(ctx, res.Status, &res); err != nil {
+			r.opts.Reporter.Line(n.ID, "gantry", "artifacts: "+err.Error())
+			if res.Status == dag.StatusSuccess {
+				res.Status, res.Reason = dag.StatusFailure, "artifacts: "+err.Error()
+			}
+		}
+	}
+	res.Outputs = r.nodeOutputs(n, needs, j.steps)
+	res.Summary = r.opts.Masker.Mask(j.summary.String())
+	return res
+}
+
+// say prints a line of gantry's own about the node, masked.
+func (j *job) say(format string, args ...any) {
+	j.r.opts.Reporter.Line(j.n.ID, "gantry", j.r.opts.Masker.Mask(fmt.Sprintf(format, args...)))
+}
+
+func outcomeWord(s dag.Status) string {
+	switch s {
+	case dag.StatusSuccess, dag.StatusAllowed:
+		return "success"
+	case dag.StatusFailure:
+		return "failure"
+	case dag.StatusCancelled:
+		return "cancelled"
+	}
+	return "skipped"
+}

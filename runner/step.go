@@ -1,0 +1,161 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/expr"
+)
+
+// stepEnv is what one step runs with: its environment and the expression
+// contexts its run, with and env see.
+type stepEnv struct {
+	vars []string
+	expr *expr.Env
+	// dir is the step's protocol directory on the host.
+	dir string
+}
+
+// runStep runs one step: its condition, its command or built-in action,
+// and the step protocol's files.
+func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
+	r := j.r
+	name := s.Label()
+	sr := StepResult{Name: name, Status: dag.StatusSkipped, Outcome: dag.StatusSkipped}
+	status := j.status
+	if ctx.Err() != nil {
+		status = expr.StatusCancelled
+	}
+	env, err := j.environ(s, index)
+	if err == nil {
+		env.expr.Status = status
+	}
+	// The condition, with the implicit success().
+	run := status == expr.StatusSuccess
+	if s.If != "" && err == nil {
+		var e *expr.Expr
+		if e, err = expr.Parse(s.If, s.Pos.Pos); err == nil {
+			var ok bool
+			if ok, err = e.EvalBool(env.expr); err == nil {
+				run = ok && (expr.UsesStatusFunc(e) || status == expr.StatusSuccess)
+			}
+		}
+	}
+	if err != nil {
+		j.say("%s: %v", name, err)
+		sr.Status, sr.Outcome = dag.StatusFailure, dag.StatusFailure
+		return sr
+	}
+	if !run {
+		return sr
+	}
+	sctx := ctx
+	if ctx.Err() != nil {
+		// always() steps still run after a cancel, with a grace period.
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+	}
+	if d, _ := s.Timeout.Parse(); d > 0 {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(sctx, d)
+		defer cancel()
+	}
+	r.opts.Reporter.StepStarted(j.n.ID, name)
+	start := time.Now()
+	code, outputs, err := j.execStep(sctx, s, index, env)
+	sr.Duration = time.Since(start)
+	sr.ExitCode = code
+	sr.Outputs = outputs
+	var infra *InfraError
+	switch {
+	case errors.As(err, &infra):
+		j.say("%s: %v", name, infra)
+		j.infra = infra
+		sr.Outcome = dag.StatusFailure
+	case errors.Is(ctx.Err(), context.Canceled) && sctx == ctx:
+		j.say("%s: %s", name, cancelled(ctx))
+		sr.Outcome = dag.StatusCancelled
+	case errors.Is(sctx.Err(), context.DeadlineExceeded):
+		j.say("%s: timed out after %s", name, sr.Duration.Round(time.Millisecond))
+		sr.Outcome = dag.StatusFailure
+	case err != nil:
+		j.say("%v", err)
+		sr.Outcome = dag.StatusFailure
+	case code != 0:
+		j.say("%s: exit code %d", name, code)
+		sr.Outcome = dag.StatusFailure
+	default:
+		sr.Outcome = dag.StatusSuccess
+	}
+	sr.Status = sr.Outcome
+	if sr.Outcome == dag.StatusFailure && s.ContinueOnError && j.infra == nil {
+		sr.Status = dag.StatusSuccess
+	}
+	r.opts.Reporter.StepFinished(j.n.ID, name, sr.Status, sr.Duration)
+	return sr
+}
+
+// execStep runs a step's command or built-in action, then reads what it
+// wrote to the step protocol's files.
+func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv) (int, map[string]string, error) {
+	if err := os.MkdirAll(env.dir, 0o755); err != nil {
+		return 1, nil, err
+	}
+	if err := createProtocolFiles(env.dir); err != nil {
+		return 1, nil, err
+	}
+	var code int
+	var err error
+	outputs := map[string]string{}
+	if s.Uses != "" {
+		with := map[string]string{}
+		for k, v := range s.With {
+			if with[k], err = j.interpolate(v, s, env.expr); err != nil {
+				return 1, nil, err
+			}
+		}
+		if code, err = j.builtin(ctx, s, with, outputs, env.vars); err != nil {
+			return 1, outputs, err
+		}
+	} else {
+		script, err := j.interpolate(s.Run, s, env.expr)
+		if err != nil {
+			return 1, nil, err
+		}
+		b := j.behavior.Step(s)
+		argv, err := j.shellCommand(b, script, env.dir, index)
+		if err != nil {
+			return 1, nil, err
+		}
+		lw, ew := j.lineWriter("stdout"), j.lineWriter("stderr")
+		code, err = j.ws.Exec(ctx, Command{Argv: argv, Name: s.Label(), Env: env.vars, Dir: b.WorkingDirectory, Stdout: lw, Stderr: ew,
+			Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
+		lw.Close()
+		ew.Close()
+		if err != nil {
+			return 1, nil, err
+		}
+	}
+	return code, outputs, j.readProtocolFiles(env.dir, outputs)
+}
+
+// interpolate evaluates the ${{ }} in a step's text, where the DAG says
+// its text holds expressions.
+func (j *job) interpolate(text string, s *dag.Step, env *expr.Env) (string, error) {
+	if !j.behavior.Expressions {
+		return text, nil
+	}
+	return expr.Interpolate(text, s.Pos.Pos, env)
+}
+
+// stepDir is a step's protocol directory on the host, and as steps see it.
+func (j *job) stepDir(index int) (host, seen string) {
+	name := fmt.Sprintf("step-%d", index+1)
+	return filepath.Join(j.stateDir, name), filepath.Join(j.ws.StateDir(), name)
+}
