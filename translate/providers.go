@@ -25,6 +25,7 @@ var githubProvider = Provider{
 		return github.Lint(f.Path, f.Data, github.Options{Dir: opts.Dir})
 	},
 	Patterns: []string{".github/workflows/*.yml", ".github/workflows/*.yaml"},
+	Emit:     github.Emit,
 }
 
 var gitlabProvider = Provider{
@@ -41,4 +42,5 @@ var gitlabProvider = Provider{
 		return []*dag.Pipeline{p}, l, err
 	},
 	Patterns: []string{".gitlab-ci.yml"},
+	Emit:     gitlab.Emit,
 }

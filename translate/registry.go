@@ -7,7 +7,8 @@ import (
 	"github.com/gantry-ci/gantry/diag"
 )
 
-// Provider is one CI system gantry reads.
+// Provider is one CI system gantry reads, and maybe writes trigger files
+// for.
 type Provider struct {
 	// Name is the provider's id as in dag.Source.Provider: "github", "gitlab".
 	Name string
@@ -20,9 +21,15 @@ type Provider struct {
 	// Lint reports every finding in a file, including those Translate
 	// treats as warnings; nil means the findings of Translate.
 	Lint func(ctx context.Context, f File, opts Options) (diag.List, error)
-	// Patterns are the repository paths where this provider's files live,
-	// used when no file is named.
+	// Patterns are the repository paths (slash-separated globs, relative
+	// to the root) where this provider's files live; Discover reads them
+	// when no file is named.
 	Patterns []string
+	// Emit writes this provider's thin trigger file for a pipeline of any
+	// provider (gantry emit --to NAME, and the trigger files gantry migrate
+	// puts in place of the originals); nil for a provider gantry only
+	// reads.
+	Emit func(p *dag.Pipeline, opts EmitOptions) ([]byte, error)
 }
 
 // registry lists the providers in detection order: the first whose Detect

@@ -217,7 +217,7 @@ var gantryProvider = Provider{
 		}
 		return []*dag.Pipeline{p}, l, nil
 	},
-	Patterns: []string{".gantry/*.dag.yaml"},
+	Patterns: []string{PipelinesDir + "/*.yaml"},
 }
 
 // IsDAG reports whether data looks like a gantry DAG: an unindented

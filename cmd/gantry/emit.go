@@ -7,8 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gantry-ci/gantry/providers/github"
-	"github.com/gantry-ci/gantry/providers/gitlab"
+	"github.com/gantry-ci/gantry/translate"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +24,7 @@ type emitOptions struct {
 func newEmitCmd(io *IO) *cobra.Command {
 	opts := &emitOptions{}
 	cmd := &cobra.Command{
-		Use:   "emit --to github|gitlab FILE|DAG",
+		Use:   "emit --to " + strings.Join(translate.Targets(), "|") + " FILE|DAG",
 		Short: "Write a thin GitHub or GitLab trigger file that runs a pipeline with gantry",
 		Long: `Emit writes the trigger file of a CI provider for a pipeline: the
 pipeline's triggers (GitHub on:, or GitLab workflow:rules), and one job that
@@ -36,7 +35,9 @@ Any source works for either target: a GitHub workflow can be triggered from
 GitLab and the other way round.
 
 The job runs the DAG at --dag (default: the file itself when it is a DAG,
-else .gantry/pipelines/NAME.yaml; write that with gantry translate).`,
+else .gantry/pipelines/NAME.yaml, NAME being the file's name without its
+extension and leading dots, as gantry migrate names it; write that with
+gantry translate).`,
 		Example: `  gantry emit --to github .gitlab-ci.yml -o .github/workflows/gantry.yml
   gantry emit --to gitlab .github/workflows/ci.yml --engine-secret GANTRY_BUILDKIT_HOST
   gantry emit --to github pipeline.dag.yaml --gantry-version v0.2.0
@@ -47,7 +48,7 @@ else .gantry/pipelines/NAME.yaml; write that with gantry translate).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.To, "to", "", "the provider to write for: github or gitlab (required)")
+	f.StringVar(&opts.To, "to", "", "the provider to write for: "+orList(translate.Targets())+" (required)")
 	f.StringVarP(&opts.Output, "output", "o", "", "write to this file instead of stdout")
 	f.StringVar(&opts.DAG, "dag", "", "the DAG's path in the repository, which the job runs")
 	f.StringVar(&opts.GantryVersion, "gantry-version", "latest", "the gantry version the job installs")
@@ -58,8 +59,8 @@ else .gantry/pipelines/NAME.yaml; write that with gantry translate).`,
 }
 
 func runEmit(ctx context.Context, io *IO, file string, opts *emitOptions) error {
-	if opts.To != "github" && opts.To != "gitlab" {
-		return usagef("--to %q: use github or gitlab", opts.To)
+	if _, err := translate.Target(opts.To); err != nil {
+		return usagef("--to %q: use %s", opts.To, orList(translate.Targets()))
 	}
 	topts, err := opts.Source.options("")
 	if err != nil {
@@ -78,21 +79,10 @@ func runEmit(ctx context.Context, io *IO, file string, opts *emitOptions) error 
 		if p.Source == nil || p.Source.Provider == "gantry" {
 			dagPath = filepath.ToSlash(file)
 		} else {
-			base := strings.TrimPrefix(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), ".")
-			base = strings.TrimSuffix(base, "-ci")
-			if base == "gitlab" {
-				base = "gitlab-ci"
-			}
-			dagPath = ".gantry/pipelines/" + base + ".yaml"
+			dagPath = translate.DAGPath("", file)
 		}
 	}
-	var out []byte
-	switch opts.To {
-	case "github":
-		out, err = github.Emit(p, github.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
-	case "gitlab":
-		out, err = gitlab.Emit(p, gitlab.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
-	}
+	out, err := translate.Emit(opts.To, p, translate.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
 	if err != nil {
 		return err
 	}
@@ -107,4 +97,12 @@ func runEmit(ctx context.Context, io *IO, file string, opts *emitOptions) error 
 	}
 	_, err = io.Out.Write(out)
 	return err
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/gantry-ci/gantry/dag"
-	"github.com/gantry-ci/gantry/providers/github"
-	"github.com/gantry-ci/gantry/providers/gitlab"
 	"github.com/gantry-ci/gantry/translate"
 	"github.com/spf13/cobra"
 )
@@ -75,9 +72,19 @@ func runMigrate(ctx context.Context, io *IO, opts *migrateOptions) error {
 	if err != nil {
 		return err
 	}
-	files := discoverCI(root)
+	files := migratable(root)
 	if len(files) == 0 {
 		return usagef("no CI file found in %s: gantry migrates .github/workflows/*.yml and .gitlab-ci.yml", root)
+	}
+	// Each file gets its own DAG: two that would share one are refused
+	// before anything is written.
+	seen := map[string]string{}
+	for _, file := range files {
+		dagRel := translate.DAGPath(opts.OutDir, file)
+		if other, ok := seen[dagRel]; ok {
+			return usagef("%s and %s would both be migrated to %s: rename one of them", other, file, dagRel)
+		}
+		seen[dagRel] = file
 	}
 	var audit translate.Audit
 	for _, file := range files {
@@ -128,25 +135,34 @@ func runMigrate(ctx context.Context, io *IO, opts *migrateOptions) error {
 	return nil
 }
 
+// migratable lists the repository's CI files gantry can migrate: those of
+// the providers it writes trigger files for.
+func migratable(root string) []string {
+	var files []string
+	for _, f := range translate.Discover(root) {
+		if f.Provider.Emit != nil {
+			files = append(files, f.Path)
+		}
+	}
+	return files
+}
+
 // migrateFile writes the DAG and the trigger file of one CI file, and the
 // original aside.
 func migrateFile(file, rel string, p *dag.Pipeline, fa *translate.FileAudit, opts *migrateOptions) error {
-	name := strings.TrimPrefix(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), ".")
-	dagRel := filepath.ToSlash(filepath.Join(opts.OutDir, name+".yaml"))
+	if p.Source == nil {
+		return nil
+	}
+	target, err := translate.Target(p.Source.Provider)
+	if err != nil {
+		return nil // a DAG already, or a provider gantry only reads
+	}
+	dagRel := translate.DAGPath(opts.OutDir, file)
 	var dagBuf bytes.Buffer
 	if err := dag.EncodeYAML(&dagBuf, p); err != nil {
 		return err
 	}
-	var trigger []byte
-	var err error
-	switch p.Source.Provider {
-	case "github":
-		trigger, err = github.Emit(p, github.EmitOptions{DAG: dagRel, Source: rel, GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
-	case "gitlab":
-		trigger, err = gitlab.Emit(p, gitlab.EmitOptions{DAG: dagRel, Source: rel, GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
-	default:
-		return nil
-	}
+	trigger, err := target.Emit(p, translate.EmitOptions{DAG: dagRel, Source: rel, GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gantry-ci/gantry/providers/github"
+	"github.com/gantry-ci/gantry/translate"
 	"github.com/spf13/cobra"
 )
 
@@ -93,14 +94,11 @@ unpinned (--check), 2 usage, 3 the API failed.`,
 
 func runPin(ctx context.Context, io *IO, files []string, opts *pinOptions) error {
 	if len(files) == 0 {
-		files = discoverCI(opts.Dir)
-		var gh []string
-		for _, f := range files {
-			if f != "" && !isGitLab(f) {
-				gh = append(gh, f)
+		for _, f := range translate.Discover(opts.Dir) {
+			if f.Provider.Name == "github" {
+				files = append(files, f.Path)
 			}
 		}
-		files = gh
 		if len(files) == 0 {
 			return usagef("no workflow found: name files, or run in a repository with .github/workflows/*.yml")
 		}
@@ -158,8 +156,4 @@ func runPin(ctx context.Context, io *IO, files []string, opts *pinOptions) error
 		return failedError{fmt.Sprintf("%d uses: not pinned to a commit SHA (gantry pin pins them)", unpinned)}
 	}
 	return nil
-}
-
-func isGitLab(path string) bool {
-	return len(path) >= len(".gitlab-ci.yml") && path[len(path)-len(".gitlab-ci.yml"):] == ".gitlab-ci.yml"
 }
