@@ -2,14 +2,21 @@ package buildkit
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/gantry-ci/gantry/runner"
 )
 
 // failures remembers the steps that failed, so that the next run runs them
@@ -120,4 +127,39 @@ func (f *failures) save() error {
 	}
 	f.dirty = false
 	return os.Rename(tmp, f.path)
+}
+
+// lost makes an error that says the daemon went away (the connection
+// closed or refused mid-step) a runner.InfraError naming the engine: the
+// step did not fail, what ran it did. Other errors pass through.
+func (e *Executor) lost(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var infra *runner.InfraError
+	if errors.As(err, &infra) {
+		return err
+	}
+	if !engineGone(err) {
+		return err
+	}
+	return &runner.InfraError{What: fmt.Sprintf("the BuildKit engine at %s was lost", e.addr), Err: err}
+}
+
+// engineGone reports whether err is gRPC's word for a connection that is
+// gone: Unavailable, or the transport's own messages when the status was
+// lost on the way.
+func engineGone(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if s, ok := status.FromError(e); ok && s.Code() == codes.Unavailable {
+			return true
+		}
+	}
+	msg := err.Error()
+	for _, m := range []string{"error reading from server: EOF", "transport is closing", "connection refused", "connection reset by peer", "code = Unavailable"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
 }

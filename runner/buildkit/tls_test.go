@@ -69,13 +69,6 @@ func certs(t *testing.T, dir string) {
 // tcp://127.0.0.1 with TLS certificates made here, as a remote engine
 // would, and checks that a client without a certificate is refused.
 func TestRemoteTLS(t *testing.T) {
-	bin := os.Getenv("GANTRY_BUILDKITD")
-	if bin == "" || os.Getenv("GANTRY_TEST_ROOTFS") == "" {
-		if os.Getenv("GANTRY_REQUIRE_BUILDKIT") != "" {
-			t.Fatal("GANTRY_REQUIRE_BUILDKIT is set but GANTRY_BUILDKITD or GANTRY_TEST_ROOTFS is not")
-		}
-		t.Skip("no buildkitd binary (eval \"$(scripts/buildkit-up)\")")
-	}
 	dir := t.TempDir()
 	certs(t, dir)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -84,46 +77,9 @@ func TestRemoteTLS(t *testing.T) {
 	}
 	addr := "tcp://" + l.Addr().String()
 	l.Close()
-	root, err := os.MkdirTemp("", "gantry-buildkitd-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	cmd := exec.Command(bin, "--root", root, "--addr", addr,
-		"--tlscacert", filepath.Join(dir, "ca.pem"), "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem"),
-		"--oci-worker=true", "--containerd-worker=false")
-	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		os.RemoveAll(root)
-	})
+	d := startDaemon(t, addr, "--tlscacert", filepath.Join(dir, "ca.pem"), "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem"))
 	tls := buildkit.TLS{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "client.pem"), Key: filepath.Join(dir, "client-key.pem")}
-	var e *buildkit.Executor
-	for start := time.Now(); ; {
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: tls, StateDir: t.TempDir(),
-			Images: map[string]string{"default": "rootfs://" + os.Getenv("GANTRY_TEST_ROOTFS")}})
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("the TLS daemon at %s did not answer: %v\n%s", addr, err, log.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	e := d.connect(t, buildkit.Options{TLS: tls})
 	t.Cleanup(func() { e.Close() }) // after the workspace's Release, which Prepare registers next
 	ws, _ := executortest.Prepare(t, e, "")
 	if got := executortest.MustSh(t, ws, "cat hello.txt; echo over tls"); got != "hello\nover tls\n" {
@@ -135,5 +91,76 @@ func TestRemoteTLS(t *testing.T) {
 		t.Error("a client without a certificate was let in")
 	} else if !strings.Contains(err.Error(), addr) {
 		t.Errorf("the error does not name the address: %v", err)
+	}
+}
+
+// daemon is a buildkitd of a test's own, which the test may stop.
+type daemon struct {
+	addr string
+	cmd  *exec.Cmd
+	log  *strings.Builder
+}
+
+// startDaemon starts a second buildkitd (GANTRY_BUILDKITD, built by
+// scripts/buildkit-up) listening on addr with the given flags; it is
+// stopped when the test ends. Without the binary the test skips, unless
+// GANTRY_REQUIRE_BUILDKIT is set.
+func startDaemon(t *testing.T, addr string, args ...string) *daemon {
+	t.Helper()
+	bin := os.Getenv("GANTRY_BUILDKITD")
+	if bin == "" || os.Getenv("GANTRY_TEST_ROOTFS") == "" {
+		if os.Getenv("GANTRY_REQUIRE_BUILDKIT") != "" {
+			t.Fatal("GANTRY_REQUIRE_BUILDKIT is set but GANTRY_BUILDKITD or GANTRY_TEST_ROOTFS is not")
+		}
+		t.Skip("no buildkitd binary (eval \"$(scripts/buildkit-up)\")")
+	}
+	root, err := os.MkdirTemp("", "gantry-buildkitd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{addr: addr, log: &strings.Builder{}}
+	d.cmd = exec.Command(bin, append([]string{"--root", root, "--addr", addr, "--oci-worker=true", "--containerd-worker=false"}, args...)...)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			d.cmd.Process.Kill()
+			<-done
+		}
+		os.RemoveAll(root)
+	})
+	return d
+}
+
+// connect makes an executor on the daemon once it answers, with the
+// busybox root filesystem as the default image.
+func (d *daemon) connect(t *testing.T, opts buildkit.Options) *buildkit.Executor {
+	t.Helper()
+	opts.Addr = d.addr
+	if opts.StateDir == "" {
+		opts.StateDir = t.TempDir()
+	}
+	if opts.Images == nil {
+		opts.Images = map[string]string{"default": "rootfs://" + os.Getenv("GANTRY_TEST_ROOTFS")}
+	}
+	for start := time.Now(); ; {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		e, err := buildkit.New(ctx, opts)
+		cancel()
+		if err == nil {
+			return e
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the daemon at %s did not answer: %v\n%s", d.addr, err, d.log.String())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -69,6 +69,14 @@ var addedVars = []string{"PWD", "OLDPWD", "SHLVL", "_", "HOME", "HOSTNAME", "TRA
 // Prepare opens a BuildKit session for the node, with its image and a copy
 // of the repository.
 func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.WorkspaceSpec) (runner.Workspace, error) {
+	ws, err := e.prepare(ctx, n, spec)
+	if err != nil {
+		return nil, e.lost(err)
+	}
+	return ws, nil
+}
+
+func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.WorkspaceSpec) (*workspace, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -112,7 +120,7 @@ func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	}
 	s, err := e.session(ctx, stores)
 	if err != nil {
-		return nil, fmt.Errorf("buildkit session for %s: %w", n.ID, err)
+		return nil, e.lost(fmt.Errorf("buildkit session for %s: %w", n.ID, err))
 	}
 	w := &workspace{buildSession: s, e: e, node: n, spec: spec}
 	w.dirs.add("workspace", src)
@@ -165,7 +173,8 @@ func (w *workspace) ImageEnv() []string { return w.env }
 // Exec runs one command as an exec op over the chains, and reads back what
 // it recorded.
 func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
-	return w.exec(ctx, c, nil)
+	code, err := w.exec(ctx, c, nil)
+	return code, w.e.lost(err)
 }
 
 // exec runs c over the job's root filesystem, or over image (a Docker

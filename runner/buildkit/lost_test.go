@@ -1,0 +1,42 @@
+package buildkit_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gantry-ci/gantry/runner"
+	"github.com/gantry-ci/gantry/runner/buildkit"
+	"github.com/gantry-ci/gantry/runner/executortest"
+)
+
+// TestEngineLost kills the daemon in the middle of a step: the step's
+// error must say that the engine was lost (an InfraError naming its
+// address), not look like the step failed.
+func TestEngineLost(t *testing.T) {
+	addr := "unix://" + filepath.Join(t.TempDir(), "buildkitd.sock")
+	d := startDaemon(t, addr)
+	e := d.connect(t, buildkit.Options{})
+	t.Cleanup(func() { e.Close() })
+	ws, _ := executortest.Prepare(t, e, "")
+	executortest.MustSh(t, ws, "true") // the session works
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		d.cmd.Process.Signal(syscall.SIGKILL)
+	}()
+	start := time.Now()
+	r := executortest.Sh(t.Context(), ws, "echo started; sleep 60")
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the step went on for %s after the engine was killed", took)
+	}
+	var infra *runner.InfraError
+	if !errors.As(r.Err, &infra) {
+		t.Fatalf("the step ended with code %d and error %v (%T); want a *runner.InfraError", r.Code, r.Err, r.Err)
+	}
+	if !strings.Contains(infra.Error(), addr) || !strings.Contains(infra.Error(), "lost") {
+		t.Errorf("the error does not say the engine at %s was lost: %v", addr, infra)
+	}
+}
