@@ -40,18 +40,25 @@ func (f *githubFlags) remote(offline bool, actionDirs []string) (*github.Remote,
 		}
 		dirs[k] = abs
 	}
-	token := f.Token
+	token, api := f.api()
+	return github.NewRemote(github.RemoteOptions{Token: token, BaseURL: api, Offline: offline, ActionDirs: dirs})
+}
+
+// api is the token and the API address the flags (or the environment:
+// GITHUB_TOKEN, GITHUB_API_URL) give; "" for api.github.com.
+func (f *githubFlags) api() (token, baseURL string) {
+	token = f.Token
 	if token == "" {
 		token = os.Getenv("GITHUB_TOKEN")
 	}
-	api := f.API
-	if api == "" {
-		api = os.Getenv("GITHUB_API_URL")
-		if api == "https://api.github.com" {
-			api = ""
+	baseURL = f.API
+	if baseURL == "" {
+		baseURL = os.Getenv("GITHUB_API_URL")
+		if baseURL == "https://api.github.com" {
+			baseURL = ""
 		}
 	}
-	return github.NewRemote(github.RemoteOptions{Token: token, BaseURL: api, Offline: offline, ActionDirs: dirs})
+	return token, baseURL
 }
 
 type pinOptions struct {

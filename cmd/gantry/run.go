@@ -16,6 +16,7 @@ import (
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
+	"github.com/gantry-ci/gantry/runner/checkrun"
 	"github.com/gantry-ci/gantry/runner/host"
 	"github.com/gantry-ci/gantry/translate"
 )
@@ -299,11 +300,12 @@ func (o *runOptions) checkRuns(ctx context.Context, io *IO, rep runner.Reporter,
 	if !ok || owner == "" || name == "" || sha == "" {
 		return nil, usagef("--report github needs the repository (GITHUB_REPOSITORY=owner/name, or a github.com remote) and the commit (GITHUB_SHA)")
 	}
-	remote, err := o.GitHub.remote(false, nil)
+	token, api := o.GitHub.api()
+	checks, err := checkrun.New(ctx, checkrun.Options{Token: token, BaseURL: api, Owner: owner, Repo: name, SHA: sha,
+		Warn: func(msg string) { fmt.Fprintln(io.Err, "gantry: warning: "+m.Mask(msg)) }})
 	if err != nil {
 		return nil, err
 	}
-	checks := remote.Checks(ctx, owner, name, sha, func(msg string) { fmt.Fprintln(io.Err, "gantry: warning: "+m.Mask(msg)) })
 	return runner.Tee{rep, checks}, nil
 }
 

@@ -1,4 +1,4 @@
-package github_test
+package checkrun_test
 
 import (
 	"bytes"
@@ -11,10 +11,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gantry-ci/gantry/providers/github"
+	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
+	"github.com/gantry-ci/gantry/runner/checkrun"
 	"github.com/gantry-ci/gantry/runner/host"
 )
+
+const sha = "1111111111111111111111111111111111111111"
 
 // fakeChecks serves the check-run endpoints and records what was sent.
 type fakeChecks struct {
@@ -48,41 +51,40 @@ func newFakeChecks(t *testing.T) *fakeChecks {
 	return f
 }
 
-const checksWorkflow = `name: checks
-on: push
-jobs:
-  lint:
-    runs-on: ubuntu-latest
+// checksPipeline has a node that fails with an annotation, one that writes
+// a step summary, and one skipped because what it needs failed.
+const checksPipeline = `version: gantry/v1
+name: checks
+nodes:
+  - id: lint
     steps:
       - run: echo "::error file=main.go,line=3,col=5::unused variable x"
       - run: exit 1
-  build:
-    runs-on: ubuntu-latest
+  - id: build
     steps:
       - run: echo "## built" >> "$GITHUB_STEP_SUMMARY"
-  deploy:
-    needs: lint
-    runs-on: ubuntu-latest
+  - id: deploy
+    needs: [lint]
     steps:
       - run: echo never
 `
 
 func runWithChecks(t *testing.T, api *fakeChecks) (*runner.Result, string) {
 	t.Helper()
-	p, l, err := github.Translate(t.Context(), "checks.yml", []byte(checksWorkflow), github.Options{Dir: t.TempDir()})
-	if err != nil || p == nil {
-		t.Fatal(err, l)
-	}
-	remote, err := github.NewRemote(github.RemoteOptions{Token: "tok", BaseURL: api.URL + "/", CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	p, l := dag.Decode([]byte(checksPipeline), "checks.yaml")
+	if p == nil || l.HasErrors() {
+		t.Fatal(l)
 	}
 	var warnings strings.Builder
 	var out bytes.Buffer
-	checks := remote.Checks(t.Context(), "acme", "app", sha1, func(s string) { warnings.WriteString(s + "\n") })
+	checks, err := checkrun.New(t.Context(), checkrun.Options{Token: "tok", BaseURL: api.URL + "/", Owner: "acme", Repo: "app", SHA: sha,
+		Warn: func(s string) { warnings.WriteString(s + "\n") }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := runner.Run(t.Context(), p, runner.Options{
 		Executor: host.New(host.Options{}), Source: t.TempDir(), RunDir: t.TempDir(),
-		Event:    runner.Event{Name: "push", Ref: "refs/heads/main", SHA: sha1, Repository: "acme/app"},
+		Event:    runner.Event{Name: "push", Ref: "refs/heads/main", SHA: sha, Repository: "acme/app"},
 		Reporter: runner.Tee{&runner.TextReporter{Out: &out}, checks}, Masker: &runner.Masker{},
 	})
 	if err != nil && res == nil {
@@ -91,7 +93,8 @@ func runWithChecks(t *testing.T, api *fakeChecks) (*runner.Result, string) {
 	return res, warnings.String()
 }
 
-func TestChecks(t *testing.T) {
+func TestReporter(t *testing.T) {
+	t.Parallel()
 	api := newFakeChecks(t)
 	res, warnings := runWithChecks(t, api)
 	if !res.Failed {
@@ -109,7 +112,7 @@ func TestChecks(t *testing.T) {
 			t.Errorf("%s: no token", c)
 		}
 		b := api.bodies[i]
-		if strings.HasPrefix(c, "POST") && b["head_sha"] != sha1 {
+		if strings.HasPrefix(c, "POST") && b["head_sha"] != sha {
 			t.Errorf("%s: head_sha %v", c, b["head_sha"])
 		}
 		if b["status"] == "completed" {
@@ -148,7 +151,8 @@ func TestChecks(t *testing.T) {
 	}
 }
 
-func TestChecksRateLimited(t *testing.T) {
+func TestReporterRateLimited(t *testing.T) {
+	t.Parallel()
 	api := newFakeChecks(t)
 	api.status = http.StatusForbidden
 	res, warnings := runWithChecks(t, api)
@@ -160,5 +164,34 @@ func TestChecksRateLimited(t *testing.T) {
 	}
 	if len(api.calls) != 1 {
 		t.Errorf("gantry kept calling a failing API: %v", api.calls)
+	}
+}
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		opts    checkrun.Options
+		wantErr string
+	}{
+		{name: "api.github.com", opts: checkrun.Options{Owner: "acme", Repo: "app", SHA: sha}},
+		{name: "enterprise", opts: checkrun.Options{BaseURL: "https://ghe.example/api/v3/", Owner: "acme", Repo: "app", SHA: sha}},
+		{name: "no commit", opts: checkrun.Options{Owner: "acme", Repo: "app"}, wantErr: `sha ""`},
+		{name: "no repository", opts: checkrun.Options{SHA: sha}, wantErr: `owner ""`},
+		{name: "a bad API address", opts: checkrun.Options{BaseURL: "://nope", Owner: "acme", Repo: "app", SHA: sha}, wantErr: `github api "://nope"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := checkrun.New(t.Context(), tc.opts)
+			if tc.wantErr == "" {
+				if err != nil || r == nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("New: error %v, want %q", err, tc.wantErr)
+			}
+		})
 	}
 }
