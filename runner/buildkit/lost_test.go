@@ -1,6 +1,7 @@
 package buildkit_test
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/gantry-ci/gantry/runner/executortest"
@@ -21,7 +23,13 @@ func TestEngineLost(t *testing.T) {
 	d := startDaemon(t, addr)
 	e := d.connect(t, buildkit.Options{})
 	t.Cleanup(func() { e.Close() })
-	ws, _ := executortest.Prepare(t, e, "")
+	// Not executortest.Prepare: releasing a workspace whose engine is gone
+	// has nothing left to do, and may say so.
+	ws, err := e.Prepare(t.Context(), &dag.Node{ID: "lost"}, runner.WorkspaceSpec{Source: executortest.Source(t), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Release(context.Background()) })
 	executortest.MustSh(t, ws, "true") // the session works
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
