@@ -18,19 +18,6 @@ import (
 // file name in the step's protocol directory.
 var protocolFiles = map[string]string{"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path", "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}
 
-// createProtocolFiles makes the protocol's files, empty, in dir: libraries
-// such as @actions/core refuse to write to a file that is missing.
-func createProtocolFiles(dir string) error {
-	for _, f := range protocolFiles {
-		file, err := os.OpenFile(filepath.Join(dir, f), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o666)
-		if err != nil {
-			return err
-		}
-		file.Close()
-	}
-	return nil
-}
-
 // readProtocolFiles takes in what a step wrote to the protocol's files in
 // dir: outputs into outputs, the rest into the job.
 func (j *job) readProtocolFiles(dir string, outputs map[string]string) error {
