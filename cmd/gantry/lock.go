@@ -6,12 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 
-	"github.com/gantry-ci/gantry/dag"
-	"github.com/gantry-ci/gantry/providers/github"
-	"github.com/gantry-ci/gantry/translate"
+	"github.com/gantry-ci/gantry/lock"
 	"github.com/spf13/cobra"
 )
 
@@ -57,35 +53,9 @@ func runLock(ctx context.Context, io *IO, opts *lockOptions) error {
 	if err != nil {
 		return err
 	}
-	var lock translate.Lock
-	var mu sync.Mutex
-	var firstErr error
-	record := func(uses string) (string, error) {
-		dir, sha, err := remote.Action(ctx, uses)
-		if err != nil {
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", uses, err)
-			}
-			mu.Unlock()
-			return "", err
-		}
-		h, err := translate.TreeHash(dir)
-		if err != nil {
-			return "", err
-		}
-		mu.Lock()
-		lock.Actions = append(lock.Actions, translate.LockedAction{Uses: uses, SHA: sha, Hash: h})
-		mu.Unlock()
-		return dir, nil
-	}
-	topts.Actions = record
-	topts.Included = func(kind, ref string, data []byte) error {
-		mu.Lock()
-		defer mu.Unlock()
-		lock.Includes = append(lock.Includes, translate.LockedInclude{Kind: kind, Ref: ref, Hash: translate.ContentHash(data)})
-		return nil
-	}
+	rec := lock.NewRecorder(remote)
+	topts.Actions = func(uses string) (string, error) { return rec.Action(ctx, uses) }
+	topts.Included = rec.Include
 	files := discover(opts.Source.Dir)
 	if len(files) == 0 {
 		return usagef("no pipeline found in %s", opts.Source.Dir)
@@ -95,102 +65,20 @@ func runLock(ctx context.Context, io *IO, opts *lockOptions) error {
 		return err
 	}
 	for _, p := range pipelines {
-		// Actions kept as references (JavaScript ones) are locked too.
-		for _, n := range p.Nodes {
-			for _, s := range n.Steps {
-				if remoteUses(s.Uses) {
-					record(s.Uses)
-				}
-			}
-			if remoteUses(n.Uses) {
-				record(n.Uses)
-			}
-		}
-		lock.AddImages(p)
+		rec.Pipeline(ctx, p)
 	}
-	if firstErr != nil {
-		return firstErr
-	}
-	var b bytes.Buffer
-	if err := lock.Write(&b); err != nil {
+	lf, err := rec.File()
+	if err != nil {
 		return err
 	}
-	path := filepath.Join(opts.Source.Dir, translate.LockFile)
+	var b bytes.Buffer
+	if err := lf.Write(&b); err != nil {
+		return err
+	}
+	path := filepath.Join(opts.Source.Dir, lock.FileName)
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(io.Out, "%s: %d actions and workflows, %d remote includes, %d images\n", path, len(lock.Actions), len(lock.Includes), len(lock.Images))
+	fmt.Fprintf(io.Out, "%s: %d actions and workflows, %d remote includes, %d images\n", path, len(lf.Actions), len(lf.Includes), len(lf.Images))
 	return nil
-}
-
-// remoteUses says whether a uses: names a remote GitHub action or
-// reusable workflow that gantry fetches.
-func remoteUses(uses string) bool {
-	if uses == "" || strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "docker://") || strings.Contains(uses, "${{") || !strings.Contains(uses, "@") {
-		return false
-	}
-	if dag.BuiltinAction(uses) {
-		return false
-	}
-	name, _, _ := strings.Cut(uses, "@")
-	return strings.Count(name, "/") >= 1
-}
-
-// lockedIncludes checks the remote files a run includes against the lock:
-// with locked, each must be in it with the same content; otherwise a
-// changed one is a warning.
-func lockedIncludes(lock *translate.Lock, locked bool, warn func(string)) func(kind, ref string, data []byte) error {
-	return func(kind, ref string, data []byte) error {
-		entry, ok := lock.Include(kind, ref)
-		h := translate.ContentHash(data)
-		switch {
-		case locked && !ok:
-			return fmt.Errorf("not in gantry.lock: run gantry lock")
-		case locked && entry.Hash != h:
-			return fmt.Errorf("its content (%s) is not what gantry.lock says (%s); run gantry lock again if that is expected", h, entry.Hash)
-		case ok && entry.Hash != h:
-			warn(fmt.Sprintf("gantry.lock is stale: include:%s %s changed (run gantry lock, or gantry run --locked)", kind, ref))
-		}
-		return nil
-	}
-}
-
-// lockedActions resolves actions for a run: with locked, exactly the
-// commits of gantry.lock, their content checked against its hashes;
-// otherwise as the refs name them now, with one warning per action whose
-// commit differs from the lock's.
-func lockedActions(remote *github.Remote, lock *translate.Lock, locked bool, warn func(string)) func(ctx context.Context, uses string) (string, error) {
-	var mu sync.Mutex
-	warned := map[string]bool{}
-	return func(ctx context.Context, uses string) (string, error) {
-		entry, inLock := lock.Action(uses)
-		if !locked {
-			dir, sha, err := remote.Action(ctx, uses)
-			if err == nil && inLock && sha != entry.SHA {
-				mu.Lock()
-				if !warned[uses] {
-					warned[uses] = true
-					warn(fmt.Sprintf("gantry.lock is stale: %s now names %s, the lock says %s (run gantry lock, or gantry run --locked)", uses, sha, entry.SHA))
-				}
-				mu.Unlock()
-			}
-			return dir, err
-		}
-		if !inLock {
-			return "", fmt.Errorf("%s is not in gantry.lock: run gantry lock", uses)
-		}
-		spec, _, _ := strings.Cut(uses, "@")
-		dir, _, err := remote.Action(ctx, spec+"@"+entry.SHA)
-		if err != nil {
-			return "", err
-		}
-		h, err := translate.TreeHash(dir)
-		if err != nil {
-			return "", err
-		}
-		if h != entry.Hash {
-			return "", fmt.Errorf("%s at %s does not match gantry.lock's hash (%s, found %s): the cache or the repository changed; run gantry lock again if that is expected", uses, entry.SHA, entry.Hash, h)
-		}
-		return dir, nil
-	}
 }

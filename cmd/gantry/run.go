@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/lock"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/checkrun"
 	"github.com/gantry-ci/gantry/runner/host"
@@ -129,16 +130,16 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	lock, err := translate.ReadLock(filepath.Join(opts.Source.Dir, translate.LockFile))
+	lf, err := lock.Read(filepath.Join(opts.Source.Dir, lock.FileName))
 	if err != nil {
 		return err
 	}
-	if opts.Locked && lock == nil {
-		return usagef("--locked: there is no %s in %s; write it with gantry lock", translate.LockFile, opts.Source.Dir)
+	if opts.Locked && lf == nil {
+		return usagef("--locked: there is no %s in %s; write it with gantry lock", lock.FileName, opts.Source.Dir)
 	}
 	warn := func(msg string) { fmt.Fprintln(io.Err, "gantry: warning: "+msg) }
-	actions := lockedActions(remote, lock, opts.Locked, warn)
-	topts.Included = lockedIncludes(lock, opts.Locked, warn)
+	actions := lf.ResolveActions(remote, opts.Locked, warn)
+	topts.Included = lf.CheckIncludes(opts.Locked, warn)
 	topts.Actions = func(uses string) (string, error) { return actions(ctx, uses) }
 	files := opts.Files
 	if len(files) == 0 {

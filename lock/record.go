@@ -1,0 +1,101 @@
+package lock
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/gantry-ci/gantry/dag"
+)
+
+// Recorder builds a lock while pipelines are translated (gantry lock):
+// its Action and Include methods go into the translation's options
+// (translate.Options.Actions and Included), Pipeline then adds what the
+// translated pipeline names itself. It is safe for concurrent use.
+type Recorder struct {
+	fetch Fetcher
+
+	mu   sync.Mutex
+	file File
+	err  error
+}
+
+// NewRecorder makes a Recorder that fetches actions through fetch.
+func NewRecorder(fetch Fetcher) *Recorder {
+	return &Recorder{fetch: fetch}
+}
+
+// Action fetches uses, records its commit and the hash of its tree, and
+// returns its directory.
+func (r *Recorder) Action(ctx context.Context, uses string) (string, error) {
+	dir, sha, err := r.fetch.Action(ctx, uses)
+	if err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = fmt.Errorf("%s: %w", uses, err)
+		}
+		r.mu.Unlock()
+		return "", err
+	}
+	h, err := TreeHash(dir)
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	r.file.Actions = append(r.file.Actions, Action{Uses: uses, SHA: sha, Hash: h})
+	r.mu.Unlock()
+	return dir, nil
+}
+
+// Include records the hash of an included remote file.
+func (r *Recorder) Include(kind, ref string, data []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.file.Includes = append(r.file.Includes, Include{Kind: kind, Ref: ref, Hash: ContentHash(data)})
+	return nil
+}
+
+// Pipeline records what a translated pipeline uses that its translation
+// did not fetch: the remote actions kept as references (JavaScript ones)
+// and the images.
+func (r *Recorder) Pipeline(ctx context.Context, p *dag.Pipeline) {
+	for _, n := range p.Nodes {
+		for _, s := range n.Steps {
+			if remoteUses(s.Uses) {
+				r.Action(ctx, s.Uses)
+			}
+		}
+		if remoteUses(n.Uses) {
+			r.Action(ctx, n.Uses)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.file.AddImages(p)
+}
+
+// File returns the lock recorded so far, or the first error fetching an
+// action.
+func (r *Recorder) File() (*File, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return nil, r.err
+	}
+	f := r.file
+	return &f, nil
+}
+
+// remoteUses says whether a uses: names a remote GitHub action or
+// reusable workflow that gantry fetches.
+func remoteUses(uses string) bool {
+	if uses == "" || strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "docker://") || strings.Contains(uses, "${{") || !strings.Contains(uses, "@") {
+		return false
+	}
+	if dag.BuiltinAction(uses) {
+		return false
+	}
+	name, _, _ := strings.Cut(uses, "@")
+	return strings.Count(name, "/") >= 1
+}
