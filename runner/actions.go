@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -105,25 +106,32 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string
 		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
 	}
 	actionEnv = append(actionEnv, "GITHUB_ACTION_PATH="+seen, "GITHUB_ACTION_REPOSITORY="+strings.SplitN(s.Uses, "@", 2)[0])
-	runJS := func(ctx context.Context, script string) (int, error) {
-		lw, ew := j.lineWriter("stdout"), j.lineWriter("stderr")
+	main := j.cmds
+	runJS := func(ctx context.Context, script string, cmds *commands, env []string) (int, error) {
+		lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
 		defer lw.Close()
 		defer ew.Close()
-		return ws.Exec(ctx, Command{Argv: []string{"node", filepath.ToSlash(filepath.Join(seen, script))}, Name: s.Label(), Env: actionEnv,
+		return ws.Exec(ctx, Command{Argv: []string{"node", filepath.ToSlash(filepath.Join(seen, script))}, Name: s.Label(), Env: env,
 			Stdout: lw, Stderr: ew, Secrets: r.opts.Masker.Values(), Volatile: volatileVars})
 	}
 	if meta.Runs.Pre != "" {
-		if code, err := runJS(ctx, meta.Runs.Pre); err != nil || code != 0 {
+		if code, err := runJS(ctx, meta.Runs.Pre, main, actionEnv); err != nil || code != 0 {
 			return max(code, 1), err
 		}
 	}
 	if meta.Runs.Main == "" {
 		return 1, fmt.Errorf("action %s: action.yml has no runs.main", s.Uses)
 	}
-	code, err := runJS(ctx, meta.Runs.Main)
+	code, err := runJS(ctx, meta.Runs.Main, main, actionEnv)
 	if meta.Runs.Post != "" {
 		j.posts = append(j.posts, func() {
-			if _, err := runJS(context.WithoutCancel(ctx), meta.Runs.Post); err != nil {
+			// What the main step saved (save-state, GITHUB_STATE) reaches
+			// its post step as STATE_* variables.
+			env := slices.Clone(actionEnv)
+			for k, v := range main.state {
+				env = append(env, "STATE_"+k+"="+v)
+			}
+			if _, err := runJS(context.WithoutCancel(ctx), meta.Runs.Post, newCommands(nil), env); err != nil {
 				r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("post step of %s: %v", s.Uses, err))
 			}
 		})
@@ -169,7 +177,7 @@ func (j *job) runDockerAction(ctx context.Context, s *dag.Step, dir string, meta
 	for k, v := range with {
 		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
 	}
-	lw, ew := j.lineWriter("stdout"), j.lineWriter("stderr")
+	lw, ew := j.lineWriter("stdout", j.cmds), j.lineWriter("stderr", j.cmds)
 	defer lw.Close()
 	defer ew.Close()
 	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: actionEnv, Stdout: lw, Stderr: ew,

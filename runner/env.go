@@ -239,7 +239,7 @@ func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
 	for _, k := range keys {
 		out = append(out, k+"="+all[k])
 	}
-	return &stepEnv{vars: out, expr: ee, dir: hostDir}, nil
+	return &stepEnv{vars: out, env: vars, expr: ee, dir: hostDir}, nil
 }
 
 // expandVars adds vars to base with $VAR and ${VAR} in their values

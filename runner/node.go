@@ -42,6 +42,8 @@ type job struct {
 	posts []func()
 	// infra is the first infrastructure failure, which ends the node.
 	infra *InfraError
+	// cmds collects the workflow commands of the step running now.
+	cmds *commands
 }
 
 // execNode runs a node's steps in a fresh workspace.
@@ -143,8 +145,10 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 		for _, st := range res.Steps {
 			if st.Status == dag.StatusFailure {
 				res.Reason = fmt.Sprintf("step %q failed", st.Name)
-				if st.Duration > 0 && st.ExitCode == 0 {
-					res.Reason = fmt.Sprintf("step %q timed out or could not run", st.Name)
+				if st.why != "" {
+					res.Reason = fmt.Sprintf("step %q %s", st.Name, st.why)
+				} else if st.ExitCode != 0 {
+					res.Reason = fmt.Sprintf("step %q failed with exit code %d", st.Name, st.ExitCode)
 				}
 				break
 			}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,13 +19,47 @@ import (
 // file name in the step's protocol directory.
 var protocolFiles = map[string]string{"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path", "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}
 
-// readProtocolFiles takes in what a step wrote to the protocol's files in
-// dir: outputs into outputs, the rest into the job.
-func (j *job) readProtocolFiles(dir string, outputs map[string]string) error {
+// commands collects what one step said through workflow commands. Its
+// stdout and stderr are read concurrently, hence the lock.
+type commands struct {
+	mu      sync.Mutex
+	outputs map[string]string
+	state   map[string]string
+	env     map[string]string
+	paths   []string
+	// unsecure is ACTIONS_ALLOW_UNSECURE_COMMANDS=true in the step's env
+	// context, which lets ::set-env and ::add-path through.
+	unsecure bool
+	// failed is a command that could not be processed: as on GitHub, the
+	// step fails.
+	failed []string
+}
+
+func newCommands(env map[string]string) *commands {
+	unsecure, _ := strconv.ParseBool(env["ACTIONS_ALLOW_UNSECURE_COMMANDS"])
+	return &commands{outputs: map[string]string{}, state: map[string]string{}, env: map[string]string{}, unsecure: unsecure}
+}
+
+// readProtocolFiles takes in what a step said: its workflow commands,
+// then (as GitHub's runner reads them after the step, they win) what it
+// wrote to the protocol's files in dir. Outputs go into outputs, the rest
+// into the job.
+func (j *job) readProtocolFiles(dir string, cmds *commands, outputs map[string]string) error {
+	maps.Copy(outputs, cmds.outputs)
+	maps.Copy(j.exported, cmds.env)
+	for _, p := range cmds.paths {
+		j.paths = append([]string{p}, j.paths...)
+	}
+	if len(cmds.failed) > 0 {
+		return fmt.Errorf("unable to process command %s successfully", strings.Join(cmds.failed, ", "))
+	}
 	if err := readKeyValues(filepath.Join(dir, "output"), outputs); err != nil {
 		return err
 	}
 	if err := readKeyValues(filepath.Join(dir, "env"), j.exported); err != nil {
+		return err
+	}
+	if err := readKeyValues(filepath.Join(dir, "state"), cmds.state); err != nil {
 		return err
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "path")); err == nil {
@@ -79,8 +114,8 @@ func readKeyValues(path string, into map[string]string) error {
 }
 
 // lineWriter turns a step's output into masked lines for the reporter,
-// interpreting workflow commands where the DAG says they are on.
-func (j *job) lineWriter(stream string) io.WriteCloser {
+// interpreting workflow commands into cmds where the DAG says they are on.
+func (j *job) lineWriter(stream string, cmds *commands) io.WriteCloser {
 	pr, pw := io.Pipe()
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -100,7 +135,7 @@ func (j *job) lineWriter(stream string) io.WriteCloser {
 				}
 				continue
 			}
-			if j.behavior.WorkflowCommands && strings.HasPrefix(line, "::") && j.workflowCommand(line, &stop) {
+			if j.behavior.WorkflowCommands && strings.HasPrefix(line, "::") && j.workflowCommand(line, cmds, &stop) {
 				continue
 			}
 			rep.Line(j.n.ID, stream, mask.Mask(line))
@@ -124,7 +159,7 @@ func (p *pipeCloser) Close() error {
 
 // workflowCommand handles one ::command:: line; it reports whether the
 // line was a command (and so is not printed as it is).
-func (j *job) workflowCommand(line string, stop *string) bool {
+func (j *job) workflowCommand(line string, cmds *commands, stop *string) bool {
 	rest := strings.TrimPrefix(line, "::")
 	head, msg, ok := strings.Cut(rest, "::")
 	if !ok {
@@ -148,7 +183,7 @@ func (j *job) workflowCommand(line string, stop *string) bool {
 				if where != "" {
 					where += ":"
 				}
-				v = unescapeData(v)
+				v = unescapeProperty(v)
 				where += v
 				switch k {
 				case "file":
@@ -167,18 +202,85 @@ func (j *job) workflowCommand(line string, stop *string) bool {
 			where = " (" + where + ")"
 		}
 		j.say("%s: %s%s", cmd, msg, where)
-	case "debug":
-	case "set-output", "set-env", "add-path":
-		j.say("::%s is disabled, as on GitHub; write to $%s instead", cmd, map[string]string{"set-output": "GITHUB_OUTPUT", "set-env": "GITHUB_ENV", "add-path": "GITHUB_PATH"}[cmd])
+	case "debug", "echo":
+	case "set-output", "save-state":
+		// Deprecated in 2022, and still honoured by GitHub's runner, with
+		// this warning.
+		j.warn(fmt.Sprintf("The `%s` command is deprecated and will be disabled soon. Please upgrade to using Environment Files. For more information see: https://github.blog/changelog/2022-10-11-github-actions-deprecating-save-state-and-set-output-commands/", cmd))
+		name := property(props, "name")
+		if name == "" {
+			j.say("Required field 'name' is missing in ##[%s] command.", cmd)
+			cmds.fail(line)
+			break
+		}
+		cmds.mu.Lock()
+		if cmd == "set-output" {
+			cmds.outputs[name] = msg
+		} else {
+			cmds.state[name] = msg
+		}
+		cmds.mu.Unlock()
+	case "set-env", "add-path":
+		// Refused unless the step's env allows them, then honoured: a
+		// refused one fails the step, as on GitHub.
+		if !cmds.unsecure {
+			j.say("The `%s` command is disabled. Please upgrade to using Environment Files or opt into unsecure command execution by setting the `ACTIONS_ALLOW_UNSECURE_COMMANDS` environment variable to `true`. For more information see: https://github.blog/changelog/2020-10-01-github-actions-deprecating-set-env-and-add-path-commands/", cmd)
+			cmds.fail(line)
+			break
+		}
+		cmds.mu.Lock()
+		switch name := property(props, "name"); {
+		case cmd == "add-path":
+			cmds.paths = append(cmds.paths, msg)
+		case name == "":
+			j.say("Required field 'name' is missing in ##[set-env] command.")
+			cmds.failed = append(cmds.failed, mask.Mask(line))
+		case strings.EqualFold(name, "NODE_OPTIONS"):
+			j.say("Can't update NODE_OPTIONS environment variable using ::set-env:: command.")
+		default:
+			cmds.env[name] = msg
+		}
+		cmds.mu.Unlock()
 	case "stop-commands":
 		*stop = msg
-	case "save-state", "echo":
 	default:
 		return false
 	}
 	return true
 }
 
-func unescapeData(s string) string {
+// fail notes a command that could not be processed.
+func (c *commands) fail(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failed = append(c.failed, strconv.Quote(line))
+}
+
+// warn prints a warning of gantry's as GitHub's runner shows its own: a
+// line, and a warning annotation.
+func (j *job) warn(msg string) {
+	if an, ok := j.r.opts.Reporter.(Annotator); ok {
+		an.Annotation(j.n.ID, Annotation{Level: "warning", Message: msg})
+	}
+	j.say("warning: %s", msg)
+}
+
+// property is a command property's value (name=VALUE in "::cmd name=VALUE,k=v::").
+func property(props, key string) string {
+	for _, p := range strings.Split(props, ",") {
+		if k, v, ok := strings.Cut(p, "="); ok && strings.TrimSpace(k) == key {
+			return unescapeProperty(v)
+		}
+	}
+	return ""
+}
+
+// unescapeProperty undoes @actions/core's escaping of property values.
+func unescapeProperty(s string) string {
 	return strings.NewReplacer("%0D", "\r", "%0A", "\n", "%3A", ":", "%2C", ",", "%25", "%").Replace(s)
+}
+
+// unescapeData undoes @actions/core's escaping of a command's data.
+func unescapeData(s string) string {
+	return strings.NewReplacer("%0D", "\r", "%0A", "\n", "%25", "%").Replace(s)
 }

@@ -82,6 +82,9 @@ type StepResult struct {
 	ExitCode int               `json:"exit_code"`
 	Outputs  map[string]string `json:"outputs,omitempty"`
 	Duration time.Duration     `json:"duration"`
+	// why says how a failed step failed when its exit code does not
+	// (timed out, could not run); "" for an exit code.
+	why string
 }
 
 // Result is a whole run.
@@ -353,7 +356,24 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 	when := pn.When
 	switch {
 	case n.If != "":
-		ok, err := r.evalCondition(n, status, needs)
+		e, err := expr.Parse(n.If, n.Pos.Pos)
+		if err != nil {
+			res.Status, res.Reason = dag.StatusFailure, err.Error()
+			return res
+		}
+		if !expr.UsesStatusFunc(e) {
+			// The implied success() is false after a need that did not
+			// succeed, and (as the DAG says) one that was skipped.
+			if status != expr.StatusSuccess {
+				res.Status, res.Reason = dag.StatusSkipped, "a job it needs did not succeed"
+				return res
+			}
+			if r.p.Behavior(n).SkippedNeeds == dag.SkippedNeedsSkip && r.skippedNeed(n) {
+				res.Status, res.Reason = dag.StatusSkipped, "a job it needs was skipped"
+				return res
+			}
+		}
+		ok, err := r.evalCondition(e, n, status, needs)
 		if err != nil {
 			res.Status, res.Reason = dag.StatusFailure, err.Error()
 			return res
@@ -432,11 +452,7 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 }
 
 // evalCondition evaluates a node's if: with the implicit success().
-func (r *run) evalCondition(n *dag.Node, status expr.Status, needs map[string]any) (bool, error) {
-	e, err := expr.Parse(n.If, n.Pos.Pos)
-	if err != nil {
-		return false, err
-	}
+func (r *run) evalCondition(e *expr.Expr, n *dag.Node, status expr.Status, needs map[string]any) (bool, error) {
 	env, err := r.nodeExprEnv(n, needs)
 	if err != nil {
 		return false, err
@@ -485,6 +501,9 @@ func allowedExit(n *dag.Node, res *NodeResult) bool {
 	}
 	for i := len(res.Steps) - 1; i >= 0; i-- {
 		if res.Steps[i].Outcome == dag.StatusFailure {
+			if res.Steps[i].why != "" {
+				return false // no exit code of its own: timed out, could not run
+			}
 			for _, c := range n.AllowFailureExitCodes {
 				if c == res.Steps[i].ExitCode {
 					return true

@@ -16,6 +16,9 @@ import (
 // contexts its run, with and env see.
 type stepEnv struct {
 	vars []string
+	// env is the env context: the variables before the host's and the
+	// protocol's.
+	env  map[string]string
 	expr *expr.Env
 	// dir is the step's protocol directory on the host.
 	dir string
@@ -55,7 +58,8 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 		return sr
 	}
 	sctx := ctx
-	if ctx.Err() != nil {
+	graced := ctx.Err() != nil
+	if graced {
 		// always() steps still run after a cancel, with a grace period.
 		var cancel context.CancelFunc
 		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -77,16 +81,17 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 	case errors.As(err, &infra):
 		j.say("%s: %v", name, infra)
 		j.infra = infra
-		sr.Outcome = dag.StatusFailure
-	case errors.Is(ctx.Err(), context.Canceled) && sctx == ctx:
+		sr.Outcome, sr.why = dag.StatusFailure, infra.Error()
+	case errors.Is(ctx.Err(), context.Canceled) && !graced:
 		j.say("%s: %s", name, cancelled(ctx))
 		sr.Outcome = dag.StatusCancelled
 	case errors.Is(sctx.Err(), context.DeadlineExceeded):
-		j.say("%s: timed out after %s", name, sr.Duration.Round(time.Millisecond))
+		sr.why = fmt.Sprintf("timed out after %s", sr.Duration.Round(time.Millisecond))
+		j.say("%s: %s", name, sr.why)
 		sr.Outcome = dag.StatusFailure
 	case err != nil:
 		j.say("%v", err)
-		sr.Outcome = dag.StatusFailure
+		sr.Outcome, sr.why = dag.StatusFailure, "could not run: "+err.Error()
 	case code != 0:
 		j.say("%s: exit code %d", name, code)
 		sr.Outcome = dag.StatusFailure
@@ -110,6 +115,8 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 	var code int
 	var err error
 	outputs := map[string]string{}
+	cmds := newCommands(env.env)
+	j.cmds = cmds
 	if s.Uses != "" {
 		with := map[string]string{}
 		for k, v := range s.With {
@@ -130,7 +137,7 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 		if err != nil {
 			return 1, nil, err
 		}
-		lw, ew := j.lineWriter("stdout"), j.lineWriter("stderr")
+		lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
 		code, err = j.ws.Exec(ctx, Command{Argv: argv, Name: s.Label(), Env: env.vars, Dir: b.WorkingDirectory, Stdout: lw, Stderr: ew,
 			Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
 		lw.Close()
@@ -139,7 +146,7 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 			return 1, nil, err
 		}
 	}
-	return code, outputs, j.readProtocolFiles(env.dir, outputs)
+	return code, outputs, j.readProtocolFiles(env.dir, cmds, outputs)
 }
 
 // interpolate evaluates the ${{ }} in a step's text, where the DAG says

@@ -1,0 +1,164 @@
+package runner_test
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/runner"
+	"github.com/gantry-ci/gantry/runner/host"
+)
+
+// annotations is a recorder that keeps annotations too.
+type annotations struct {
+	recorder
+	amu sync.Mutex
+	got []runner.Annotation
+}
+
+func (a *annotations) Annotation(node string, an runner.Annotation) {
+	a.amu.Lock()
+	defer a.amu.Unlock()
+	a.got = append(a.got, an)
+}
+
+// runOnHost runs a DAG written in YAML with the host executor.
+func runOnHost(t *testing.T, doc string) (*runner.Result, *annotations) {
+	t.Helper()
+	p, l := dag.Decode([]byte(doc), "test.yaml")
+	if l.HasErrors() {
+		t.Fatal(l.Err())
+	}
+	rep := &annotations{}
+	res, err := runner.Run(t.Context(), p, runner.Options{
+		Executor: host.New(host.Options{TempDir: t.TempDir()}), Source: t.TempDir(), RunDir: t.TempDir(), Reporter: rep, Event: runner.Event{Name: "push"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, rep
+}
+
+// The workflow commands as GitHub's runner handles them
+// (https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands,
+// and actions/runner's ActionCommandManager): the deprecated set-output and
+// save-state are honoured with a warning; set-env and add-path fail the
+// step unless ACTIONS_ALLOW_UNSECURE_COMMANDS is true in its env.
+func TestWorkflowCommands(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		steps  string
+		status dag.Status
+		// stdout are lines step 2 prints, in order.
+		stdout []string
+		// say are substrings of gantry's own lines.
+		say     []string
+		warning string
+	}{{
+		name: "set-output is honoured with GitHub's warning",
+		steps: `
+      - {id: a, run: 'echo "::set-output name=v::hello%0Aworld"'}
+      - {run: 'echo "got ${{ steps.a.outputs.v }}"'}`,
+		status:  dag.StatusSuccess,
+		stdout:  []string{"got hello", "world"},
+		warning: "The `set-output` command is deprecated and will be disabled soon",
+	}, {
+		name: "GITHUB_OUTPUT wins over set-output of the same step",
+		steps: `
+      - {id: a, run: 'echo "::set-output name=v::old"; echo "v=new" >> "$GITHUB_OUTPUT"'}
+      - {run: 'echo "${{ steps.a.outputs.v }}"'}`,
+		status: dag.StatusSuccess,
+		stdout: []string{"new"},
+	}, {
+		name: "set-env is refused and fails the step",
+		steps: `
+      - {run: 'echo "::set-env name=X::1"'}
+      - {run: 'echo "X=$X"', if: always()}`,
+		status: dag.StatusFailure,
+		stdout: []string{"X="},
+		say:    []string{"The `set-env` command is disabled", "unable to process command"},
+	}, {
+		name: "set-env and add-path are honoured when the step's env allows them",
+		steps: `
+      - run: 'echo "::set-env name=X::1"; echo "::add-path::/opt/gantry-test/bin"'
+        env: {ACTIONS_ALLOW_UNSECURE_COMMANDS: "true"}
+      - {run: 'echo "X=$X ${PATH%%:*} ${{ env.X }}"'}`,
+		status: dag.StatusSuccess,
+		stdout: []string{"X=1 /opt/gantry-test/bin 1"},
+	}, {
+		name: "NODE_OPTIONS cannot be set with set-env",
+		steps: `
+      - run: 'echo "::set-env name=NODE_OPTIONS::--inspect"'
+        env: {ACTIONS_ALLOW_UNSECURE_COMMANDS: "true"}
+      - {run: 'echo "NODE_OPTIONS=$NODE_OPTIONS"'}`,
+		status: dag.StatusSuccess,
+		stdout: []string{"NODE_OPTIONS="},
+		say:    []string{"Can't update NODE_OPTIONS"},
+	}, {
+		name: "GITHUB_ENV reaches later steps' env context and if",
+		steps: `
+      - {run: 'echo "X=from-env-file" >> "$GITHUB_ENV"'}
+      - {run: 'echo "${{ env.X }} $X"', if: "env.X == 'from-env-file'"}`,
+		status: dag.StatusSuccess,
+		stdout: []string{"from-env-file from-env-file"},
+	}, {
+		name: "a step's own env is in its run, with and if",
+		steps: `
+      - {run: 'echo "${{ env.OWN }}"', if: "env.OWN == 'mine'", env: {OWN: mine}}`,
+		status: dag.StatusSuccess,
+		stdout: []string{"mine"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res, rep := runOnHost(t, "version: gantry/v1\nnodes:\n  - id: j\n    steps:"+tc.steps+"\n")
+			if got := res.Nodes[0].Status; got != tc.status {
+				t.Errorf("status %s (%s), want %s\n%v", got, res.Nodes[0].Reason, tc.status, rep.text("j", "gantry"))
+			}
+			if tc.stdout != nil {
+				out := rep.text("j", "stdout")
+				if len(out) < len(tc.stdout) || !slices.Equal(out[len(out)-len(tc.stdout):], tc.stdout) {
+					t.Errorf("stdout %q, want it to end with %q", out, tc.stdout)
+				}
+			}
+			said := strings.Join(rep.text("j", "gantry"), "\n")
+			for _, s := range tc.say {
+				if !strings.Contains(said, s) {
+					t.Errorf("gantry's lines do not say %q:\n%s", s, said)
+				}
+			}
+			if tc.warning != "" {
+				found := false
+				for _, a := range rep.got {
+					found = found || a.Level == "warning" && strings.Contains(a.Message, tc.warning)
+				}
+				if !found {
+					t.Errorf("no warning annotation %q in %+v", tc.warning, rep.got)
+				}
+			}
+		})
+	}
+}
+
+// Workflow and job env values are expressions, evaluated in order: the
+// job's see the workflow's
+// (https://docs.github.com/en/actions/reference/workflows-and-actions/contexts#env-context).
+func TestEnvExpressions(t *testing.T) {
+	t.Parallel()
+	res, rep := runOnHost(t, `version: gantry/v1
+env: {EVENT: "${{ github.event_name }}", W: workflow}
+nodes:
+  - id: j
+    env: {J: "${{ env.W }}-job"}
+    steps:
+      - run: echo "$EVENT $J ${{ env.J }}"
+`)
+	if res.Nodes[0].Status != dag.StatusSuccess {
+		t.Fatalf("%s: %s", res.Nodes[0].Status, res.Nodes[0].Reason)
+	}
+	if got := rep.text("j", "stdout"); !slices.Equal(got, []string{"push workflow-job workflow-job"}) {
+		t.Errorf("stdout %q", got)
+	}
+}
