@@ -116,7 +116,13 @@ func (j *job) hostRoot(ctx context.Context, globs []string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("the %s executor cannot copy files out of its workspace", j.r.opts.Executor.Name())
 	}
-	dir, err := os.MkdirTemp(j.stateDir, "export-")
+	// Exports may be large: they go to the run's directory, not the
+	// scratch one (which may be in memory).
+	base := filepath.Join(j.r.opts.RunDir, "exports")
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(base, j.n.ID+"-")
 	if err != nil {
 		return "", err
 	}

@@ -59,7 +59,7 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	stateDir := filepath.Join(r.opts.RunDir, "nodes", n.ID)
+	stateDir := filepath.Join(r.scratch, n.ID)
 	if err := os.MkdirAll(filepath.Join(stateDir, "tmp"), 0o755); err != nil {
 		return fail("%v", err)
 	}

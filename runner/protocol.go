@@ -19,6 +19,20 @@ import (
 // file name in the step's protocol directory.
 var protocolFiles = map[string]string{"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path", "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}
 
+// createProtocolFiles makes the protocol's files, empty, in dir, before
+// the step: libraries such as @actions/core refuse to write to a file that
+// is missing, and scripts read them.
+func createProtocolFiles(dir string) error {
+	for _, f := range protocolFiles {
+		file, err := os.OpenFile(filepath.Join(dir, f), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o666)
+		if err != nil {
+			return err
+		}
+		file.Close()
+	}
+	return nil
+}
+
 // commands collects what one step said through workflow commands. Its
 // stdout and stderr are read concurrently, hence the lock.
 type commands struct {

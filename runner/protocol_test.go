@@ -105,6 +105,17 @@ func TestWorkflowCommands(t *testing.T) {
 		status: dag.StatusSuccess,
 		stdout: []string{"from-env-file from-env-file"},
 	}, {
+		name: "the protocol's files exist, empty, before every step",
+		steps: `
+      - {run: 'echo "A=1" >> "$GITHUB_ENV"; echo "/x" >> "$GITHUB_PATH"'}
+      - run: |
+          for f in "$GITHUB_OUTPUT" "$GITHUB_ENV" "$GITHUB_PATH" "$GITHUB_STEP_SUMMARY" "$GITHUB_STATE"; do
+            test -f "$f" && ! test -s "$f" || { echo "missing or not empty: $f"; exit 1; }
+          done
+          cat "$GITHUB_ENV"; echo ok`,
+		status: dag.StatusSuccess,
+		stdout: []string{"ok"},
+	}, {
 		name: "a step's own env is in its run, with and if",
 		steps: `
       - {run: 'echo "${{ env.OWN }}"', if: "env.OWN == 'mine'", env: {OWN: mine}}`,

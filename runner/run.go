@@ -25,6 +25,12 @@ type Options struct {
 	// RunDir is where this run keeps its records, artifacts and state
 	// (.gantry/runs/ID).
 	RunDir string
+	// ScratchDir holds the nodes' state while they run: the step
+	// protocol's files, scripts, RUNNER_TEMP. Default: a directory of the
+	// run's in memory (/dev/shm) where the machine has one, as those files
+	// are many, small and short-lived, else RunDir/nodes. A default one is
+	// removed when the run ends.
+	ScratchDir string
 	// CacheDir keeps caches between runs (.gantry/cache).
 	CacheDir string
 	Event    Event
@@ -146,6 +152,8 @@ type run struct {
 	releases sync.WaitGroup
 	// host holds the allowlisted host variables steps see.
 	host map[string]string
+	// scratch is Options.ScratchDir, or the default one.
+	scratch string
 }
 
 // matrixGroup is what the nodes of one matrix share while they run.
@@ -195,6 +203,11 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 	}
 	for _, pn := range plan.Nodes {
 		r.done[pn.Node.ID] = make(chan struct{})
+	}
+	if r.scratch = opts.ScratchDir; r.scratch == "" {
+		var cleanup func()
+		r.scratch, cleanup = scratchDir(opts.RunDir)
+		defer cleanup()
 	}
 	defer func() {
 		for _, g := range r.groups {

@@ -112,6 +112,9 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 	if err := os.MkdirAll(env.dir, 0o755); err != nil {
 		return 1, nil, err
 	}
+	if err := createProtocolFiles(env.dir); err != nil {
+		return 1, nil, err
+	}
 	var code int
 	var err error
 	outputs := map[string]string{}
