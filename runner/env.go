@@ -133,6 +133,13 @@ func (r *run) predefined(n *dag.Node, b dag.Behavior, workspace string) map[stri
 	default:
 		env = githubEnv(r.opts.Event, r.runID, workspace, n.ID, r.p.Name)
 	}
+	// Workflows tell a local run by these: GANTRY, and ACT, the convention
+	// of the best-known local runner (if: ${{ !env.ACT }} skips deploys);
+	// not ACT inside a real CI job, where the workflow is not local.
+	env["GANTRY"] = "true"
+	if os.Getenv("GITHUB_ACTIONS") != "true" && os.Getenv("GITLAB_CI") != "true" {
+		env["ACT"] = "true"
+	}
 	if b.ExportVars {
 		maps.Copy(env, r.opts.Vars)
 		maps.Copy(env, r.opts.Secrets)

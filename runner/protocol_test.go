@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +58,8 @@ func TestWorkflowCommands(t *testing.T) {
 		// say are substrings of gantry's own lines.
 		say     []string
 		warning string
+		// local cases hold only outside a real CI job.
+		local bool
 	}{{
 		name: "set-output is honoured with GitHub's warning",
 		steps: `
@@ -116,6 +119,13 @@ func TestWorkflowCommands(t *testing.T) {
 		status: dag.StatusSuccess,
 		stdout: []string{"ok"},
 	}, {
+		name: "a local run says so: GANTRY and ACT",
+		steps: `
+      - {run: 'echo "$GANTRY $ACT"', if: "env.ACT"}`,
+		status: dag.StatusSuccess,
+		stdout: []string{"true true"},
+		local:  true,
+	}, {
 		name: "a step's own env is in its run, with and if",
 		steps: `
       - {run: 'echo "${{ env.OWN }}"', if: "env.OWN == 'mine'", env: {OWN: mine}}`,
@@ -124,6 +134,9 @@ func TestWorkflowCommands(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			if tc.local && (os.Getenv("GITHUB_ACTIONS") == "true" || os.Getenv("GITLAB_CI") == "true") {
+				t.Skip("inside a real CI job gantry does not set ACT")
+			}
 			res, rep := runOnHost(t, "version: gantry/v1\nnodes:\n  - id: j\n    steps:"+tc.steps+"\n")
 			if got := res.Nodes[0].Status; got != tc.status {
 				t.Errorf("status %s (%s), want %s\n%v", got, res.Nodes[0].Reason, tc.status, rep.text("j", "gantry"))
