@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/internal/imageref"
 )
 
 // FileName is the lock file's name at the repository root.
@@ -128,12 +129,9 @@ func (f *File) AddImages(p *dag.Pipeline) {
 				continue
 			}
 			img := Image{Ref: ref}
-			for _, scheme := range []string{"oci-layout://", "rootfs://"} {
-				if dir, ok := strings.CutPrefix(ref, scheme); ok {
-					dir, _, _ = strings.Cut(dir, ":")
-					if h, err := TreeHash(dir); err == nil {
-						img.Hash = h
-					}
+			if r, err := imageref.Parse(ref); err == nil && r.Local() {
+				if h, err := TreeHash(r.Dir); err == nil {
+					img.Hash = h
 				}
 			}
 			f.Images = append(f.Images, img)

@@ -159,6 +159,14 @@ func TestAddImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A rootfs:// directory may hold a colon; an oci-layout://'s last one
+	// after the last slash starts its tag.
+	colon := filepath.Join(t.TempDir(), "root:fs")
+	writeFile(t, filepath.Join(colon, "etc", "os-release"), "ID=test\n")
+	colonHash, err := lock.TreeHash(colon)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := &dag.Pipeline{Nodes: []*dag.Node{
 		{ID: "a", Image: "golang:1.26", Services: []dag.Service{{Name: "db", Image: "postgres:16"}}},
 		{ID: "b", Image: "rootfs://" + rootfs},
@@ -167,6 +175,9 @@ func TestAddImages(t *testing.T) {
 		{ID: "e", Image: "$CI_REGISTRY_IMAGE:latest"},
 		{ID: "f", Image: "rootfs://" + filepath.Join(rootfs, "missing")},
 		{ID: "g"},
+		{ID: "h", Image: "rootfs://"},
+		{ID: "i", Image: "rootfs://" + colon},
+		{ID: "j", Image: "oci-layout://" + colon + ":v2"},
 	}}
 	var f lock.File
 	f.AddImages(p)
@@ -175,6 +186,9 @@ func TestAddImages(t *testing.T) {
 		{Ref: "rootfs://" + rootfs, Hash: rootfsHash},
 		{Ref: "oci-layout://" + rootfs + ":v1", Hash: rootfsHash},
 		{Ref: "rootfs://" + filepath.Join(rootfs, "missing")},
+		{Ref: "rootfs://"},
+		{Ref: "rootfs://" + colon, Hash: colonHash},
+		{Ref: "oci-layout://" + colon + ":v2", Hash: colonHash},
 	}
 	if len(f.Images) != len(want) {
 		t.Fatalf("AddImages: %+v, want %+v", f.Images, want)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gantry-ci/gantry/internal/imageref"
 	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/spf13/cobra"
 )
@@ -49,6 +50,9 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 		label, img, ok := strings.Cut(kv, "=")
 		if !ok || label == "" || img == "" {
 			return nil, "", usagef("-P %q: want LABEL=IMAGE, e.g. -P ubuntu-latest=rootfs://./rootfs", kv)
+		}
+		if _, err := imageref.Parse(img); err != nil {
+			return nil, "", usagef("-P %q: %v", kv, err)
 		}
 		images[label] = img
 	}

@@ -47,7 +47,7 @@ func (w *workspace) RunImage(ctx context.Context, img runner.ActionImage, c runn
 		}
 		// FROM names mapped to local images (no registry needed).
 		for label, ref := range w.e.opts.Images {
-			if !strings.HasPrefix(ref, "rootfs://") && !strings.HasPrefix(ref, "oci-layout://") {
+			if !localImage(ref) {
 				continue
 			}
 			li, err := w.e.loadImage(ref)

@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/internal/imageref"
 	"github.com/gantry-ci/gantry/internal/ocilayout"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -71,9 +72,13 @@ type image struct {
 // oci-layout://) are read in the session; registry references are pulled
 // by the daemon, and their configuration asked through the gateway.
 func (e *Executor) loadImage(ref string) (image, error) {
-	switch {
-	case strings.HasPrefix(ref, "rootfs://"):
-		dir, err := filepath.Abs(strings.TrimPrefix(ref, "rootfs://"))
+	r, err := imageref.Parse(ref)
+	if err != nil {
+		return image{}, err
+	}
+	switch r.Kind {
+	case imageref.RootFS:
+		dir, err := filepath.Abs(r.Dir)
 		if err != nil {
 			return image{}, err
 		}
@@ -84,12 +89,19 @@ func (e *Executor) loadImage(ref string) (image, error) {
 		if err != nil {
 			return image{}, fmt.Errorf("image %q: %w", ref, err)
 		}
-		return loadLayout("oci-layout://" + layout)
-	case strings.HasPrefix(ref, "oci-layout://"):
-		return loadLayout(ref)
+		return loadLayout(ref, layout, "")
+	case imageref.OCILayout:
+		return loadLayout(ref, r.Dir, r.Tag)
 	default:
-		return image{state: llb.Image(ref)}, nil
+		return image{state: llb.Image(r.Name)}, nil
 	}
+}
+
+// localImage reports whether ref names an image on this machine
+// (rootfs://, oci-layout://).
+func localImage(ref string) bool {
+	r, err := imageref.Parse(ref)
+	return err == nil && r.Local()
 }
 
 // rootfsLayout is an OCI layout made from a root filesystem directory, made
@@ -169,14 +181,10 @@ func (img *image) readConfig(dt []byte) error {
 	return nil
 }
 
-// loadLayout reads an OCI image layout directory: oci-layout://DIR[:TAG],
-// TAG defaulting to the layout's only image or "latest".
-func loadLayout(ref string) (image, error) {
-	rest := strings.TrimPrefix(ref, "oci-layout://")
-	dir, tag := rest, ""
-	if i := strings.LastIndexByte(rest, ':'); i > strings.LastIndexByte(rest, '/') {
-		dir, tag = rest[:i], rest[i+1:]
-	}
+// loadLayout reads the image tagged tag of the OCI image layout directory
+// dir, tag "" meaning the layout's only image or "latest"; ref is the
+// image as the user named it, for messages.
+func loadLayout(ref, dir, tag string) (image, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return image{}, err

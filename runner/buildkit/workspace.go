@@ -109,7 +109,7 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	// Local images mapped with -P may be named by a Docker action's FROM:
 	// their stores are attached too.
 	for _, ref := range e.opts.Images {
-		if strings.HasPrefix(ref, "rootfs://") || strings.HasPrefix(ref, "oci-layout://") {
+		if localImage(ref) {
 			if li, err := e.loadImage(ref); err == nil {
 				if stores == nil && len(li.stores) > 0 {
 					stores = map[string]content.Store{}
