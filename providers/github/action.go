@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -216,7 +217,7 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 		}
 	}
 	if len(meta.Outputs) > 0 && ds.ID != "" {
-		o := dag.Step{ID: ds.ID, Name: cmpOr(ds.Name, meta.Name) + " (outputs)", Uses: OutputsAction, With: map[string]string{}, If: andConditions(ds.If, ""), Pos: ds.Pos}
+		o := dag.Step{ID: ds.ID, Name: cmp.Or(ds.Name, meta.Name) + " (outputs)", Uses: OutputsAction, With: map[string]string{}, If: andConditions(ds.If, ""), Pos: ds.Pos}
 		for name, v := range meta.Outputs {
 			o.With[name] = prefixStepRefs(v.Value, id+"-")
 			if expr.HasExpr(v.Value) {

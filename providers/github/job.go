@@ -32,7 +32,7 @@ type expandedJob struct {
 func (e *expandedJob) exitIDs() []string { return e.ids }
 
 func (t *translator) expand(j *actionlint.Job, scope jobScope) *expandedJob {
-	e := &expandedJob{job: j, id: scope.prefix + sanitizeID(str(j.ID)), ok: true}
+	e := &expandedJob{job: j, id: scope.prefix + dag.SanitizeID(str(j.ID)), ok: true}
 	if j.Strategy != nil && j.Strategy.Matrix != nil {
 		res, ok := t.expandMatrix(j.Strategy.Matrix)
 		if !ok {
@@ -101,15 +101,8 @@ func (t *translator) jobNodes(w *actionlint.Workflow, j *actionlint.Job, e *expa
 	return nodes
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func (t *translator) strategy(j *actionlint.Job, scope jobScope) *dag.Strategy {
-	s := &dag.Strategy{Group: scope.prefix + sanitizeID(str(j.ID))}
+	s := &dag.Strategy{Group: scope.prefix + dag.SanitizeID(str(j.ID))}
 	if j.Strategy == nil {
 		return s
 	}

@@ -52,7 +52,7 @@ func (c *combo) idSuffix() string {
 	for i, k := range c.keys {
 		parts[i] = expr.FromGo(c.values[k]).String()
 	}
-	return sanitizeID(strings.Join(parts, "-"))
+	return dag.SanitizeID(strings.Join(parts, "-"))
 }
 
 // matrixResult is what a strategy.matrix expands to at translate time:

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *exp
 		}
 		join := &dag.Node{
 			ID:          e.ids[i],
-			Name:        cmpOr(t.resolve(j.Name, c), str(j.ID)),
+			Name:        cmp.Or(t.resolve(j.Name, c), str(j.ID)),
 			Needs:       slices.Compact(slices.Sorted(slices.Values(needs))),
 			If:          t.condition(j.If),
 			Permissions: permissions(j.Permissions),
@@ -205,7 +206,7 @@ func (t *translator) inline(j *actionlint.Job, uses, file string, with map[strin
 	outputs := map[string]string{}
 	jobs := map[string]expr.Arg{}
 	for _, cj := range cw.Jobs {
-		jobs[str(cj.ID)] = expr.Arg{Text: fmt.Sprintf("needs['%s%s']", prefix, sanitizeID(str(cj.ID)))}
+		jobs[str(cj.ID)] = expr.Arg{Text: fmt.Sprintf("needs['%s%s']", prefix, dag.SanitizeID(str(cj.ID)))}
 	}
 	for _, o := range callEvent.Outputs {
 		v := str(o.Value)

@@ -252,19 +252,6 @@ func comparePos(a, b *actionlint.Pos) int {
 	return a.Col - b.Col
 }
 
-var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
-
-// sanitizeID makes a node id out of any text: runs of other characters
-// become '-', and it never starts with '.' or '-'.
-func sanitizeID(s string) string {
-	s = idUnsafe.ReplaceAllString(s, "-")
-	s = strings.Trim(s, "-.")
-	if s == "" {
-		return "_"
-	}
-	return s
-}
-
 // env translates an env: block. Matrix values are resolved when a matrix
 // is given.
 func (t *translator) env(e *actionlint.Env, m *combo) map[string]string {

@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"regexp"
@@ -15,17 +16,6 @@ import (
 
 func timeSeconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
-
-// sanitizeID makes a node id from a job name ("test:unit" → "test-unit").
-func sanitizeID(s string) string {
-	s = strings.Trim(idUnsafe.ReplaceAllString(s, "-"), "-.")
-	if s == "" {
-		return "_"
-	}
-	return s
-}
-
 // instance is one node of a job: the job itself, or one of its parallel
 // copies with their variables.
 type instance struct {
@@ -37,7 +27,7 @@ type instance struct {
 
 // instances expands parallel: N and parallel:matrix.
 func (t *translator) instances(name string, job *node) []instance {
-	base := sanitizeID(name)
+	base := dag.SanitizeID(name)
 	par := job.get("parallel")
 	if par == nil || par.isNull() {
 		return []instance{{id: base, name: name}}
@@ -100,7 +90,7 @@ func (t *translator) instances(name string, job *node) []instance {
 			vals[j] = c.vars[k]
 		}
 		c.name = fmt.Sprintf("%s: [%s]", name, strings.Join(vals, ", "))
-		c.id = base + "." + sanitizeID(strings.Join(vals, "-"))
+		c.id = base + "." + dag.SanitizeID(strings.Join(vals, "-"))
 		seen[c.id]++
 		if n := seen[c.id]; n > 1 {
 			c.id = fmt.Sprintf("%s-%d", c.id, n)
@@ -155,7 +145,7 @@ func (t *translator) needs(v *node, job string) (ids []string, artifacts []strin
 			withArtifacts = it.get("artifacts").str() != "false"
 			filter = it.get("parallel").get("matrix")
 			if it.has("pipeline") || it.has("project") {
-				t.diags.Warnf(it.pos, "caveat", "needs from another pipeline or project (%s) are recorded only in the source; gantry runs one pipeline", cmpOr(it.get("project").str(), it.get("pipeline").str()))
+				t.diags.Warnf(it.pos, "caveat", "needs from another pipeline or project (%s) are recorded only in the source; gantry runs one pipeline", cmp.Or(it.get("project").str(), it.get("pipeline").str()))
 				continue
 			}
 		default:
@@ -194,13 +184,6 @@ func (t *translator) needs(v *node, job string) (ids []string, artifacts []strin
 	return ids, artifacts
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // matchInstances finds a parallel:matrix job's instances whose variables
 // match one of the filter's entries.
 func (t *translator) matchInstances(name string, filter *node) []string {
@@ -225,7 +208,7 @@ func (t *translator) matchInstances(name string, filter *node) []string {
 func stageIndex(stages []string, s string) int { return slices.Index(stages, s) }
 
 // stageBarrier is the id of the join node that completes a stage.
-func stageBarrier(stage string) string { return "stage." + sanitizeID(stage) }
+func stageBarrier(stage string) string { return "stage." + dag.SanitizeID(stage) }
 
 // jobNodes translates one job into its nodes.
 func (t *translator) jobNodes(name string, job *node, globalEnv map[string]string) []*dag.Node {
@@ -248,7 +231,7 @@ func (t *translator) jobNodes(name string, job *node, globalEnv map[string]strin
 		consumes = nil
 		needed := map[string]bool{}
 		for _, it := range job.get("needs").itemsOrSelf() {
-			needed[cmpOr(it.str(), it.get("job").str())] = true
+			needed[cmp.Or(it.str(), it.get("job").str())] = true
 		}
 		for _, d := range deps.strings() {
 			ids, ok := t.ids[d]
@@ -291,7 +274,7 @@ func (t *translator) jobNodes(name string, job *node, globalEnv map[string]strin
 			for k, v := range inst.vars {
 				n.Matrix[k] = v
 			}
-			n.Strategy = &dag.Strategy{Group: sanitizeID(name)}
+			n.Strategy = &dag.Strategy{Group: dag.SanitizeID(name)}
 		}
 		if len(consumes) > 0 {
 			if n.Artifacts == nil {
@@ -696,7 +679,7 @@ func (t *translator) artifacts(v *node) *dag.Artifacts {
 			if r.fields[k].kind == mapKind {
 				paths = r.fields[k].get("path").strings()
 			}
-			a.Produces = append(a.Produces, dag.Artifact{Name: "report-" + sanitizeID(k), Paths: paths, Report: k, When: main.When})
+			a.Produces = append(a.Produces, dag.Artifact{Name: "report-" + dag.SanitizeID(k), Paths: paths, Report: k, When: main.When})
 		}
 	}
 	for _, k := range v.keys {
@@ -765,7 +748,7 @@ func (t *translator) caches(v *node) []dag.Cache {
 func (t *translator) trigger(name string, job, tr *node, n *dag.Node) {
 	what := tr.str()
 	if tr.kind == mapKind {
-		what = cmpOr(tr.get("project").str(), "child pipeline")
+		what = cmp.Or(tr.get("project").str(), "child pipeline")
 	}
 	n.Uses = "gitlab-trigger:" + what
 	t.diags.Warnf(job.keyAt("trigger"), "caveat", "job %q triggers a downstream pipeline (%s); gantry records it as a reference and does not run it", name, what)
