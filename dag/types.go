@@ -367,11 +367,25 @@ type Step struct {
 	With             map[string]string `json:"with,omitempty"`
 	Env              map[string]string `json:"env,omitempty"`
 	// Script overrides the node's Defaults.Script for this step.
-	Script          Script    `json:"script,omitempty"`
+	Script Script `json:"script,omitempty"`
+	// Background starts the step and goes on to the next one at once; a
+	// later Wait, WaitAll or Cancel step, or the node's end, joins it.
+	Background bool `json:"background,omitempty"`
+	// Wait makes the step one that waits for these background steps (by
+	// id) to finish; WaitAll waits for every background step started
+	// before it; Cancel stops the background step with that id. Such a
+	// step has neither Run nor Uses.
+	Wait            []string  `json:"wait,omitempty"`
+	WaitAll         bool      `json:"wait-all,omitempty"`
+	Cancel          string    `json:"cancel,omitempty"`
 	Timeout         Duration  `json:"timeout,omitempty"`
 	ContinueOnError bool      `json:"continue-on-error,omitempty"`
 	Pos             SourcePos `json:"pos,omitzero"`
 }
+
+// Control reports whether the step controls background steps (Wait,
+// WaitAll, Cancel) rather than running a command.
+func (s *Step) Control() bool { return len(s.Wait) > 0 || s.WaitAll || s.Cancel != "" }
 
 // Label returns the step's display name.
 func (s *Step) Label() string {
@@ -382,6 +396,12 @@ func (s *Step) Label() string {
 		return s.Uses
 	case s.ID != "":
 		return s.ID
+	case len(s.Wait) > 0:
+		return "wait for " + strings.Join(s.Wait, ", ")
+	case s.WaitAll:
+		return "wait for the background steps"
+	case s.Cancel != "":
+		return "cancel " + s.Cancel
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(s.Run), "\n")
 	return line

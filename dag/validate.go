@@ -67,10 +67,17 @@ func (p *Pipeline) Validate() diag.List {
 		p.checkExpr(&l, base+"/matrix-from", n, n.MatrixFrom)
 		for k, s := range n.Steps {
 			p.checkExpr(&l, fmt.Sprintf("%s/steps/%d/if", base, k), n, s.If)
-			if (s.Run == "") == (s.Uses == "") {
-				l.Errorf(p.posOf(fmt.Sprintf("%s/steps/%d", base, k), n), "step-run-or-uses",
-					"node %q step %d must have exactly one of \"run\" or \"uses\"", n.ID, k+1)
+			kinds := 0
+			for _, set := range []bool{s.Run != "", s.Uses != "", len(s.Wait) > 0, s.WaitAll, s.Cancel != ""} {
+				if set {
+					kinds++
+				}
 			}
+			if kinds != 1 {
+				l.Errorf(p.posOf(fmt.Sprintf("%s/steps/%d", base, k), n), "step-run-or-uses",
+					"node %q step %d must have exactly one of \"run\", \"uses\", \"wait\", \"wait-all\" or \"cancel\"", n.ID, k+1)
+			}
+			p.checkBackground(&l, fmt.Sprintf("%s/steps/%d", base, k), n, k)
 		}
 	}
 	if cycle := p.findCycle(index); cycle != nil {
@@ -82,6 +89,35 @@ func (p *Pipeline) Validate() diag.List {
 		p.checkArtifacts(&l, index)
 	}
 	return l
+}
+
+// checkBackground checks that a step's wait and cancel name background
+// steps before it, and that a background step has an id when anything
+// names it.
+func (p *Pipeline) checkBackground(l *diag.List, ptr string, n *Node, k int) {
+	s := n.Steps[k]
+	if s.Background && s.Control() {
+		l.Errorf(p.posOf(ptr, n), "step-background", "node %q step %d waits or cancels: it cannot run in the background", n.ID, k+1)
+	}
+	names := append(slices.Clone(s.Wait), s.Cancel)
+	for _, id := range names {
+		if id == "" {
+			continue
+		}
+		found := false
+		for _, before := range n.Steps[:k] {
+			if before.ID == id {
+				found = true
+				if !before.Background {
+					l.Errorf(p.posOf(ptr, n), "step-background", "node %q step %d waits for or cancels %q, which is not a background step", n.ID, k+1, id)
+				}
+			}
+		}
+		if !found {
+			l.Errorf(p.posOf(ptr, n), "step-background", "node %q step %d waits for or cancels %q, which is no step before it", n.ID, k+1, id).
+				Hint = "name the id of a background step that comes earlier in the node"
+		}
+	}
 }
 
 // checkExpr reports a condition that does not parse. Braces are optional

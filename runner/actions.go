@@ -52,7 +52,7 @@ func (r *run) actionDir(ctx context.Context, uses string) (string, error) {
 // runAction runs a JavaScript action the way GitHub's runner does: its
 // main (and pre) with node, inputs as INPUT_<NAME> variables, the step
 // protocol's files as for any step, and its post step when the job ends.
-func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string, env []string) (int, error) {
+func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string, env []string, main *commands) (int, error) {
 	r, n, ws := j.r, j.n, j.ws
 	dir, err := r.actionDir(ctx, s.Uses)
 	if err != nil {
@@ -73,7 +73,7 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string
 	}
 	using := strings.ToLower(meta.Runs.Using)
 	if using == "docker" {
-		return j.runDockerAction(ctx, s, dir, &meta, with, env)
+		return j.runDockerAction(ctx, s, dir, &meta, with, env, main)
 	}
 	if !strings.HasPrefix(using, "node") {
 		return 1, fmt.Errorf("action %s runs with %q: gantry runs JavaScript (node) and Docker actions", s.Uses, meta.Runs.Using)
@@ -106,7 +106,6 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string
 		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
 	}
 	actionEnv = append(actionEnv, "GITHUB_ACTION_PATH="+seen, "GITHUB_ACTION_REPOSITORY="+strings.SplitN(s.Uses, "@", 2)[0])
-	main := j.cmds
 	runJS := func(ctx context.Context, script string, cmds *commands, env []string) (int, error) {
 		lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
 		defer lw.Close()
@@ -124,7 +123,7 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string
 	}
 	code, err := runJS(ctx, meta.Runs.Main, main, actionEnv)
 	if meta.Runs.Post != "" {
-		j.posts = append(j.posts, func() {
+		j.addPost(func() {
 			// What the main step saved (save-state, GITHUB_STATE) reaches
 			// its post step as STATE_* variables.
 			env := slices.Clone(actionEnv)
@@ -145,7 +144,7 @@ var inputExpr = regexp.MustCompile(`\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}`)
 // runDockerAction runs a Docker action in its image (built from its
 // Dockerfile, or the docker:// image it names) on an executor that runs
 // images: inputs as INPUT_* variables, args with ${{ inputs.X }} filled in.
-func (j *job) runDockerAction(ctx context.Context, s *dag.Step, dir string, meta *nodeAction, with map[string]string, env []string) (int, error) {
+func (j *job) runDockerAction(ctx context.Context, s *dag.Step, dir string, meta *nodeAction, with map[string]string, env []string, cmds *commands) (int, error) {
 	ir, ok := j.ws.(ImageRunner)
 	if !ok {
 		return 1, fmt.Errorf("action %s is a Docker action: run it with --executor buildkit", s.Uses)
@@ -177,7 +176,7 @@ func (j *job) runDockerAction(ctx context.Context, s *dag.Step, dir string, meta
 	for k, v := range with {
 		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
 	}
-	lw, ew := j.lineWriter("stdout", j.cmds), j.lineWriter("stderr", j.cmds)
+	lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
 	defer lw.Close()
 	defer ew.Close()
 	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: actionEnv, Stdout: lw, Stderr: ew,

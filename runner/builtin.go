@@ -15,7 +15,7 @@ import (
 
 // builtin runs the stand-ins for the actions nearly every workflow uses,
 // so that workflows run offline.
-func (j *job) builtin(ctx context.Context, s *dag.Step, with, outputs map[string]string, env []string) (int, error) {
+func (j *job) builtin(ctx context.Context, s *dag.Step, with, outputs map[string]string, env []string, cmds *commands) (int, error) {
 	r, ws, say := j.r, j.ws, j.say
 	name, _, _ := strings.Cut(s.Uses, "@")
 	switch strings.ToLower(name) {
@@ -92,7 +92,7 @@ func (j *job) builtin(ctx context.Context, s *dag.Step, with, outputs map[string
 	if tool, ok := setupTools[strings.ToLower(name)]; ok {
 		return j.setup(ctx, tool, with, env)
 	}
-	return j.runAction(ctx, s, with, env)
+	return j.runAction(ctx, s, with, env, cmds)
 }
 
 func lines(s string) []string {
@@ -158,7 +158,7 @@ func (j *job) cache(ctx context.Context, name string, with, outputs map[string]s
 		if name == "actions/cache/save" {
 			save()
 		} else {
-			j.posts = append(j.posts, save)
+			j.addPost(save)
 		}
 	}
 	return 0, nil

@@ -208,11 +208,14 @@ func (r *run) inheritedEnv(n *dag.Node) map[string]string {
 // protocol directory.
 func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
 	hostDir, seen := j.stepDir(index)
+	j.mu.Lock()
 	vars := mergeMaps(j.nodeEnv, j.exported)
+	paths := slices.Clone(j.paths)
 	c := j.contexts
 	if len(j.steps) > 0 {
 		c = c.with("steps", expr.FromGo(j.steps))
 	}
+	j.mu.Unlock()
 	var err error
 	if vars, err = addLayer(vars, s.Env, dag.Behavior{Expressions: j.behavior.Expressions}, c, s.Pos); err != nil {
 		return nil, err
@@ -234,8 +237,8 @@ func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
 		all[v] = filepath.Join(seen, f)
 	}
 	all["RUNNER_TEMP"] = filepath.Join(j.ws.StateDir(), "tmp")
-	if len(j.paths) > 0 {
-		all["PATH"] = strings.Join(append(slices.Clone(j.paths), all["PATH"]), string(os.PathListSeparator))
+	if len(paths) > 0 {
+		all["PATH"] = strings.Join(append(paths, all["PATH"]), string(os.PathListSeparator))
 	}
 	keys := make([]string, 0, len(all))
 	for k := range all {

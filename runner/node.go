@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/expr"
@@ -42,8 +43,13 @@ type job struct {
 	posts []func()
 	// infra is the first infrastructure failure, which ends the node.
 	infra *InfraError
-	// cmds collects the workflow commands of the step running now.
-	cmds *commands
+
+	// mu guards what background steps change while other steps run:
+	// steps, status, exported, paths, summary, posts and infra.
+	mu sync.Mutex
+	// background are the background steps started and not yet joined, by
+	// step index.
+	background map[int]*backgroundStep
 }
 
 // execNode runs a node's steps in a fresh workspace.
@@ -105,33 +111,8 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 		return fail("artifacts: %v", err)
 	}
 	saveCaches := j.nodeCaches(ctx)
-	for i := range n.Steps {
-		sr := j.runStep(ctx, &n.Steps[i], i)
-		res.Steps = append(res.Steps, sr)
-		if id := n.Steps[i].ID; id != "" {
-			outputs := map[string]any{}
-			for k, v := range sr.Outputs {
-				outputs[k] = v
-			}
-			j.steps[id] = map[string]any{"outputs": outputs, "outcome": outcomeWord(sr.Outcome), "conclusion": outcomeWord(sr.Status)}
-		}
-		switch sr.Status {
-		case dag.StatusFailure:
-			j.status = expr.StatusFailure
-		case dag.StatusCancelled:
-			if j.status == expr.StatusSuccess {
-				j.status = expr.StatusCancelled
-			}
-		}
-		if ctx.Err() != nil && j.status == expr.StatusSuccess {
-			j.status = expr.StatusCancelled
-		}
-		if j.infra != nil {
-			// What runs the steps is gone: nothing after this can run.
-			break
-		}
-	}
-	for i := len(j.posts) - 1; i >= 0 && j.infra == nil; i-- {
+	res.Steps = j.runSteps(ctx)
+	for i := len(j.posts) - 1; i >= 0 && !j.lost(); i-- {
 		j.posts[i]()
 	}
 	timedOut := n.Timeout != "" && errors.Is(ctx.Err(), context.DeadlineExceeded)
@@ -170,6 +151,67 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 	res.Outputs = r.nodeOutputs(n, needs, j.steps)
 	res.Summary = r.opts.Masker.Mask(j.summary.String())
 	return res
+}
+
+// runSteps runs the node's steps in order, background ones beside the
+// others, and returns their results in step order.
+func (j *job) runSteps(ctx context.Context) []StepResult {
+	results := make([]StepResult, 0, len(j.n.Steps))
+	for i := range j.n.Steps {
+		if j.lost() {
+			// What runs the steps is gone: nothing after this can run.
+			break
+		}
+		s := &j.n.Steps[i]
+		results = append(results, StepResult{Name: s.Label(), Status: dag.StatusSkipped, Outcome: dag.StatusSkipped})
+		switch {
+		case s.Background:
+			j.startBackground(ctx, s, i)
+			continue
+		case s.Control():
+			results[i] = j.control(ctx, s, i, results)
+		default:
+			results[i] = j.runStep(ctx, s, i)
+		}
+		j.record(ctx, s, results[i], false)
+	}
+	// The node ends when its background steps have.
+	j.join(ctx, j.pending(), results)
+	return results
+}
+
+// record makes a step's result part of the steps context and the job's
+// status. A step stopped by a cancel: step does not change the status:
+// stopping it was the plan.
+func (j *job) record(ctx context.Context, s *dag.Step, sr StepResult, stopped bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if s.ID != "" {
+		outputs := map[string]any{}
+		for k, v := range sr.Outputs {
+			outputs[k] = v
+		}
+		j.steps[s.ID] = map[string]any{"outputs": outputs, "outcome": outcomeWord(sr.Outcome), "conclusion": outcomeWord(sr.Status)}
+	}
+	switch {
+	case stopped:
+	case sr.Status == dag.StatusFailure:
+		j.status = expr.StatusFailure
+	case sr.Status == dag.StatusCancelled:
+		if j.status == expr.StatusSuccess {
+			j.status = expr.StatusCancelled
+		}
+	}
+	if ctx.Err() != nil && j.status == expr.StatusSuccess {
+		j.status = expr.StatusCancelled
+	}
+}
+
+// lost reports whether an infrastructure failure ended the node.
+func (j *job) lost() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.infra != nil
 }
 
 // say prints a line of gantry's own about the node, masked.

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,9 @@ type commands struct {
 	// failed is a command that could not be processed: as on GitHub, the
 	// step fails.
 	failed []string
+	// prefix goes before each line the step prints: a background step's
+	// lines are told apart from the others' by it.
+	prefix string
 }
 
 func newCommands(env map[string]string) *commands {
@@ -60,17 +64,23 @@ func newCommands(env map[string]string) *commands {
 // into the job.
 func (j *job) readProtocolFiles(dir string, cmds *commands, outputs map[string]string) error {
 	maps.Copy(outputs, cmds.outputs)
-	maps.Copy(j.exported, cmds.env)
-	for _, p := range cmds.paths {
-		j.paths = append([]string{p}, j.paths...)
-	}
+	exported := maps.Clone(cmds.env)
+	paths := slices.Clone(cmds.paths)
+	defer func() {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		maps.Copy(j.exported, exported)
+		for _, p := range paths {
+			j.paths = append([]string{p}, j.paths...)
+		}
+	}()
 	if len(cmds.failed) > 0 {
 		return fmt.Errorf("unable to process command %s successfully", strings.Join(cmds.failed, ", "))
 	}
 	if err := readKeyValues(filepath.Join(dir, "output"), outputs); err != nil {
 		return err
 	}
-	if err := readKeyValues(filepath.Join(dir, "env"), j.exported); err != nil {
+	if err := readKeyValues(filepath.Join(dir, "env"), exported); err != nil {
 		return err
 	}
 	if err := readKeyValues(filepath.Join(dir, "state"), cmds.state); err != nil {
@@ -79,17 +89,26 @@ func (j *job) readProtocolFiles(dir string, cmds *commands, outputs map[string]s
 	if data, err := os.ReadFile(filepath.Join(dir, "path")); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
-				j.paths = append([]string{line}, j.paths...)
+				paths = append(paths, line)
 			}
 		}
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil && len(data) > 0 {
+		j.mu.Lock()
 		j.summary.Write(data)
 		if !strings.HasSuffix(string(data), "\n") {
 			j.summary.WriteByte('\n')
 		}
+		j.mu.Unlock()
 	}
 	return nil
+}
+
+// addPost adds what runs when the node ends (post steps, cache saves).
+func (j *job) addPost(f func()) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.posts = append(j.posts, f)
 }
 
 // readKeyValues reads a GITHUB_OUTPUT/GITHUB_ENV file: KEY=VALUE lines and
@@ -145,14 +164,14 @@ func (j *job) lineWriter(stream string, cmds *commands) io.WriteCloser {
 				if line == "::"+stop+"::" {
 					stop = ""
 				} else {
-					rep.Line(j.n.ID, stream, mask.Mask(line))
+					rep.Line(j.n.ID, stream, cmds.prefix+mask.Mask(line))
 				}
 				continue
 			}
 			if j.behavior.WorkflowCommands && strings.HasPrefix(line, "::") && j.workflowCommand(line, cmds, &stop) {
 				continue
 			}
-			rep.Line(j.n.ID, stream, mask.Mask(line))
+			rep.Line(j.n.ID, stream, cmds.prefix+mask.Mask(line))
 		}
 		_, _ = io.Copy(io.Discard, pr)
 	}()

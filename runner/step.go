@@ -30,7 +30,9 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 	r := j.r
 	name := s.Label()
 	sr := StepResult{Name: name, Status: dag.StatusSkipped, Outcome: dag.StatusSkipped}
+	j.mu.Lock()
 	status := j.status
+	j.mu.Unlock()
 	if ctx.Err() != nil {
 		status = expr.StatusCancelled
 	}
@@ -80,7 +82,11 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 	switch {
 	case errors.As(err, &infra):
 		j.say("%s: %v", name, infra)
-		j.infra = infra
+		j.mu.Lock()
+		if j.infra == nil {
+			j.infra = infra
+		}
+		j.mu.Unlock()
 		sr.Outcome, sr.why = dag.StatusFailure, infra.Error()
 	case errors.Is(ctx.Err(), context.Canceled) && !graced:
 		j.say("%s: %s", name, cancelled(ctx))
@@ -99,7 +105,7 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 		sr.Outcome = dag.StatusSuccess
 	}
 	sr.Status = sr.Outcome
-	if sr.Outcome == dag.StatusFailure && s.ContinueOnError && j.infra == nil {
+	if sr.Outcome == dag.StatusFailure && s.ContinueOnError && infra == nil {
 		sr.Status = dag.StatusSuccess
 	}
 	r.opts.Reporter.StepFinished(j.n.ID, name, sr.Status, sr.Duration)
@@ -119,7 +125,9 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 	var err error
 	outputs := map[string]string{}
 	cmds := newCommands(env.env)
-	j.cmds = cmds
+	if s.Background {
+		cmds.prefix = "[" + s.Label() + "] "
+	}
 	if s.Uses != "" {
 		with := map[string]string{}
 		for k, v := range s.With {
@@ -127,7 +135,7 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 				return 1, nil, err
 			}
 		}
-		if code, err = j.builtin(ctx, s, with, outputs, env.vars); err != nil {
+		if code, err = j.builtin(ctx, s, with, outputs, env.vars, cmds); err != nil {
 			return 1, outputs, err
 		}
 	} else {

@@ -41,6 +41,10 @@ func (w *workspace) Dir() string      { return w.dir }
 func (w *workspace) HostDir() string  { return w.dir }
 func (w *workspace) StateDir() string { return w.state }
 
+// ConcurrentExec says that Exec may run commands side by side (background
+// steps): each runs in its own process group.
+func (w *workspace) ConcurrentExec() bool { return true }
+
 // Exec runs c in its own process group with exactly c.Env. The program is
 // looked up in c.Env's PATH (defaultPath when it has none), relative
 // entries and a relative program with a slash being taken from c.Dir. When
