@@ -37,6 +37,13 @@ type failedError struct{ msg string }
 
 func (e failedError) Error() string { return e.msg }
 
+// infraError says the work could not run to its end because of what ran
+// it (the engine went away), while no step failed: exit 3, but not
+// gantry's own failure.
+type infraError struct{ msg string }
+
+func (e infraError) Error() string { return e.msg }
+
 // report prints err and returns the exit code for it.
 func report(io *IO, err error, interrupted bool) int {
 	if interrupted {
@@ -64,6 +71,11 @@ func report(io *IO, err error, interrupted bool) int {
 	if errors.As(err, &failed) {
 		fmt.Fprintf(io.Err, "gantry: %v\n", err)
 		return exitFindings
+	}
+	var infra infraError
+	if errors.As(err, &infra) {
+		fmt.Fprintf(io.Err, "gantry: %v\n", err)
+		return exitInternal
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

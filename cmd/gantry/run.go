@@ -197,7 +197,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			fmt.Fprintf(io.Err, "gantry: running on the host executor: each job in its own copy of %s%s\n", root, why)
 		}
 	}
-	anyFailed := false
+	anyFailed, infraWhy := false, ""
 	for _, p := range pipelines {
 		ropts := runner.Options{
 			Executor:     executor,
@@ -257,12 +257,22 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		if res.Failed {
 			anyFailed = true
 		}
+		if res.InfrastructureFailed {
+			for _, n := range res.Nodes {
+				if n.Infrastructure && infraWhy == "" {
+					infraWhy = n.ID + ": " + n.Reason
+				}
+			}
+		}
 		if err != nil {
 			return err
 		}
 	}
 	if anyFailed {
 		return failedError{"a job failed"}
+	}
+	if infraWhy != "" {
+		return infraError{"an infrastructure failure, not the pipeline's: " + infraWhy}
 	}
 	return nil
 }
@@ -467,9 +477,14 @@ func printSummary(w interface{ Write([]byte) (int, error) }, res *runner.Result,
 	if asJSON {
 		nodes := []map[string]any{}
 		for _, n := range res.Nodes {
-			nodes = append(nodes, map[string]any{"id": n.ID, "status": n.Status, "reason": n.Reason, "duration_ms": n.Duration.Milliseconds()})
+			node := map[string]any{"id": n.ID, "status": n.Status, "reason": n.Reason, "duration_ms": n.Duration.Milliseconds()}
+			if n.Infrastructure {
+				node["infrastructure"] = true
+			}
+			nodes = append(nodes, node)
 		}
-		b, _ := json.Marshal(map[string]any{"event": "summary", "pipeline": res.Pipeline, "failed": res.Failed, "nodes": nodes})
+		b, _ := json.Marshal(map[string]any{"event": "summary", "pipeline": res.Pipeline, "failed": res.Failed,
+			"infrastructure_failed": res.InfrastructureFailed, "nodes": nodes})
 		fmt.Fprintln(w, string(b))
 		return
 	}
@@ -477,7 +492,11 @@ func printSummary(w interface{ Write([]byte) (int, error) }, res *runner.Result,
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NODE\tSTATUS\tDURATION\tWHY")
 	for _, n := range res.Nodes {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.ID, n.Status, n.Duration.Round(time.Millisecond), n.Reason)
+		status := string(n.Status)
+		if n.Infrastructure {
+			status += " (infrastructure)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.ID, status, n.Duration.Round(time.Millisecond), n.Reason)
 	}
 	tw.Flush()
 	var summaries []string

@@ -48,3 +48,37 @@ func TestEngineLost(t *testing.T) {
 		t.Errorf("the error does not say the engine at %s was lost: %v", addr, infra)
 	}
 }
+
+// TestEngineLostRun runs a pipeline whose engine dies under its first
+// node: the run reports an infrastructure failure, not a failed pipeline.
+func TestEngineLostRun(t *testing.T) {
+	addr := "unix://" + filepath.Join(t.TempDir(), "buildkitd.sock")
+	d := startDaemon(t, addr)
+	e := d.connect(t, buildkit.Options{})
+	t.Cleanup(func() { e.Close() })
+	p := &dag.Pipeline{Version: dag.Version, Nodes: []*dag.Node{
+		{ID: "build", Steps: []dag.Step{{Run: "echo started; sleep 60"}, {Run: "echo after", If: "always()"}}},
+		{ID: "test", Needs: []string{"build"}, Steps: []dag.Step{{Run: "true"}}},
+	}}
+	go func() {
+		time.Sleep(2 * time.Second)
+		d.cmd.Process.Signal(syscall.SIGKILL)
+	}()
+	res, err := runner.Run(t.Context(), p, runner.Options{Executor: e, Source: executortest.Source(t), RunDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := res.Nodes[0]
+	if build.Status != dag.StatusFailure || !build.Infrastructure || !strings.Contains(build.Reason, "was lost") {
+		t.Errorf("build: %s, infrastructure %v, %q", build.Status, build.Infrastructure, build.Reason)
+	}
+	if len(build.Steps) != 1 {
+		t.Errorf("build ran %d steps after its engine was lost, want only the first", len(build.Steps))
+	}
+	if res.Failed || !res.InfrastructureFailed {
+		t.Errorf("result: failed %v, infrastructure failed %v; want false, true", res.Failed, res.InfrastructureFailed)
+	}
+	if res.Nodes[1].Status != dag.StatusSkipped {
+		t.Errorf("test: %s, want skipped", res.Nodes[1].Status)
+	}
+}
