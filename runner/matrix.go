@@ -3,7 +3,6 @@ package runner
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -84,8 +83,6 @@ func expandMatrix(v expr.Value) ([]map[string]any, error) {
 	return kept, nil
 }
 
-var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
-
 // comboID is a readable id suffix for a combination.
 func comboID(c map[string]any) string {
 	keys := make([]string, 0, len(c))
@@ -97,5 +94,5 @@ func comboID(c map[string]any) string {
 	for i, k := range keys {
 		parts[i] = expr.FromGo(c[k]).String()
 	}
-	return strings.Trim(idUnsafe.ReplaceAllString(strings.Join(parts, "-"), "-"), "-.")
+	return dag.SanitizeID(strings.Join(parts, "-"))
 }

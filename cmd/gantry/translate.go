@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -123,15 +124,22 @@ func load(ctx context.Context, io *IO, files []string, opts translate.Options) (
 	return pipelines, nil
 }
 
+// outputName is a pipeline's file name in an -o directory: the DAG naming
+// rule gantry run, emit and migrate use (translate.DAGPath), so that
+// translate -o .gantry/pipelines/ writes what gantry run finds.
 func outputName(p *dag.Pipeline, format string) string {
-	base := "pipeline"
-	if p.Source != nil && p.Source.Path != "" {
-		base = strings.TrimSuffix(filepath.Base(p.Source.Path), filepath.Ext(p.Source.Path))
-		base = strings.TrimPrefix(base, ".")
-	} else if p.Name != "" {
-		base = p.Name
+	source := "pipeline"
+	switch {
+	case p.Source != nil && p.Source.Path != "":
+		source = p.Source.Path
+	case p.Name != "":
+		source = p.Name + ".yml"
 	}
-	return base + ".dag." + format
+	name := path.Base(translate.DAGPath("", source))
+	if format == "json" {
+		name = strings.TrimSuffix(name, ".yaml") + ".json"
+	}
+	return name
 }
 
 func isDir(path string) bool {
