@@ -84,7 +84,7 @@ func (r *run) contexts(n *dag.Node, needs map[string]any, workspace, hostDir str
 			"matrix":   expr.FromGo(matrix),
 			"inputs":   expr.FromGo(inputs),
 			"strategy": expr.FromGo(map[string]any{"fail-fast": true, "job-index": 0, "job-total": 1}),
-			"runner":   expr.FromGo(map[string]any{"os": "Linux", "arch": "X64", "temp": os.TempDir(), "tool_cache": os.TempDir()}),
+			"runner":   expr.FromGo(map[string]any{"os": runnerOS(), "arch": runnerArch(), "temp": os.TempDir(), "tool_cache": os.TempDir()}),
 			"job":      expr.FromGo(map[string]any{"status": "success"}),
 		},
 		hashDir: cmp.Or(hostDir, r.opts.Source),

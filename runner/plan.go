@@ -92,6 +92,9 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 		if pn.Run && !matrixSelected(n, opts.Matrix) {
 			pn.Run, pn.Why = false, "not selected by --matrix"
 		}
+		if why := platformMismatch(n.Platform, opts.Platforms); pn.Run && why != "" && !opts.PlatformHost && n.Image == "" {
+			pn.Run, pn.Why = false, why
+		}
 		switch pn.When {
 		case dag.WhenNever:
 			pn.Run, pn.Why = false, "when: never"

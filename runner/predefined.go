@@ -65,8 +65,8 @@ func githubEnv(e Event, runID, workspace, nodeID, workflow string) map[string]st
 		"GITHUB_RUN_NUMBER": "1",
 		"GITHUB_JOB":        nodeID,
 		"GITHUB_WORKFLOW":   workflow,
-		"RUNNER_OS":         "Linux",
-		"RUNNER_ARCH":       "X64",
+		"RUNNER_OS":         runnerOS(),
+		"RUNNER_ARCH":       runnerArch(),
 		"RUNNER_TEMP":       "",
 	}
 	if e.BaseRef != "" {

@@ -52,8 +52,12 @@ type Options struct {
 	// KeepGoing runs the rest of a matrix after one of its nodes failed.
 	KeepGoing bool
 	// PlatformHost runs nodes that ask for a container image on an
-	// executor that runs on the host anyway (WorkspaceSpec.IgnoreImage).
+	// executor that runs on the host anyway (WorkspaceSpec.IgnoreImage),
+	// and nodes whose runs-on asks for another OS or architecture.
 	PlatformHost bool
+	// Platforms are the runs-on labels mapped to an image (-P): their
+	// nodes run whatever OS the label names.
+	Platforms []string
 	// Actions makes a remote action (owner/repo[/path]@ref) available on
 	// this machine and returns its directory; nil runs only the built-in
 	// and local actions.

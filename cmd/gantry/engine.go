@@ -75,3 +75,14 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 	}
 	return e, "", nil
 }
+
+// labels are the runs-on labels -P maps to an image.
+func (f *engineFlags) labels() []string {
+	var out []string
+	for _, kv := range f.Images {
+		if label, _, ok := strings.Cut(kv, "="); ok && label != "" {
+			out = append(out, label)
+		}
+	}
+	return out
+}

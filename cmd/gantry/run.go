@@ -214,6 +214,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			Env:          opts.Env,
 			KeepGoing:    opts.KeepGoing,
 			PlatformHost: opts.PlatformHost,
+			Platforms:    opts.Engine.labels(),
 			Reporter:     rep,
 			Masker:       masker,
 			Actions:      actions,
