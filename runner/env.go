@@ -45,6 +45,8 @@ var volatileVars = []string{"GITHUB_RUN_ID", "CI_PIPELINE_ID", "CI_JOB_ID"}
 // directory hashFiles reads.
 type contexts struct {
 	values map[string]expr.Value
+	// github are the github context's fields, which a step's action changes.
+	github map[string]expr.Value
 	// hashDir is the workspace on the host, or else the source, which a
 	// workspace elsewhere (in a container) starts as.
 	hashDir string
@@ -74,9 +76,15 @@ func (r *run) contexts(n *dag.Node, needs map[string]any, workspace, hostDir str
 	if needs == nil {
 		needs = map[string]any{}
 	}
+	job := n.ID
+	if n.Strategy != nil && n.Strategy.Group != "" {
+		job = n.Strategy.Group
+	}
+	github := githubContext(r.opts.Event, r.runID, workspace, job, r.p.Name)
 	return contexts{
+		github: github,
 		values: map[string]expr.Value{
-			"github":   githubContext(r.opts.Event, r.runID, workspace),
+			"github":   expr.Object(github),
 			"vars":     stringsValue(r.opts.Vars),
 			"secrets":  stringsValue(secrets),
 			"needs":    expr.FromGo(needs),
@@ -122,35 +130,45 @@ func (r *run) nodeExprEnv(n *dag.Node, needs map[string]any) (*expr.Env, error) 
 }
 
 // predefined are the variables the DAG's predefined set gives a node's
-// steps, and the run's variables and secrets where the DAG exports them.
+// steps.
 func (r *run) predefined(n *dag.Node, b dag.Behavior, workspace string) map[string]string {
-	var env map[string]string
-	switch b.Predefined {
-	case dag.PredefinedGitLab:
-		env = gitlabEnv(r.opts.Event, r.runID, workspace)
+	if b.Predefined == dag.PredefinedGitLab {
+		env := gitlabEnv(r.opts.Event, r.runID, workspace)
 		env["CI_JOB_NAME"] = n.Label()
 		env["CI_JOB_STAGE"] = n.Stage
-	default:
-		env = githubEnv(r.opts.Event, r.runID, workspace, n.ID, r.p.Name)
+		return env
 	}
+	return githubEnv(r.opts.Event, r.runID, workspace, n.ID, r.p.Name)
+}
+
+// protected reports whether a predefined variable is one a workflow cannot
+// change: GitHub's GITHUB_* and RUNNER_* ("You can't overwrite the value of
+// the default environment variables named GITHUB_* and RUNNER_*"). GitLab's
+// predefined variables are variables like any other.
+func protected(b dag.Behavior, name string) bool {
+	return b.Predefined == dag.PredefinedGitHub && (strings.HasPrefix(name, "GITHUB_") || strings.HasPrefix(name, "RUNNER_"))
+}
+
+// nodeEnv is the env context of a node's steps before any step ran: the
+// pipeline's and node's env, each layer evaluated against those before it,
+// over GANTRY and ACT, GitLab's predefined variables (GitHub's are not in
+// the env context, as on GitHub) and the run's variables and secrets where
+// the DAG exports them.
+func (r *run) nodeEnv(n *dag.Node, b dag.Behavior, c contexts, workspace string) (map[string]string, error) {
 	// Workflows tell a local run by these: GANTRY, and ACT, the convention
 	// of the best-known local runner (if: ${{ !env.ACT }} skips deploys);
 	// not ACT inside a real CI job, where the workflow is not local.
-	env["GANTRY"] = "true"
+	env := map[string]string{"GANTRY": "true"}
 	if os.Getenv("GITHUB_ACTIONS") != "true" && os.Getenv("GITLAB_CI") != "true" {
 		env["ACT"] = "true"
+	}
+	if b.Predefined == dag.PredefinedGitLab {
+		maps.Copy(env, r.predefined(n, b, workspace))
 	}
 	if b.ExportVars {
 		maps.Copy(env, r.opts.Vars)
 		maps.Copy(env, r.opts.Secrets)
 	}
-	return env
-}
-
-// nodeEnv is the predefined variables and the pipeline's and node's env,
-// each layer evaluated against those before it.
-func (r *run) nodeEnv(n *dag.Node, b dag.Behavior, c contexts, workspace string) (map[string]string, error) {
-	env := r.predefined(n, b, workspace)
 	for _, layer := range []map[string]string{r.inheritedEnv(n), n.Env} {
 		var err error
 		if env, err = addLayer(env, layer, b, c, n.Pos); err != nil {
@@ -216,6 +234,10 @@ func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
 		c = c.with("steps", expr.FromGo(j.steps))
 	}
 	j.mu.Unlock()
+	if j.behavior.Predefined == dag.PredefinedGitHub {
+		repo, ref := actionRef(s.Uses)
+		c = c.with("github", withAction(c.github, j.actionNames[index], repo, ref))
+	}
 	var err error
 	if vars, err = addLayer(vars, s.Env, dag.Behavior{Expressions: j.behavior.Expressions}, c, s.Pos); err != nil {
 		return nil, err
@@ -232,7 +254,13 @@ func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
 			host[k] = v
 		}
 	}
-	all := mergeMaps(host, j.r.opts.ExtraEnv, vars)
+	all := mergeMaps(host, j.r.opts.ExtraEnv, j.predefined, vars)
+	for k, v := range j.predefined {
+		if protected(j.behavior, k) {
+			all[k] = v
+		}
+	}
+	maps.Copy(all, j.actionVars(s, index))
 	for v, f := range protocolFiles {
 		all[v] = filepath.Join(seen, f)
 	}

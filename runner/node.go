@@ -28,6 +28,10 @@ type job struct {
 	contexts contexts
 	// nodeEnv is the pipeline's and the node's env, evaluated once.
 	nodeEnv map[string]string
+	// predefined are the predefined variables of the node's steps.
+	predefined map[string]string
+	// actionNames are GITHUB_ACTION of each step.
+	actionNames []string
 	// steps is the steps context: the steps with an id that ran so far.
 	steps map[string]any
 	// status is the outcome of the steps so far, for status functions.
@@ -104,6 +108,8 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 		contexts: r.contexts(n, needs, ws.Dir(), ws.HostDir()), steps: map[string]any{}, status: expr.StatusSuccess,
 		exported: map[string]string{},
 	}
+	j.predefined = r.predefined(n, j.behavior, ws.Dir())
+	j.actionNames = actionNames(n.Steps)
 	if j.nodeEnv, err = r.nodeEnv(n, j.behavior, j.contexts, ws.Dir()); err != nil {
 		return fail("env: %v", err)
 	}

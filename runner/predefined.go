@@ -1,13 +1,19 @@
 package runner
 
 import (
+	"cmp"
+	"fmt"
+	"maps"
 	"strings"
+
+	"github.com/gantry-ci/gantry/dag"
 
 	"github.com/gantry-ci/gantry/expr"
 )
 
-// githubContext is the github context of expressions.
-func githubContext(e Event, runID, workspace string) expr.Value {
+// githubContext is the github context of expressions, as its fields: a
+// step's differ only in the action it runs (see withAction).
+func githubContext(e Event, runID, workspace, job, workflow string) map[string]expr.Value {
 	payload := e.Payload
 	if payload == nil {
 		payload = map[string]any{}
@@ -16,9 +22,8 @@ func githubContext(e Event, runID, workspace string) expr.Value {
 	if e.Tag() != "" {
 		refType = "tag"
 	}
-	return expr.FromGo(map[string]any{
+	fields := map[string]any{
 		"event_name":  e.Name,
-		"event":       payload,
 		"ref":         e.Ref,
 		"ref_name":    e.RefName(),
 		"ref_type":    refType,
@@ -33,15 +38,32 @@ func githubContext(e Event, runID, workspace string) expr.Value {
 		"run_attempt": "1",
 		"server_url":  "https://github.com",
 		"api_url":     "https://api.github.com",
-		"token":       "",
-		"job":         "",
-		"action_path": "",
-		"workflow":    "",
+		"token":             "",
+		"job":               job,
+		"action":            "",
+		"action_path":       "",
+		"action_repository": "",
+		"action_ref":        "",
+		"workflow":          workflow,
 		"repository_owner": func() string {
 			owner, _, _ := strings.Cut(e.Repository, "/")
 			return owner
 		}(),
-	})
+	}
+	out := make(map[string]expr.Value, len(fields)+1)
+	for k, v := range fields {
+		out[k] = expr.FromGo(v)
+	}
+	out["event"] = expr.FromGo(payload)
+	return out
+}
+
+// withAction is a github context for a step that runs an action (or a
+// script: action is then its GITHUB_ACTION name, the rest empty).
+func withAction(github map[string]expr.Value, action, repo, ref string) expr.Value {
+	out := maps.Clone(github)
+	out["action"], out["action_repository"], out["action_ref"] = expr.String(action), expr.String(repo), expr.String(ref)
+	return expr.Object(out)
 }
 
 // githubEnv is GitHub's default environment variables for a step.
@@ -140,4 +162,60 @@ func slug(s string) string {
 		out = out[:63]
 	}
 	return strings.Trim(out, "-")
+}
+
+// actionNames are GITHUB_ACTION for each step of a node, as GitHub's runner
+// names them: the step's id; else __run for a script (__run_2 for the
+// second...), and __OWNER_REPO for an action (with _2... likewise).
+func actionNames(steps []dag.Step) []string {
+	names := make([]string, len(steps))
+	seen := map[string]int{}
+	for i, s := range steps {
+		if s.ID != "" {
+			names[i] = s.ID
+			continue
+		}
+		base := "__run"
+		if s.Uses != "" {
+			repo, _ := actionRef(s.Uses)
+			base = "__" + strings.Map(func(r rune) rune {
+				switch {
+				case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
+					return r
+				case r == '/':
+					return '_'
+				}
+				return -1
+			}, cmp.Or(repo, strings.TrimPrefix(s.Uses, "./")))
+		}
+		seen[base]++
+		names[i] = base
+		if n := seen[base]; n > 1 {
+			names[i] = fmt.Sprintf("%s_%d", base, n)
+		}
+	}
+	return names
+}
+
+// actionRef is a remote action's owner/repo and ref; "" for a local action,
+// a docker:// image or a script.
+func actionRef(uses string) (repo, ref string) {
+	if uses == "" || strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") || strings.HasPrefix(uses, "docker://") {
+		return "", ""
+	}
+	path, ref, _ := strings.Cut(uses, "@")
+	parts := strings.SplitN(path, "/", 3)
+	if len(parts) < 2 {
+		return "", ""
+	}
+	return parts[0] + "/" + parts[1], ref
+}
+
+// actionVars are the variables that say which action a step runs.
+func (j *job) actionVars(s *dag.Step, index int) map[string]string {
+	if j.behavior.Predefined != dag.PredefinedGitHub {
+		return nil
+	}
+	repo, ref := actionRef(s.Uses)
+	return map[string]string{"GITHUB_ACTION": j.actionNames[index], "GITHUB_ACTION_REPOSITORY": repo, "GITHUB_ACTION_REF": ref}
 }

@@ -186,3 +186,28 @@ nodes:
 		t.Errorf("stdout %q", got)
 	}
 }
+
+// GitHub's default variables are not in the env context and cannot be
+// overwritten
+// (https://docs.github.com/en/actions/reference/workflows-and-actions/variables#default-environment-variables);
+// GITHUB_ACTION names the step (__run, __run_2, the id) and
+// GITHUB_ACTION_REPOSITORY/REF are empty for scripts and local actions.
+func TestPredefinedVariables(t *testing.T) {
+	t.Parallel()
+	res, rep := runOnHost(t, `version: gantry/v1
+nodes:
+  - id: j
+    env: {GITHUB_EVENT_NAME: overwritten, CI: mine}
+    steps:
+      - run: echo "ctx=[${{ env.GITHUB_EVENT_NAME }}] var=[$GITHUB_EVENT_NAME] ci=[$CI]"
+      - run: echo "$GITHUB_ACTION ${{ github.action }} [$GITHUB_ACTION_REPOSITORY] [${{ github.action_repository }}]"
+      - {id: named, run: 'echo "$GITHUB_ACTION ${{ github.job }}"'}
+`)
+	if res.Nodes[0].Status != dag.StatusSuccess {
+		t.Fatalf("%s: %s", res.Nodes[0].Status, res.Nodes[0].Reason)
+	}
+	want := []string{"ctx=[overwritten] var=[push] ci=[mine]", "__run_2 __run_2 [] []", "named j"}
+	if got := rep.text("j", "stdout"); !slices.Equal(got, want) {
+		t.Errorf("stdout\n%q\nwant\n%q", got, want)
+	}
+}
