@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -81,8 +82,8 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 	// The git questions are independent; asking them at once saves a
 	// process start each.
 	var (
-		wg                          sync.WaitGroup
-		ref, sha, defBranch, author string
+		wg                                  sync.WaitGroup
+		ref, sha, defBranch, author, origin string
 	)
 	ask := func(into *string, cond bool, args ...string) {
 		if !cond {
@@ -98,6 +99,7 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 	ask(&sha, e.SHA == "", "rev-parse", "HEAD")
 	ask(&defBranch, e.DefaultBranch == "", "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD")
 	ask(&author, e.Actor == "", "config", "user.name")
+	ask(&origin, e.Repository == "", "remote", "get-url", "origin")
 	wg.Wait()
 	if e.Ref == "" {
 		e.Ref = ref
@@ -112,7 +114,14 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 		}
 	}
 	if e.Repository == "" {
-		e.Repository = "local/" + filepath.Base(dir)
+		e.Repository = repositoryOf(origin)
+	}
+	if e.Repository == "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			abs = dir
+		}
+		e.Repository = "local/" + filepath.Base(abs)
 	}
 	if e.Actor == "" {
 		e.Actor = author
@@ -137,6 +146,27 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 		}
 	}
 	return e
+}
+
+// repositoryOf is the repository path (owner/repo, or group/sub/project on
+// GitLab) of a remote's URL: https://host/owner/repo.git,
+// git@host:owner/repo.git, ssh://git@host:22/owner/repo; "" for a local
+// path or anything else.
+func repositoryOf(remote string) string {
+	remote = strings.TrimSpace(remote)
+	var path string
+	if u, err := url.Parse(remote); err == nil && u.Scheme != "" && u.Host != "" && u.Scheme != "file" {
+		path = u.Path
+	} else if at, rest, ok := strings.Cut(remote, ":"); ok && strings.Contains(at, "@") && !strings.HasPrefix(rest, "/") {
+		path = rest // scp-like: git@host:owner/repo.git
+	} else {
+		return ""
+	}
+	path = strings.TrimSuffix(strings.Trim(path, "/"), ".git")
+	if strings.Count(path, "/") < 1 || strings.Contains(path, "..") {
+		return ""
+	}
+	return path
 }
 
 // isChangeRequest says whether an event is a pull request (GitHub) or

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/gantry-ci/gantry/dag"
@@ -34,5 +36,43 @@ func TestMatchTrigger(t *testing.T) {
 		if got, why := matchTrigger(tc.trigger, tc.event); got != tc.want {
 			t.Errorf("%s: matchTrigger = %v (%s), want %v", tc.name, got, why, tc.want)
 		}
+	}
+}
+
+func TestRepositoryOf(t *testing.T) {
+	t.Parallel()
+	for remote, want := range map[string]string{
+		"https://github.com/gantry-ci/gantry.git":        "gantry-ci/gantry",
+		"https://github.com/gantry-ci/gantry":            "gantry-ci/gantry",
+		"git@github.com:gantry-ci/gantry.git":            "gantry-ci/gantry",
+		"ssh://git@gitlab.example.com:2222/grp/sub/proj": "grp/sub/proj",
+		"https://gitlab.com/group/subgroup/project.git/": "group/subgroup/project",
+		"/srv/git/project.git":                           "",
+		"file:///srv/git/project.git":                    "",
+		"../other":                                       "",
+		"":                                               "",
+	} {
+		if got := repositoryOf(remote); got != want {
+			t.Errorf("repositoryOf(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}
+
+// GITHUB_REPOSITORY comes from the origin remote, as a checkout of that
+// repository on GitHub would have it.
+func TestGitEventRepository(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"remote", "add", "origin", "git@github.com:octo/hello-world.git"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if got := GitEvent(t.Context(), dir, Event{}, "").Repository; got != "octo/hello-world" {
+		t.Errorf("with an origin: %q", got)
+	}
+	bare := t.TempDir()
+	if got := GitEvent(t.Context(), bare, Event{}, "").Repository; got != "local/"+filepath.Base(bare) {
+		t.Errorf("without one: %q", got)
 	}
 }
