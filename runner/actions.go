@@ -4,30 +4,32 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/expr"
 )
 
-// nodeAction is the part of a JavaScript action's action.yml the runner
-// reads.
+// nodeAction is the part of an action's action.yml the runner reads.
 type nodeAction struct {
 	Runs struct {
 		Using      string   `yaml:"using"`
 		Main       string   `yaml:"main"`
 		Pre        string   `yaml:"pre"`
+		PreIf      string   `yaml:"pre-if"`
 		Post       string   `yaml:"post"`
+		PostIf     string   `yaml:"post-if"`
 		Image      string   `yaml:"image"`
 		Entrypoint string   `yaml:"entrypoint"`
 		Args       []string `yaml:"args"`
@@ -37,26 +39,39 @@ type nodeAction struct {
 	} `yaml:"inputs"`
 }
 
-// actionDir finds an action's directory on this machine: ./path in the
-// repository, or owner/repo[/path]@ref through Options.Actions.
-func (r *run) actionDir(ctx context.Context, uses string) (string, error) {
-	if strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") {
-		return filepath.Join(r.opts.Source, filepath.Clean(uses)), nil
-	}
-	if r.opts.Actions == nil || strings.HasPrefix(uses, "docker://") {
-		return "", fmt.Errorf("action %s is not available: gantry runs actions/checkout, upload-artifact, download-artifact, cache and setup-* itself, and fetches others only with access to GitHub (a token, or the cache with --offline)", uses)
-	}
-	return r.opts.Actions(ctx, uses)
+// action is an action found on this machine.
+type action struct {
+	uses string
+	dir  string
+	meta nodeAction
 }
 
-// runAction runs a JavaScript action the way GitHub's runner does: its
-// main (and pre) with node, inputs as INPUT_<NAME> variables, the step
-// protocol's files as for any step, and its post step when the job ends.
-func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string, env []string, main *commands) (int, error) {
-	r, n, ws := j.r, j.n, j.ws
-	dir, err := r.actionDir(ctx, s.Uses)
+// localAction reports whether uses names an action of the repository.
+func localAction(uses string) bool {
+	return strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../")
+}
+
+// actionDir finds an action's directory on this machine: ./path in the
+// workspace (where an earlier step may have written or checked it out),
+// or owner/repo[/path]@ref through Options.Actions.
+func (j *job) actionDir(ctx context.Context, uses string) (string, error) {
+	if localAction(uses) {
+		if dir := j.ws.HostDir(); dir != "" {
+			return filepath.Join(dir, filepath.Clean(uses)), nil
+		}
+		return filepath.Join(j.r.opts.Source, filepath.Clean(uses)), nil
+	}
+	if j.r.opts.Actions == nil || strings.HasPrefix(uses, "docker://") {
+		return "", fmt.Errorf("action %s is not available: gantry runs actions/checkout, upload-artifact, download-artifact, cache and setup-* itself, and fetches others only with access to GitHub (a token, or the cache with --offline)", uses)
+	}
+	return j.r.opts.Actions(ctx, uses)
+}
+
+// loadAction finds an action and reads its action.yml.
+func (j *job) loadAction(ctx context.Context, uses string) (*action, error) {
+	dir, err := j.actionDir(ctx, uses)
 	if err != nil {
-		return 1, err
+		return nil, err
 	}
 	var data []byte
 	for _, name := range []string{"action.yml", "action.yaml"} {
@@ -65,77 +80,209 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, with map[string]string
 		}
 	}
 	if err != nil {
-		return 1, fmt.Errorf("action %s: no action.yml in %s", s.Uses, dir)
+		return nil, fmt.Errorf("action %s: no action.yml in %s", uses, dir)
 	}
-	var meta nodeAction
-	if err := yaml.Unmarshal(data, &meta); err != nil {
-		return 1, fmt.Errorf("action %s: action.yml: %w", s.Uses, err)
+	a := &action{uses: uses, dir: dir}
+	if err := yaml.Unmarshal(data, &a.meta); err != nil {
+		return nil, fmt.Errorf("action %s: action.yml: %w", uses, err)
 	}
-	using := strings.ToLower(meta.Runs.Using)
-	if using == "docker" {
-		return j.runDockerAction(ctx, s, dir, &meta, with, env, main)
+	return a, nil
+}
+
+// node reports whether the action runs with node, and checks that the
+// workspace's node is the major version it asks for or newer.
+func (a *action) node() bool {
+	return strings.HasPrefix(strings.ToLower(a.meta.Runs.Using), "node")
+}
+
+// bringIn makes the action's directory reachable by the workspace's
+// commands and returns where they see it: off the host, a copy of it is
+// brought into the workspace.
+func (j *job) bringIn(ctx context.Context, a *action) (string, error) {
+	if j.ws.HostDir() != "" {
+		return a.dir, nil
 	}
-	if !strings.HasPrefix(using, "node") {
-		return 1, fmt.Errorf("action %s runs with %q: gantry runs JavaScript (node) and Docker actions", s.Uses, meta.Runs.Using)
+	ft, ok := j.ws.(FileTransfer)
+	if !ok {
+		return "", fmt.Errorf("action %s: the %s executor cannot bring the action in", a.uses, j.r.opts.Executor.Name())
 	}
-	if err := checkNode(strings.TrimPrefix(using, "node")); err != nil {
-		return 1, fmt.Errorf("action %s: %w", s.Uses, err)
+	h := sha256.Sum256([]byte(a.dir))
+	rel := filepath.Join(".gantry-actions", hex.EncodeToString(h[:6]))
+	if err := ft.Import(ctx, a.dir, rel); err != nil {
+		return "", err
 	}
-	// Where the action is as the step sees it: off the host, a copy of it
-	// brought into the workspace.
-	seen := dir
-	if ws.HostDir() == "" {
-		ft, ok := ws.(FileTransfer)
-		if !ok {
-			return 1, fmt.Errorf("action %s: the %s executor cannot bring the action in", s.Uses, r.opts.Executor.Name())
-		}
-		h := sha256.Sum256([]byte(dir))
-		rel := filepath.Join(".gantry-actions", hex.EncodeToString(h[:6]))
-		if err := ft.Import(ctx, dir, rel); err != nil {
-			return 1, err
-		}
-		seen = filepath.ToSlash(filepath.Join(ws.Dir(), rel))
-	}
-	actionEnv := append([]string{}, env...)
-	for name, in := range meta.Inputs {
+	return filepath.ToSlash(filepath.Join(j.ws.Dir(), rel)), nil
+}
+
+// inputEnv is a step's environment with the action's inputs (INPUT_NAME,
+// defaults filled in) and GITHUB_ACTION_PATH.
+func inputEnv(env []string, with map[string]string, a *action, seen string) []string {
+	out := slices.Clone(env)
+	for name, in := range a.meta.Inputs {
 		if _, ok := lookupFold(with, name); !ok && in.Default != nil {
 			with[name] = *in.Default
 		}
 	}
 	for k, v := range with {
-		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
+		out = append(out, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
 	}
-	actionEnv = append(actionEnv, "GITHUB_ACTION_PATH="+seen, "GITHUB_ACTION_REPOSITORY="+strings.SplitN(s.Uses, "@", 2)[0])
-	runJS := func(ctx context.Context, script string, cmds *commands, env []string) (int, error) {
-		lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
-		defer lw.Close()
-		defer ew.Close()
-		return ws.Exec(ctx, Command{Argv: []string{"node", filepath.ToSlash(filepath.Join(seen, script))}, Name: s.Label(), Env: env,
-			Stdout: lw, Stderr: ew, Secrets: r.opts.Masker.Values(), Volatile: volatileVars})
+	return append(out, "GITHUB_ACTION_PATH="+seen)
+}
+
+// runJS runs one of a JavaScript action's scripts with node.
+func (j *job) runJS(ctx context.Context, s *dag.Step, seen, script string, env []string, cmds *commands) (int, error) {
+	lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
+	defer lw.Close()
+	defer ew.Close()
+	return j.ws.Exec(ctx, Command{Argv: []string{"node", filepath.ToSlash(filepath.Join(seen, script))}, Name: s.Label(), Env: env,
+		Stdout: lw, Stderr: ew, Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
+}
+
+// runAction runs an action the way GitHub's runner does: a JavaScript
+// action's main with node, inputs as INPUT_<NAME> variables, the step
+// protocol's files as for any step, and its post step when the job ends
+// (its pre ran at the job's start, see runPres); a Docker action in its
+// image.
+func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[string]string, env []string, main *commands) (int, error) {
+	a, err := j.loadAction(ctx, s.Uses)
+	if err != nil {
+		return 1, err
 	}
-	if meta.Runs.Pre != "" {
-		if code, err := runJS(ctx, meta.Runs.Pre, main, actionEnv); err != nil || code != 0 {
-			return max(code, 1), err
-		}
+	if strings.EqualFold(a.meta.Runs.Using, "docker") {
+		return j.runDockerAction(ctx, s, a.dir, &a.meta, with, env, main)
 	}
-	if meta.Runs.Main == "" {
+	if !a.node() {
+		return 1, fmt.Errorf("action %s runs with %q: gantry runs JavaScript (node) and Docker actions", s.Uses, a.meta.Runs.Using)
+	}
+	if err := j.checkNode(ctx, strings.TrimPrefix(strings.ToLower(a.meta.Runs.Using), "node"), env); err != nil {
+		return 1, fmt.Errorf("action %s: %w", s.Uses, err)
+	}
+	seen, err := j.bringIn(ctx, a)
+	if err != nil {
+		return 1, err
+	}
+	if a.meta.Runs.Main == "" {
 		return 1, fmt.Errorf("action %s: action.yml has no runs.main", s.Uses)
 	}
-	code, err := runJS(ctx, meta.Runs.Main, main, actionEnv)
-	if meta.Runs.Post != "" {
-		j.addPost(func() {
-			// What the main step saved (save-state, GITHUB_STATE) reaches
-			// its post step as STATE_* variables.
-			env := slices.Clone(actionEnv)
-			for k, v := range main.state {
-				env = append(env, "STATE_"+k+"="+v)
-			}
-			if _, err := runJS(context.WithoutCancel(ctx), meta.Runs.Post, newCommands(nil), env); err != nil {
-				r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("post step of %s: %v", s.Uses, err))
-			}
+	code, err := j.runJS(ctx, s, seen, a.meta.Runs.Main, inputEnv(env, with, a, seen), main)
+	if a.meta.Runs.Post != "" {
+		j.addPost(post{
+			label: "Post " + s.Label(), cond: a.meta.Runs.PostIf, step: true,
+			env: func() (*expr.Env, error) {
+				se, err := j.environ(s, index)
+				if err != nil {
+					return nil, err
+				}
+				return se.expr, nil
+			},
+			run: func(ctx context.Context) (int, error) {
+				// The post step sees the job's environment as it is at the
+				// end, and what the main step saved (save-state,
+				// GITHUB_STATE) as STATE_* variables.
+				se, err := j.environ(s, index)
+				if err != nil {
+					return 1, err
+				}
+				env := inputEnv(se.vars, maps.Clone(with), a, seen)
+				for k, v := range main.state {
+					env = append(env, "STATE_"+k+"="+v)
+				}
+				if err := os.MkdirAll(se.dir, 0o755); err != nil {
+					return 1, err
+				}
+				if err := createProtocolFiles(se.dir); err != nil {
+					return 1, err
+				}
+				cmds := newCommands(se.env)
+				code, err := j.runJS(ctx, s, seen, a.meta.Runs.Post, env, cmds)
+				if err != nil {
+					return code, err
+				}
+				return code, j.readProtocolFiles(se.dir, cmds, map[string]string{})
+			},
 		})
 	}
 	return code, err
+}
+
+// runPres runs, at the job's start, the pre scripts of the JavaScript
+// actions its steps use, in step order, each when its pre-if (always()
+// when it has none) holds, as GitHub's runner does. A local action's pre
+// is not run, as on GitHub. It returns their results.
+func (j *job) runPres(ctx context.Context) []StepResult {
+	var results []StepResult
+	for i := range j.n.Steps {
+		s := &j.n.Steps[i]
+		if s.Uses == "" || dag.BuiltinAction(s.Uses) || strings.HasPrefix(s.Uses, "docker://") || strings.Contains(s.Uses, "${{") {
+			continue
+		}
+		if localAction(s.Uses) {
+			if a, err := j.loadAction(ctx, s.Uses); err == nil && a.meta.Runs.Pre != "" {
+				j.say("`pre` execution is not supported for local action from '%s'", s.Uses)
+			}
+			continue
+		}
+		a, err := j.loadAction(ctx, s.Uses)
+		if err != nil || !a.node() || a.meta.Runs.Pre == "" {
+			continue // the step itself says what is wrong
+		}
+		label := "Pre " + s.Label()
+		sr := StepResult{Name: label, Status: dag.StatusSkipped, Outcome: dag.StatusSkipped}
+		se, err := j.environ(s, i)
+		run := false
+		if err == nil {
+			run, err = j.postCondition(ctx, post{cond: a.meta.Runs.PreIf, env: func() (*expr.Env, error) { return se.expr, nil }})
+		}
+		if err == nil && run {
+			j.r.opts.Reporter.StepStarted(j.n.ID, label)
+			start := time.Now()
+			var code int
+			code, err = j.runPre(ctx, s, a, se)
+			sr.Duration, sr.ExitCode = time.Since(start), code
+			sr.Outcome = dag.StatusSuccess
+			if err != nil || code != 0 {
+				sr.Outcome = dag.StatusFailure
+			}
+			if code != 0 && err == nil {
+				j.say("%s: exit code %d", label, code)
+			}
+			sr.Status = sr.Outcome
+			j.r.opts.Reporter.StepFinished(j.n.ID, label, sr.Status, sr.Duration)
+		}
+		if err != nil {
+			j.say("%s: %v", label, err)
+			sr.Status, sr.Outcome = dag.StatusFailure, dag.StatusFailure
+		}
+		results = append(results, sr)
+		j.record(ctx, &dag.Step{}, sr, false)
+	}
+	return results
+}
+
+// runPre runs one action's pre script with the step's inputs.
+func (j *job) runPre(ctx context.Context, s *dag.Step, a *action, se *stepEnv) (int, error) {
+	seen, err := j.bringIn(ctx, a)
+	if err != nil {
+		return 1, err
+	}
+	with := map[string]string{}
+	for k, v := range s.With {
+		if with[k], err = j.interpolate(v, s, se.expr); err != nil {
+			return 1, err
+		}
+	}
+	if err := os.MkdirAll(se.dir, 0o755); err != nil {
+		return 1, err
+	}
+	if err := createProtocolFiles(se.dir); err != nil {
+		return 1, err
+	}
+	cmds := newCommands(se.env)
+	code, err := j.runJS(ctx, s, seen, a.meta.Runs.Pre, inputEnv(se.vars, with, a, seen), cmds)
+	if err != nil {
+		return code, err
+	}
+	return code, j.readProtocolFiles(se.dir, cmds, map[string]string{})
 }
 
 // inputExpr is ${{ inputs.NAME }} in a Docker action's args.
@@ -183,23 +330,26 @@ func (j *job) runDockerAction(ctx context.Context, s *dag.Step, dir string, meta
 		Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
 }
 
-// checkNode checks that node on PATH is at least the major version an
-// action asks for.
-func checkNode(major string) error {
+// checkNode checks that the workspace's node (in the job's image, or on
+// this machine) is at least the major version an action asks for.
+func (j *job) checkNode(ctx context.Context, major string, env []string) error {
 	want, err := strconv.Atoi(major)
 	if err != nil {
 		return nil // "node" without a version
 	}
-	out, err := exec.Command("node", "--version").Output()
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
-			return fmt.Errorf("it runs on node%d and there is no node on PATH", want)
+	var out strings.Builder
+	code, err := j.ws.Exec(ctx, Command{Argv: []string{"node", "--version"}, Name: "node --version", Env: env, Stdout: &out, Stderr: io.Discard,
+		Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
+	if err != nil || code != 0 {
+		if err != nil && ctx.Err() != nil {
+			return err
 		}
-		return err
+		return fmt.Errorf("it runs on node%d and there is no node on the job's PATH", want)
 	}
-	got, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(strings.TrimSpace(string(out)), "v"), ".", 2)[0])
+	version := strings.TrimSpace(out.String())
+	got, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(version, "v"), ".", 2)[0])
 	if got < want {
-		return fmt.Errorf("it runs on node%d and node on PATH is %s", want, strings.TrimSpace(string(out)))
+		return fmt.Errorf("it runs on node%d and the job's node is %s", want, version)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 
 // builtin runs the stand-ins for the actions nearly every workflow uses,
 // so that workflows run offline.
-func (j *job) builtin(ctx context.Context, s *dag.Step, with, outputs map[string]string, env []string, cmds *commands) (int, error) {
+func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs map[string]string, env []string, cmds *commands) (int, error) {
 	r, ws, say := j.r, j.ws, j.say
 	name, _, _ := strings.Cut(s.Uses, "@")
 	switch strings.ToLower(name) {
@@ -92,7 +92,7 @@ func (j *job) builtin(ctx context.Context, s *dag.Step, with, outputs map[string
 	if tool, ok := setupTools[strings.ToLower(name)]; ok {
 		return j.setup(ctx, tool, with, env)
 	}
-	return j.runAction(ctx, s, with, env, cmds)
+	return j.runAction(ctx, s, index, with, env, cmds)
 }
 
 func lines(s string) []string {
@@ -150,16 +150,19 @@ func (j *job) cache(ctx context.Context, name string, with, outputs map[string]s
 		outputs["cache-matched-key"] = found
 	}
 	if name != "actions/cache/restore" && !hit {
-		save := func() {
-			if err := j.saveCache(context.WithoutCancel(ctx), key, paths); err == nil {
+		save := func(ctx context.Context) (int, error) {
+			if err := j.saveCache(ctx, key, paths); err != nil {
+				say("cache not saved: %v", err)
+			} else {
 				say("cache saved with key %s", key)
 			}
+			return 0, nil
 		}
 		if name == "actions/cache/save" {
-			save()
-		} else {
-			j.addPost(save)
+			return save(ctx)
 		}
+		// As actions/cache's own post-if says: saved when the job succeeded.
+		j.addPost(post{label: "Post " + name, cond: "success()", run: save})
 	}
 	return 0, nil
 }

@@ -44,7 +44,7 @@ type job struct {
 	summary strings.Builder
 	// posts run when the node ends, last added first (post steps, cache
 	// saves).
-	posts []func()
+	posts []post
 	// infra is the first infrastructure failure, which ends the node.
 	infra *InfraError
 
@@ -118,9 +118,7 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 	}
 	saveCaches := j.nodeCaches(ctx)
 	res.Steps = j.runSteps(ctx)
-	for i := len(j.posts) - 1; i >= 0 && !j.lost(); i-- {
-		j.posts[i]()
-	}
+	res.Steps = append(res.Steps, j.runPosts(ctx)...)
 	timedOut := n.Timeout != "" && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	switch {
 	case j.infra != nil:
@@ -162,6 +160,7 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 // runSteps runs the node's steps in order, background ones beside the
 // others, and returns their results in step order.
 func (j *job) runSteps(ctx context.Context) []StepResult {
+	pres := j.runPres(ctx)
 	results := make([]StepResult, 0, len(j.n.Steps))
 	for i := range j.n.Steps {
 		if j.lost() {
@@ -183,7 +182,7 @@ func (j *job) runSteps(ctx context.Context) []StepResult {
 	}
 	// The node ends when its background steps have.
 	j.join(ctx, j.pending(), results)
-	return results
+	return append(pres, results...)
 }
 
 // record makes a step's result part of the steps context and the job's

@@ -104,12 +104,6 @@ func (j *job) readProtocolFiles(dir string, cmds *commands, outputs map[string]s
 	return nil
 }
 
-// addPost adds what runs when the node ends (post steps, cache saves).
-func (j *job) addPost(f func()) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.posts = append(j.posts, f)
-}
 
 // readKeyValues reads a GITHUB_OUTPUT/GITHUB_ENV file: KEY=VALUE lines and
 // KEY<<DELIMITER blocks.
