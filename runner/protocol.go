@@ -104,7 +104,6 @@ func (j *job) readProtocolFiles(dir string, cmds *commands, outputs map[string]s
 	return nil
 }
 
-
 // readKeyValues reads a GITHUB_OUTPUT/GITHUB_ENV file: KEY=VALUE lines and
 // KEY<<DELIMITER blocks.
 func readKeyValues(path string, into map[string]string) error {
