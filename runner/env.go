@@ -254,6 +254,10 @@ func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
 			host[k] = v
 		}
 	}
+	if h, ok := j.ws.(JobHome); ok {
+		host = mergeMaps(host, h.SharedCaches())
+		host["HOME"] = h.HomeDir()
+	}
 	all := mergeMaps(host, j.r.opts.ExtraEnv, j.predefined, vars)
 	for k, v := range j.predefined {
 		if protected(j.behavior, k) {

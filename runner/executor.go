@@ -93,6 +93,17 @@ type ImageEnv interface {
 	ImageEnv() []string
 }
 
+// JobHome is implemented by workspaces on this machine. Each job gets a
+// home directory of its own (HOME), so that nothing it does (git config
+// --global, ~/.npmrc, ~/.ssh) changes the user's; SharedCaches are
+// variables that keep tools' caches shared between jobs and runs rather
+// than cold in each fresh home (GOMODCACHE, GOCACHE). Both lie under the
+// job's own variables: a workflow that sets them wins.
+type JobHome interface {
+	HomeDir() string
+	SharedCaches() map[string]string
+}
+
 // ImageRunner is implemented by workspaces that can run a command in
 // another image than the job's (Docker actions), with the workspace and
 // state directory as for any step.

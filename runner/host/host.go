@@ -27,6 +27,10 @@ type Options struct {
 	// Logger receives debug records (copies, commands, cleanup); default
 	// discards them.
 	Logger *slog.Logger
+	// CacheDir holds the tool caches jobs share (Go's module and build
+	// caches); default $XDG_CACHE_HOME/gantry/host. Jobs get a HOME of
+	// their own, in their workspace, whatever this is.
+	CacheDir string
 }
 
 // DefaultKillGrace is Options.KillGrace when it is zero.
@@ -41,6 +45,11 @@ func New(opts Options) runner.Executor {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CacheDir == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			opts.CacheDir = filepath.Join(dir, "gantry", "host")
+		}
 	}
 	return &executor{opts: opts}
 }
@@ -126,9 +135,20 @@ func (e *executor) prepare(ctx context.Context, id string, spec runner.Workspace
 	ws := &workspace{
 		root:  root,
 		dir:   filepath.Join(root, name),
+		home:  filepath.Join(root, ".gantry-home"),
 		state: state,
 		grace: e.opts.KillGrace,
 		log:   e.opts.Logger.With("node", id),
+	}
+	if e.opts.CacheDir != "" {
+		ws.caches = map[string]string{
+			"GOMODCACHE": filepath.Join(e.opts.CacheDir, "go", "mod"),
+			"GOCACHE":    filepath.Join(e.opts.CacheDir, "go", "build"),
+		}
+	}
+	if err := os.Mkdir(ws.home, 0o700); err != nil {
+		_ = os.RemoveAll(root)
+		return nil, err
 	}
 	start := time.Now()
 	st, err := copyRepo(ctx, src, ws.dir, skip, ws.log, &e.lists)

@@ -25,9 +25,12 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 type workspace struct {
 	root  string // the temporary directory; dir is in it
 	dir   string
+	home  string // the job's HOME, in root
 	state string
-	grace time.Duration
-	log   *slog.Logger
+	// caches are the shared tool caches' variables.
+	caches map[string]string
+	grace  time.Duration
+	log    *slog.Logger
 
 	mu       sync.Mutex
 	groups   []int // process groups with processes left after their Exec
@@ -40,6 +43,14 @@ var _ runner.Workspace = (*workspace)(nil)
 func (w *workspace) Dir() string      { return w.dir }
 func (w *workspace) HostDir() string  { return w.dir }
 func (w *workspace) StateDir() string { return w.state }
+
+// HomeDir is the job's own home directory: removed with the workspace.
+func (w *workspace) HomeDir() string { return w.home }
+
+// SharedCaches point Go's module and build caches at the executor's
+// cache directory, shared by jobs and runs (both are safe for concurrent
+// use), so that a fresh home does not mean a cold build.
+func (w *workspace) SharedCaches() map[string]string { return w.caches }
 
 // ConcurrentExec says that Exec may run commands side by side (background
 // steps): each runs in its own process group.
