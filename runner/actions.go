@@ -33,10 +33,16 @@ type nodeAction struct {
 		Image      string   `yaml:"image"`
 		Entrypoint string   `yaml:"entrypoint"`
 		Args       []string `yaml:"args"`
+		// Steps are a composite action's, run by runComposite when the
+		// action was not there to be inlined at translation.
+		Steps []compositeStep `yaml:"steps"`
 	} `yaml:"runs"`
 	Inputs map[string]struct {
 		Default *string `yaml:"default"`
 	} `yaml:"inputs"`
+	Outputs map[string]struct {
+		Value string `yaml:"value"`
+	} `yaml:"outputs"`
 }
 
 // action is an action found on this machine.
@@ -143,10 +149,14 @@ func (j *job) runJS(ctx context.Context, s *dag.Step, seen, script string, env [
 // protocol's files as for any step, and its post step when the job ends
 // (its pre ran at the job's start, see runPres); a Docker action in its
 // image.
-func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[string]string, env []string, main *commands) (int, error) {
+func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[string]string, se *stepEnv, outputs map[string]string, main *commands) (int, error) {
+	env := se.vars
 	a, err := j.loadAction(ctx, s.Uses)
 	if err != nil {
 		return 1, err
+	}
+	if strings.EqualFold(a.meta.Runs.Using, "composite") {
+		return j.runComposite(ctx, s, index, a, with, se, outputs, 0)
 	}
 	if strings.EqualFold(a.meta.Runs.Using, "docker") {
 		return j.runDockerAction(ctx, s, a.dir, &a.meta, with, env, main)

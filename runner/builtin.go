@@ -15,7 +15,8 @@ import (
 
 // builtin runs the stand-ins for the actions nearly every workflow uses,
 // so that workflows run offline.
-func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs map[string]string, env []string, cmds *commands) (int, error) {
+func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs map[string]string, se *stepEnv, cmds *commands) (int, error) {
+	env := se.vars
 	r, ws, say := j.r, j.ws, j.say
 	name, _, _ := strings.Cut(s.Uses, "@")
 	switch strings.ToLower(name) {
@@ -92,7 +93,7 @@ func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs
 	if tool, ok := setupTools[strings.ToLower(name)]; ok {
 		return j.setup(ctx, tool, with, env)
 	}
-	return j.runAction(ctx, s, index, with, env, cmds)
+	return j.runAction(ctx, s, index, with, se, outputs, cmds)
 }
 
 func lines(s string) []string {

@@ -15,6 +15,14 @@ import (
 // With ScriptLines the file runs the text line by line as GitLab's runner
 // does.
 func (j *job) shellCommand(b dag.Behavior, script, dir string, index int) ([]string, error) {
+	_, seen := j.stepDir(index)
+	return shellArgv(b, script, dir, seen, j.ws.HostDir() != "")
+}
+
+// shellArgv writes script into dir (which steps see as seen) and returns
+// the argv that runs it as b says; onHost is whether the step runs on this
+// machine rather than in a container.
+func shellArgv(b dag.Behavior, script, dir, seen string, onHost bool) ([]string, error) {
 	if b.Script == dag.ScriptLines && b.Shell == "" {
 		script = linesScript(script)
 	}
@@ -25,7 +33,7 @@ func (j *job) shellCommand(b dag.Behavior, script, dir string, index int) ([]str
 		template = []string{"bash", "--noprofile", "--norc", "-eo", "pipefail", "{0}"}
 		switch {
 		case b.Shell != "":
-		case j.ws.HostDir() == "":
+		case !onHost:
 			// In a container, as GitHub does: bash when the image has it.
 			template = []string{"sh", "-c", `if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc -eo pipefail "$0"; else exec sh -e "$0"; fi`, "{0}"}
 		case !onPath("bash"):
@@ -46,7 +54,6 @@ func (j *job) shellCommand(b dag.Behavior, script, dir string, index int) ([]str
 	if err := os.WriteFile(filepath.Join(dir, "script"+ext), []byte(script), 0o755); err != nil {
 		return nil, err
 	}
-	_, seen := j.stepDir(index)
 	inStep := filepath.Join(seen, "script"+ext)
 	argv := make([]string, len(template))
 	for i, a := range template {

@@ -135,7 +135,7 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 				return 1, nil, err
 			}
 		}
-		if code, err = j.builtin(ctx, s, index, with, outputs, env.vars, cmds); err != nil {
+		if code, err = j.builtin(ctx, s, index, with, outputs, env, cmds); err != nil {
 			return 1, outputs, err
 		}
 	} else {
