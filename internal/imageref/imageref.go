@@ -3,6 +3,8 @@ package imageref
 import (
 	"fmt"
 	"strings"
+
+	"github.com/distribution/reference"
 )
 
 // Kind is where an image comes from.
@@ -10,7 +12,7 @@ type Kind int
 
 const (
 	// Registry is a reference pulled from a registry (alpine:3,
-	// ghcr.io/o/i@sha256:...), as written.
+	// ghcr.io/o/i@sha256:...).
 	Registry Kind = iota
 	// RootFS is a root filesystem directory: rootfs://DIR.
 	RootFS
@@ -30,10 +32,13 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
-// The schemes of local images.
+// The schemes of image references.
 const (
 	RootFSScheme    = "rootfs://"
 	OCILayoutScheme = "oci-layout://"
+	// DockerScheme marks a registry image in GitHub's uses: docker://IMAGE
+	// and an action's runs.image; Parse takes it off.
+	DockerScheme = "docker://"
 )
 
 // Ref is a parsed image reference.
@@ -46,7 +51,10 @@ type Ref struct {
 	// annotation; empty for the layout's only image, or "latest". Only
 	// OCILayout has one.
 	Tag string
-	// Name is a registry reference as written. Empty for local images.
+	// Name is a registry reference, normalised: registry host, repository
+	// path, and a tag (latest when none was written) or a digest (a tag
+	// written beside a digest is dropped, as Docker does: the digest
+	// decides). Empty for local images.
 	Name string
 }
 
@@ -54,7 +62,8 @@ type Ref struct {
 // OCILayout) rather than pulled.
 func (r Ref) Local() bool { return r.Kind == RootFS || r.Kind == OCILayout }
 
-// String writes the reference back in the form Parse reads.
+// String writes the reference in the form Parse reads: a local image as
+// it was written, a registry reference normalised.
 func (r Ref) String() string {
 	switch r.Kind {
 	case RootFS:
@@ -68,10 +77,27 @@ func (r Ref) String() string {
 	return r.Name
 }
 
+// Familiar is the reference as people write it: a registry reference
+// without docker.io/, library/ and :latest (alpine,
+// catthehacker/ubuntu:act-latest, ghcr.io/o/x), which is also the name
+// BuildKit's Dockerfile frontend looks a FROM up by among named contexts
+// (context:NAME); a local image as String writes it.
+func (r Ref) Familiar() string {
+	if r.Kind != Registry {
+		return r.String()
+	}
+	named, err := reference.ParseNormalizedNamed(r.Name)
+	if err != nil {
+		return r.Name
+	}
+	return strings.TrimSuffix(reference.FamiliarString(named), ":latest")
+}
+
 // Parse reads an image reference. rootfs://DIR takes everything after the
 // scheme as the directory; in oci-layout://DIR[:TAG] a ':' after the last
-// '/' starts the tag. Anything else is a registry reference, left as
-// written for the engine to resolve.
+// '/' starts the tag. Anything else, with or without docker://, is a
+// registry reference, normalised (see Ref.Name); one that is not a valid
+// reference (an upper-case repository, a stray space) is an error.
 func Parse(ref string) (Ref, error) {
 	if dir, ok := strings.CutPrefix(ref, RootFSScheme); ok {
 		if dir == "" {
@@ -92,8 +118,23 @@ func Parse(ref string) (Ref, error) {
 		}
 		return Ref{Kind: OCILayout, Dir: dir, Tag: tag}, nil
 	}
-	if strings.TrimSpace(ref) == "" {
+	name := strings.TrimPrefix(ref, DockerScheme)
+	if strings.TrimSpace(name) == "" {
 		return Ref{}, fmt.Errorf("image %q: empty reference", ref)
 	}
-	return Ref{Kind: Registry, Name: ref}, nil
+	named, err := reference.ParseDockerRef(name)
+	if err != nil {
+		return Ref{}, fmt.Errorf("image %q: %s", ref, strings.TrimPrefix(err.Error(), "invalid reference format: "))
+	}
+	return Ref{Kind: Registry, Name: named.String()}, nil
+}
+
+// Normalize is Parse(ref).String(): a registry reference normalised, a
+// local one as written.
+func Normalize(ref string) (string, error) {
+	r, err := Parse(ref)
+	if err != nil {
+		return "", err
+	}
+	return r.String(), nil
 }
