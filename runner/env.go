@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"os"
+	"strconv"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -65,10 +66,7 @@ func (r *run) contexts(n *dag.Node, needs map[string]any, workspace, hostDir str
 	for name, v := range r.opts.Secrets {
 		secrets[name] = v
 	}
-	inputs := map[string]any{}
-	for k, v := range r.opts.Event.Inputs {
-		inputs[k] = v
-	}
+	inputs := r.inputs()
 	matrix := map[string]any{}
 	for k, v := range n.Matrix {
 		matrix[k] = v
@@ -97,6 +95,46 @@ func (r *run) contexts(n *dag.Node, needs map[string]any, workspace, hostDir str
 		},
 		hashDir: cmp.Or(hostDir, r.opts.Source),
 	}
+}
+
+// inputs is the inputs context of a manual or called run, as GitHub types
+// it: the given inputs, the trigger's defaults for those not given, and
+// boolean and number inputs as booleans and numbers, not strings (so
+// toJSON(inputs.n) is 1, not "1").
+func (r *run) inputs() map[string]any {
+	out := map[string]any{}
+	var spec map[string]*dag.Input
+	for _, t := range r.p.Triggers {
+		if len(t.Inputs) > 0 && (t.Event == r.opts.Event.Name || spec == nil) {
+			spec = t.Inputs
+		}
+	}
+	for name, in := range spec {
+		if in != nil && in.Default != nil {
+			out[name] = in.Default
+		}
+	}
+	for k, v := range r.opts.Event.Inputs {
+		out[k] = v
+	}
+	for name, v := range out {
+		in := spec[name]
+		s, isString := v.(string)
+		if in == nil || !isString {
+			continue
+		}
+		switch in.Type {
+		case "boolean":
+			if b, err := strconv.ParseBool(s); err == nil {
+				out[name] = b
+			}
+		case "number":
+			if n, err := strconv.ParseFloat(s, 64); err == nil {
+				out[name] = n
+			}
+		}
+	}
+	return out
 }
 
 // with is c with one context replaced.

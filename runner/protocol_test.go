@@ -211,3 +211,37 @@ nodes:
 		t.Errorf("stdout\n%q\nwant\n%q", got, want)
 	}
 }
+
+// Manual inputs are typed as GitHub types them: defaults applied, booleans
+// and numbers not strings
+// (https://docs.github.com/en/actions/reference/workflows-and-actions/contexts#inputs-context).
+func TestTypedInputs(t *testing.T) {
+	t.Parallel()
+	p, l := dag.Decode([]byte(`version: gantry/v1
+triggers:
+  - event: manual
+    inputs:
+      debug: {type: boolean, default: false}
+      level: {type: number, default: 2}
+      name: {type: string, default: world}
+nodes:
+  - id: j
+    steps:
+      - run: echo '${{ toJSON(inputs) }}' ${{ inputs.debug && 'on' || 'off' }} ${{ inputs.level == 2 }}
+`), "test.yaml")
+	if l.HasErrors() {
+		t.Fatal(l.Err())
+	}
+	rep := &annotations{}
+	res, err := runner.Run(t.Context(), p, runner.Options{
+		Executor: host.New(host.Options{TempDir: t.TempDir()}), Source: t.TempDir(), RunDir: t.TempDir(), Reporter: rep,
+		Event: runner.Event{Name: "manual", Inputs: map[string]string{"debug": "true"}},
+	})
+	if err != nil || res.Nodes[0].Status != dag.StatusSuccess {
+		t.Fatalf("%v %+v", err, res)
+	}
+	want := `{ "debug": true, "level": 2, "name": "world" } on true`
+	if got := strings.Join(rep.text("j", "stdout"), " "); strings.Join(strings.Fields(got), " ") != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
