@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"maps"
 	"os"
-	"strconv"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gantry-ci/gantry/dag"
