@@ -378,17 +378,9 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 			res.Status, res.Reason = dag.StatusFailure, err.Error()
 			return res
 		}
-		if !expr.UsesStatusFunc(e) {
-			// The implied success() is false after a need that did not
-			// succeed, and (as the DAG says) one that was skipped.
-			if status != expr.StatusSuccess {
-				res.Status, res.Reason = dag.StatusSkipped, "a job it needs did not succeed"
-				return res
-			}
-			if r.p.Behavior(n).SkippedNeeds == dag.SkippedNeedsSkip && r.skippedNeed(n) {
-				res.Status, res.Reason = dag.StatusSkipped, "a job it needs was skipped"
-				return res
-			}
+		if why := r.impliedSuccess(n, status); why != "" && !expr.UsesStatusFunc(e) {
+			res.Status, res.Reason = dag.StatusSkipped, why
+			return res
 		}
 		ok, err := r.evalCondition(e, n, status, needs)
 		if err != nil {
@@ -406,12 +398,8 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 			return res
 		}
 	default:
-		if status != expr.StatusSuccess {
-			res.Status, res.Reason = dag.StatusSkipped, "a job it needs did not succeed"
-			return res
-		}
-		if r.p.Behavior(n).SkippedNeeds == dag.SkippedNeedsSkip && r.skippedNeed(n) {
-			res.Status, res.Reason = dag.StatusSkipped, "a job it needs was skipped"
+		if why := r.impliedSuccess(n, status); why != "" {
+			res.Status, res.Reason = dag.StatusSkipped, why
 			return res
 		}
 	}
@@ -468,21 +456,28 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 	return res
 }
 
-// evalCondition evaluates a node's if: with the implicit success().
+// impliedSuccess says why success() is false for a node: a need that did
+// not succeed, or (as the DAG's skipped-needs says) one that was skipped;
+// "" when it is true.
+func (r *run) impliedSuccess(n *dag.Node, status expr.Status) string {
+	switch {
+	case status != expr.StatusSuccess:
+		return "a job it needs did not succeed"
+	case r.p.Behavior(n).SkippedNeeds == dag.SkippedNeedsSkip && r.skippedNeed(n):
+		return "a job it needs was skipped"
+	}
+	return ""
+}
+
+// evalCondition evaluates a node's if: (the implied success() is checked
+// before, by impliedSuccess).
 func (r *run) evalCondition(e *expr.Expr, n *dag.Node, status expr.Status, needs map[string]any) (bool, error) {
 	env, err := r.nodeExprEnv(n, needs)
 	if err != nil {
 		return false, err
 	}
 	env.Status = status
-	ok, err := e.EvalBool(env)
-	if err != nil {
-		return false, err
-	}
-	if !expr.UsesStatusFunc(e) && status != expr.StatusSuccess {
-		return false, nil
-	}
-	return ok, nil
+	return e.EvalBool(env)
 }
 
 // nodeOutputs evaluates a node's outputs: once its steps ran.
