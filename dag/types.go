@@ -60,6 +60,9 @@ type Trigger struct {
 	Paths          []string `json:"paths,omitempty"`
 	PathsIgnore    []string `json:"paths-ignore,omitempty"`
 	Cron           string   `json:"cron,omitempty"`
+	// Timezone is the IANA time zone Cron is read in (GitHub's
+	// on.schedule[].timezone); empty means UTC.
+	Timezone string `json:"timezone,omitempty"`
 	// Workflows names the upstream pipelines of a workflow_run trigger.
 	Workflows []string          `json:"workflows,omitempty"`
 	Inputs    map[string]*Input `json:"inputs,omitempty"`
@@ -265,9 +268,13 @@ type Node struct {
 	Secrets     []string          `json:"secrets,omitempty"`
 	Permissions map[string]string `json:"permissions,omitempty"`
 	Environment *Environment      `json:"environment,omitempty"`
-	Concurrency *Concurrency      `json:"concurrency,omitempty"`
-	Timeout     Duration          `json:"timeout,omitempty"`
-	Retry       *Retry            `json:"retry,omitempty"`
+	// Snapshot asks the provider to save the runner's state as a custom
+	// runner image once the node succeeds (GitHub's jobs.<id>.snapshot):
+	// recorded, not done by a local run.
+	Snapshot    *Snapshot    `json:"snapshot,omitempty"`
+	Concurrency *Concurrency `json:"concurrency,omitempty"`
+	Timeout     Duration     `json:"timeout,omitempty"`
+	Retry       *Retry       `json:"retry,omitempty"`
 	// AllowFailure lets the pipeline succeed when this node fails.
 	AllowFailure bool `json:"allow-failure,omitempty"`
 	// AllowFailureExitCodes narrows AllowFailure to these exit codes.
@@ -449,6 +456,22 @@ type Cache struct {
 type Environment struct {
 	Name string `json:"name"`
 	URL  string `json:"url,omitempty"`
+	// Deployment says whether the provider records a deployment for the
+	// node: "false", or an expression deciding it; empty means it does
+	// (GitHub's environment.deployment, default true).
+	Deployment string `json:"deployment,omitempty"`
+}
+
+// Snapshot is a custom runner image a provider makes from a node's runner
+// once the node succeeds (recorded; a local run makes none).
+type Snapshot struct {
+	// ImageName is the image's name; may hold ${{ }}.
+	ImageName string `json:"image-name"`
+	// Version is the image's version pattern (GitHub: "1.*").
+	Version string `json:"version,omitempty"`
+	// If is a condition in gantry's expression language: the image is
+	// made only when it holds.
+	If string `json:"if,omitempty"`
 }
 
 // Retry reruns a failed node.

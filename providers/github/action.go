@@ -57,7 +57,7 @@ func (t *translator) localAction(s *actionlint.Step, index int, ds dag.Step, use
 	}
 	// GitHub's action path is absolute: the workspace plus the action's path.
 	actionPath := "${{ github.workspace }}/" + filepath.ToSlash(rel)
-	return t.action(s, index, ds, uses, filepath.ToSlash(filepath.Join(rel, filepath.Base(file))), actionPath, data, with, c, sc)
+	return t.action(s, index, ds, uses, filepath.ToSlash(filepath.Join(rel, filepath.Base(file))), actionPath, data, with, c, sc, nil)
 }
 
 // remoteAction translates a uses: owner/repo[/path]@ref step whose action
@@ -82,12 +82,12 @@ func (t *translator) remoteAction(s *actionlint.Step, index int, ds dag.Step, us
 		t.errorf(at, "remote-action", "action %q: %v", uses, err)
 		return nil
 	}
-	return t.action(s, index, ds, uses, uses+"/"+filepath.Base(file), filepath.ToSlash(dir), data, with, c, sc)
+	return t.action(s, index, ds, uses, uses+"/"+filepath.Base(file), filepath.ToSlash(dir), data, with, c, sc, selfRepoOf(uses))
 }
 
 // action translates an action whose metadata (action.yml, shown by the
 // name shown) has been read.
-func (t *translator) action(s *actionlint.Step, index int, ds dag.Step, uses, shown, actionPath string, data []byte, with map[string]string, c *combo, sc stepScope) []dag.Step {
+func (t *translator) action(s *actionlint.Step, index int, ds dag.Step, uses, shown, actionPath string, data []byte, with map[string]string, c *combo, sc stepScope, repo *selfRepo) []dag.Step {
 	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
 	var meta actionMeta
 	if err := yaml.Unmarshal(data, &meta); err != nil {
@@ -110,7 +110,7 @@ func (t *translator) action(s *actionlint.Step, index int, ds dag.Step, uses, sh
 	using := strings.ToLower(meta.Runs.Using)
 	switch {
 	case using == "composite":
-		return t.composite(s, index, ds, uses, shown, actionPath, data, &meta, with, c, sc)
+		return t.composite(s, index, ds, uses, shown, actionPath, data, &meta, with, c, sc, repo)
 	case using == "docker", strings.HasPrefix(using, "node"):
 		if using == "node12" || using == "node16" {
 			t.warnf(at, "caveat", "action %q runs on %s, which GitHub no longer offers; gantry runs it with node20", uses, using)
@@ -157,7 +157,9 @@ var actionPathExpr = regexp.MustCompile(`\$\{\{\s*github\.action_path\s*\}\}`)
 // what the caller passed, its step ids get the calling step's id as a
 // prefix, and its outputs are set by a closing gantry/outputs step under
 // the calling step's id, so steps.<id>.outputs keeps working.
-func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses, shown, actionPath string, data []byte, meta *actionMeta, with map[string]string, c *combo, sc stepScope) []dag.Step {
+// repo is the action's repository and ref when it was fetched, for its
+// $/path references (nil for a local action).
+func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses, shown, actionPath string, data []byte, meta *actionMeta, with map[string]string, c *combo, sc stepScope, repo *selfRepo) []dag.Step {
 	at := s.Exec.(*actionlint.ExecAction).Uses.Pos
 	key := filepath.ToSlash(filepath.Clean(uses))
 	if i := slices.Index(sc.stack, key); i >= 0 {
@@ -170,7 +172,7 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 		t.errorf(at, "composite-depth", "composite actions nest deeper than %d levels here", maxCompositeDepth)
 		return nil
 	}
-	steps, l := parseCompositeSteps(shown, data, &meta.Runs.Steps)
+	steps, self, l := parseCompositeSteps(shown, data, &meta.Runs.Steps)
 	t.diags.Add(l...)
 	if steps == nil {
 		if !l.HasErrors() {
@@ -187,7 +189,7 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 	for name, v := range with {
 		inputs[name] = expr.ArgOf(v)
 	}
-	sub := &translator{path: shown, src: data, opts: t.opts, callers: t.callers}
+	sub := &translator{path: shown, src: data, opts: t.opts, callers: t.callers, prep: &prepared{self: self}, self: repo, shared: t.shared}
 	inner := stepScope{idPrefix: id + "-", inputs: inputs, stack: append(slices.Clone(sc.stack), key)}
 	out := sub.steps(steps, c, nil, inner)
 	t.diags.Add(sub.diags...)
@@ -260,17 +262,18 @@ func bare(s string) string {
 // are. It puts the steps into a synthetic workflow whose lines are the
 // action file's own lines (re-indented by a fixed amount), so positions
 // map back with one column shift.
-func parseCompositeSteps(path string, data []byte, steps *yaml.Node) ([]*actionlint.Step, diag.List) {
-	var l diag.List
+// self marks, by position in the action file, the uses: values written
+// $/path.
+func parseCompositeSteps(path string, data []byte, steps *yaml.Node) (_ []*actionlint.Step, self map[lineCol]bool, l diag.List) {
 	if steps.Kind == 0 {
-		return nil, l
+		return nil, nil, l
 	}
 	if steps.Kind != yaml.SequenceNode {
 		l.Errorf(diag.Pos{File: path, Line: steps.Line, Col: steps.Column}, "composite", "runs.steps must be a list of steps")
-		return nil, l
+		return nil, nil, l
 	}
 	if len(steps.Content) == 0 {
-		return nil, l
+		return nil, nil, l
 	}
 	lines := strings.Split(string(data), "\n")
 	first, last := steps.Line, lastLine(steps)
@@ -279,7 +282,7 @@ func parseCompositeSteps(path string, data []byte, steps *yaml.Node) ([]*actionl
 	const itemCol = 7
 	if first > len(lines) {
 		l.Errorf(diag.Pos{File: path, Line: steps.Line, Col: steps.Column}, "composite", "runs.steps is past the end of the file")
-		return nil, l
+		return nil, nil, l
 	}
 	// Lines keep their numbers when the steps start after the header's
 	// lines; otherwise they move down by lineShift.
@@ -303,24 +306,41 @@ func parseCompositeSteps(path string, data []byte, steps *yaml.Node) ([]*actionl
 		b.WriteString(line)
 		b.WriteByte('\n')
 	}
-	w, errs := actionlint.Parse([]byte(b.String()))
-	for _, e := range errs {
-		d := fromActionlint(path, e, diag.Error)
+	// The same preparation as a workflow's, in composite mode: GitHub's
+	// 2026 step keys are errors here, uses: $/path is the action's own
+	// repository.
+	prep := prepare(path, []byte(b.String()), true)
+	back := func(d diag.Diagnostic) diag.Diagnostic {
+		d.Pos.File = path
 		d.Pos.Col = max(d.Pos.Col-shift, 1)
 		d.Pos.Line = max(d.Pos.Line-lineShift, 1)
-		l.Add(d)
+		return d
 	}
-	if w == nil || l.HasErrors() {
-		return nil, l
+	for _, d := range prep.diags {
+		l.Add(back(d))
+	}
+	w, errs := actionlint.Parse(prep.src)
+	for _, e := range errs {
+		if strings.Contains(e.Message, "does not support YAML merge key") {
+			continue
+		}
+		l.Add(back(fromActionlint(path, e, diag.Error)))
+	}
+	self = map[lineCol]bool{}
+	for k := range prep.self {
+		self[posKey(max(k.line-lineShift, 1), max(k.col-shift, 1))] = true
+	}
+	if w == nil || relax(l, false) {
+		return nil, self, l
 	}
 	job := w.Jobs["c"]
 	if job == nil {
-		return nil, l
+		return nil, self, l
 	}
 	for _, s := range job.Steps {
 		unshift(s, shift, lineShift)
 	}
-	return job.Steps, l
+	return job.Steps, self, l
 }
 
 // lastLine is the last line a YAML node spans.

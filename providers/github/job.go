@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mattn/go-shellwords"
 	"github.com/rhysd/actionlint"
 	"gopkg.in/yaml.v3"
 
@@ -124,7 +125,7 @@ func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo
 	n := &dag.Node{
 		Name:  t.resolve(j.Name, c),
 		Needs: slices.Compact(slices.Sorted(slices.Values(needs))),
-		If:    t.condition(j.If),
+		If:    t.cond(j.If, stepScope{}),
 		Pos:   t.srcPos(j.Pos),
 	}
 	if n.Name == "" {
@@ -137,23 +138,27 @@ func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo
 	n.Permissions = permissions(j.Permissions)
 	n.Concurrency = t.concurrency(j.Concurrency, c)
 	if j.Environment != nil {
-		n.Environment = &dag.Environment{Name: t.resolve(j.Environment.Name, c), URL: t.resolve(j.Environment.URL, c)}
+		n.Environment = t.environment(j.Environment, c)
 	}
 	if j.Container != nil {
 		n.Image, n.Container = t.container(j.Container, c, "jobs", str(j.ID), "container")
 	}
 	n.Services = t.services(j.Services, c, str(j.ID))
+	t.serviceExtras(n.Services, j, c)
 	if len(j.Outputs) > 0 {
 		n.Outputs = map[string]string{}
 		for _, o := range j.Outputs {
 			n.Outputs[o.Name.Value] = t.resolve(o.Value, c)
 		}
 	}
-	if j.Snapshot != nil {
-		t.warnf(j.Snapshot.ImageName.Pos, "caveat", "snapshot (custom runner image) is recorded only in the source; gantry does not make runner images")
+	if sn := j.Snapshot; sn != nil && sn.ImageName != nil {
+		// https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idsnapshot
+		n.Snapshot = &dag.Snapshot{ImageName: t.resolve(sn.ImageName, c), Version: t.resolve(sn.Version, c), If: t.cond(sn.If, stepScope{})}
+		t.warnf(sn.ImageName.Pos, "caveat", "snapshot %q (a custom runner image made from this job's runner) is recorded in the DAG; a local run makes no image", sn.ImageName.Value).
+			Hint = "GitHub makes the image when the job runs there"
 	}
 	defaults := mergeDefaults(scope.defaults, j.Defaults)
-	n.Steps = t.steps(j.Steps, c, defaults, stepScope{})
+	n.Steps = t.jobSteps(j, c, defaults)
 	if len(j.Steps) == 0 {
 		t.errorf(j.Pos, "job-steps", "job %q has no steps", str(j.ID))
 	}
@@ -175,11 +180,41 @@ func (t *translator) condition(s *actionlint.String) string {
 		t.checkTemplate(s, nil)
 		return v
 	}
+	if strings.Contains(v, "${{") {
+		// Text around ${{ }}: GitHub reads the whole value as a string
+		// template, format('(text {0} ...)', ...), whose value is a
+		// non-empty string, so true (actionlint's if-cond finding says so).
+		// The status functions in it still count.
+		// https://docs.github.com/en/actions/reference/workflows-and-actions/expressions#example-expression-in-an-if-conditional
+		if t.checkTemplate(s, nil) == nil {
+			return v
+		}
+		return expr.ArgOf(v).Text
+	}
 	// if: takes a bare expression (GitHub adds the braces).
 	if _, err := expr.ParseAt(s.Value, t.stringPos(s)); err != nil {
 		t.diags.Add(diag.AsList(err)...)
 	}
 	return v
+}
+
+// cond is a condition (see condition) with what an inlined composite
+// action's or reusable workflow's caller passed put in: inputs.X, its
+// secrets, the prefixed ids of the composite's steps. Matrix references
+// stay: the runner evaluates conditions with the node's matrix, where a
+// missing key is null, as on GitHub. A condition that comes down to a
+// caller's literal text is that text as a string (a composite action's
+// inputs are strings, so 'false' is true, as on GitHub).
+func (t *translator) cond(s *actionlint.String, sc stepScope) string {
+	v := t.condition(s)
+	if v == "" || t.call == nil && sc.inputs == nil && sc.idPrefix == "" {
+		return v
+	}
+	out := t.text(&actionlint.String{Value: "${{ " + bare(v) + " }}", Pos: s.Pos}, nil, sc)
+	if !expr.HasExpr(out) {
+		return "'" + strings.ReplaceAll(out, "'", "''") + "'"
+	}
+	return bare(out)
 }
 
 func (t *translator) platform(r *actionlint.Runner, c *combo) string {
@@ -341,9 +376,9 @@ func secretsOf(n *dag.Node) []string {
 	return slices.Sorted(maps.Keys(names))
 }
 
-// rawStrings returns the scalars of the sequence at a path of mapping keys
-// in the workflow's YAML, with their positions, or nil.
-func (t *translator) rawStrings(path ...string) []*actionlint.String {
+// rawNode returns the node at a path of mapping keys in the workflow's
+// YAML (aliases followed), or nil.
+func (t *translator) rawNode(path ...string) *yaml.Node {
 	if t.yamlRoot == nil {
 		var doc yaml.Node
 		if err := yaml.Unmarshal(t.src, &doc); err != nil || len(doc.Content) == 0 {
@@ -353,9 +388,7 @@ func (t *translator) rawStrings(path ...string) []*actionlint.String {
 	}
 	n := t.yamlRoot
 	for _, key := range path {
-		for n != nil && n.Kind == yaml.AliasNode {
-			n = n.Alias
-		}
+		n = resolve(n)
 		if n == nil || n.Kind != yaml.MappingNode {
 			return nil
 		}
@@ -367,6 +400,13 @@ func (t *translator) rawStrings(path ...string) []*actionlint.String {
 		}
 		n = next
 	}
+	return resolve(n)
+}
+
+// rawStrings returns the scalars of the sequence at a path of mapping keys
+// in the workflow's YAML, with their positions, or nil.
+func (t *translator) rawStrings(path ...string) []*actionlint.String {
+	n := t.rawNode(path...)
 	if n == nil || n.Kind != yaml.SequenceNode {
 		return nil
 	}
@@ -379,6 +419,71 @@ func (t *translator) rawStrings(path ...string) []*actionlint.String {
 				Pos:    &actionlint.Pos{Line: item.Line, Col: item.Column},
 			})
 		}
+	}
+	return out
+}
+
+// environment translates jobs.<id>.environment. deployment: false (or an
+// expression) keeps the environment's secrets and variables without a
+// deployment record.
+// https://docs.github.com/en/actions/how-tos/write-workflows/choose-what-workflows-do/deploy-to-environment
+func (t *translator) environment(e *actionlint.Environment, c *combo) *dag.Environment {
+	out := &dag.Environment{Name: t.resolve(e.Name, c), URL: t.resolve(e.URL, c)}
+	if d := e.Deployment; d != nil {
+		switch {
+		case d.Expression != nil:
+			v := strings.TrimSpace(t.resolve(d.Expression, c))
+			switch strings.ToLower(v) {
+			case "true":
+			case "false":
+				out.Deployment = "false"
+			default:
+				out.Deployment = v
+			}
+		case !d.Value:
+			out.Deployment = "false"
+		}
+	}
+	return out
+}
+
+// serviceExtras puts services' entrypoint and command (GitHub, 2026-04),
+// which prepare took out of the text, on the translated services. A
+// string is split into words as Docker Compose splits it; a list is used
+// as it is.
+func (t *translator) serviceExtras(svcs []dag.Service, j *actionlint.Job, c *combo) {
+	if t.prep == nil || j.ID == nil {
+		return
+	}
+	extras := t.prep.services[strings.ToLower(j.ID.Value)]
+	for i := range svcs {
+		x := extras[svcs[i].Name]
+		if x == nil {
+			continue
+		}
+		svcs[i].Entrypoint = t.words(x.entrypoint, c, "entrypoint", svcs[i].Name)
+		svcs[i].Command = t.words(x.command, c, "command", svcs[i].Name)
+	}
+}
+
+func (t *translator) words(w *wordList, c *combo, what, service string) []string {
+	if w == nil {
+		return nil
+	}
+	var out []string
+	for _, n := range w.words {
+		s := &actionlint.String{Value: n.Value, Quoted: n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0, Pos: &actionlint.Pos{Line: n.Line, Col: n.Column}}
+		v := t.resolve(s, c)
+		if !w.split {
+			out = append(out, v)
+			continue
+		}
+		words, err := shellwords.Parse(v)
+		if err != nil {
+			t.errorf(s.Pos, "service", "%s of service %q: %v", what, service, err)
+			continue
+		}
+		out = append(out, words...)
 	}
 	return out
 }

@@ -84,19 +84,71 @@ func substitutePlaceholders(path string, data []byte) ([]byte, diag.List) {
 	return out.Bytes(), l
 }
 
-// parseWorkflow parses a workflow with actionlint. Syntax errors come back
-// as error-severity diagnostics.
-func parseWorkflow(path string, data []byte) (*actionlint.Workflow, diag.List) {
-	w, errs := actionlint.Parse(data)
+// parseWorkflow prepares a workflow's text (see prepare) and parses it
+// with actionlint. Syntax errors come back as error-severity diagnostics;
+// every position is the original file's.
+func parseWorkflow(path string, data []byte) (*actionlint.Workflow, *prepared, diag.List) {
+	prep := prepare(path, data, false)
+	w, errs := actionlint.Parse(prep.src)
 	var l diag.List
-	for _, e := range errs {
-		l.Add(fromActionlint(path, e, diag.Error))
+	l.Add(prep.diags...)
+	merged := map[diag.Pos]bool{}
+	for _, d := range prep.diags {
+		if d.Code == "yaml-merge-key" {
+			merged[d.Pos] = true
+		}
 	}
-	return w, l
+	for _, e := range errs {
+		if strings.Contains(e.Message, "does not support YAML merge key") {
+			continue // prepare reported it, once per key
+		}
+		d := fromActionlint(path, e, diag.Error)
+		if merged[d.Pos] {
+			continue // what actionlint makes of a mapping with a merge key
+		}
+		d.Pos.Col += prep.shift[d.Pos.Line]
+		l.Add(d)
+	}
+	if w != nil {
+		for _, j := range w.Jobs {
+			if j == nil {
+				continue
+			}
+			for _, s := range j.Steps {
+				if s != nil && s.Pos != nil {
+					if k := prep.shift[s.Pos.Line]; k > 0 {
+						unshift(s, -k, 0)
+					}
+				}
+			}
+		}
+	}
+	return w, prep, dedupe(l)
+}
+
+// dedupe drops repeated findings (an alias makes actionlint parse, and
+// report on, the same text twice).
+func dedupe(l diag.List) diag.List {
+	type key struct {
+		pos        diag.Pos
+		code, text string
+	}
+	seen := map[key]bool{}
+	out := l[:0]
+	for _, d := range l {
+		k := key{d.Pos, d.Code, d.Message}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
 }
 
 // lintWorkflow runs actionlint's rules (the ones its linter runs, without
 // the external shellcheck and pyflakes) over a parsed workflow.
+// The workflow's positions are the original file's (parseWorkflow).
 func lintWorkflow(path, dir string, w *actionlint.Workflow) (diag.List, error) {
 	proj := project(dir)
 	actions := actionlint.NewLocalActionsCache(proj, nil)
@@ -131,7 +183,7 @@ func lintWorkflow(path, dir string, w *actionlint.Workflow) (diag.List, error) {
 			l.Add(fromActionlint(path, e, diag.Error))
 		}
 	}
-	return l, nil
+	return dedupe(l), nil
 }
 
 var projects sync.Map // dir → *actionlint.Project (nil when it has none)

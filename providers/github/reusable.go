@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +19,11 @@ import (
 // maxCallDepth is how many workflows a chain of calls may hold, the
 // caller included: ten on github.com (four on GitHub Enterprise Server).
 const maxCallDepth = 10
+
+// maxWorkflows is how many distinct reusable workflows one workflow may
+// call, its nested calls included: 50 on github.com.
+// https://docs.github.com/en/actions/reference/workflows-and-actions/reusing-workflow-configurations#limitations-of-reusable-workflows
+const maxWorkflows = 50
 
 // callContext is what the jobs of an inlined reusable workflow see of
 // their caller.
@@ -55,7 +61,10 @@ func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *exp
 	call := j.WorkflowCall
 	var nodes []*dag.Node
 	for i, c := range e.combos {
-		uses := t.resolve(call.Uses, c)
+		uses := t.selfUses(call.Uses, t.resolve(call.Uses, c))
+		if !t.countWorkflow(call.Uses, uses) {
+			return nodes
+		}
 		with := map[string]string{}
 		for _, in := range call.Inputs {
 			with[in.Name.Value] = t.resolve(in.Value, c)
@@ -64,7 +73,7 @@ func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *exp
 			ID:          e.ids[i],
 			Name:        cmp.Or(t.resolve(j.Name, c), str(j.ID)),
 			Needs:       slices.Compact(slices.Sorted(slices.Values(needs))),
-			If:          t.condition(j.If),
+			If:          t.cond(j.If, stepScope{}),
 			Permissions: permissions(j.Permissions),
 			Concurrency: t.concurrency(j.Concurrency, c),
 			Pos:         t.srcPos(j.Pos),
@@ -153,9 +162,10 @@ func (t *translator) inline(j *actionlint.Job, uses, file string, with map[strin
 			Hint = "local workflows resolve against the repository root (--dir)"
 		return nil, nil, false
 	}
-	cw, l := parseWorkflow(rel, data)
+	cw, prep, l := parseWorkflow(rel, data)
+	blocking := relax(l, false)
 	t.diags.Add(l...)
-	if cw == nil || l.HasErrors() {
+	if cw == nil || blocking {
 		return nil, nil, false
 	}
 	var callEvent *actionlint.WorkflowCallEvent
@@ -185,7 +195,11 @@ func (t *translator) inline(j *actionlint.Job, uses, file string, with map[strin
 			cc.secrets[s.Name.Value] = expr.ArgOf(str(s.Value))
 		}
 	}
-	sub := &translator{path: rel, src: data, opts: t.opts, callers: append(slices.Clone(t.callers), rel), call: cc}
+	sub := &translator{path: rel, src: data, opts: t.opts, callers: append(slices.Clone(t.callers), rel), call: cc, prep: prep, shared: t.shared}
+	if file != "" {
+		// $/path in a fetched workflow names its own repository at its ref.
+		sub.self = selfRepoOf(uses)
+	}
 	if len(sub.callers) == 1 {
 		sub.callers = append([]string{filepath.ToSlash(t.path)}, sub.callers...)
 	}
@@ -219,4 +233,55 @@ func (t *translator) inline(j *actionlint.Job, uses, file string, with map[strin
 		outputs = nil
 	}
 	return nodes, outputs, true
+}
+
+// countWorkflow counts a distinct reusable workflow of the translation and
+// reports, at the call, one past GitHub's limit.
+func (t *translator) countWorkflow(at *actionlint.String, uses string) bool {
+	if t.shared == nil {
+		return true
+	}
+	key := uses
+	if strings.HasPrefix(uses, "./") {
+		key = filepath.ToSlash(filepath.Clean(uses))
+	}
+	if t.shared.workflows[key] {
+		return true
+	}
+	if len(t.shared.workflows) >= maxWorkflows {
+		t.errorf(at.Pos, "workflow-limit", "calling %q makes %d distinct reusable workflows for this workflow, nested calls included; GitHub allows %d", uses, len(t.shared.workflows)+1, maxWorkflows).
+			Hint = "call fewer distinct reusable workflows, or merge some of them"
+		return false
+	}
+	t.shared.workflows[key] = true
+	return true
+}
+
+// selfUses turns a uses: written $/path (which prepare made ./path) into
+// what it names: the file's own repository at the running commit, which
+// is ./path for the repository's own files and owner/repo/path@ref for a
+// file fetched from owner/repo at ref.
+// https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#example-using-an-action-in-the-same-repository-as-the-workflow-at-the-running-commit-recommended
+func (t *translator) selfUses(s *actionlint.String, uses string) string {
+	if s == nil || s.Pos == nil || t.prep == nil || !t.prep.self[posKey(s.Pos.Line, s.Pos.Col)] {
+		return uses
+	}
+	if t.self == nil {
+		return uses
+	}
+	rel := strings.TrimPrefix(path.Clean(strings.TrimPrefix(uses, "./")), "/")
+	if rel == "." || rel == "" {
+		return t.self.repo + "@" + t.self.ref
+	}
+	return t.self.repo + "/" + rel + "@" + t.self.ref
+}
+
+// selfRepoOf is the repository and ref of owner/repo[/path]@ref.
+func selfRepoOf(uses string) *selfRepo {
+	name, ref, _ := strings.Cut(uses, "@")
+	parts := strings.SplitN(name, "/", 3)
+	if len(parts) < 2 {
+		return nil
+	}
+	return &selfRepo{repo: parts[0] + "/" + parts[1], ref: ref}
 }

@@ -50,6 +50,124 @@ func prefixStepRefs(s, prefix string) string {
 	return tpl.Rename("steps", func(id string) string { return prefix + id })
 }
 
+// jobSteps translates a job's steps in the order of its file, with the
+// steps and keys of GitHub's 2026 syntax that prepare took out of the text
+// put back: background steps, wait, wait-all and cancel steps, and each
+// parallel: group as background steps followed by a wait for them.
+// https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idstepsparallel
+func (t *translator) jobSteps(j *actionlint.Job, c *combo, defaults *actionlint.DefaultsRun) []dag.Step {
+	var plan *stepPlan
+	if t.prep != nil && j.ID != nil {
+		plan = t.prep.jobs[strings.ToLower(j.ID.Value)]
+	}
+	if plan == nil {
+		return t.steps(j.Steps, c, defaults, stepScope{})
+	}
+	byPos := map[lineCol]*actionlint.Step{}
+	for _, s := range j.Steps {
+		if s != nil && s.Pos != nil {
+			byPos[posKey(s.Pos.Line, s.Pos.Col)] = s
+		}
+	}
+	var (
+		out []dag.Step
+		// background are the ids of the background steps so far;
+		// foreground the ids of steps that had to run in the foreground.
+		background = map[string]bool{}
+		foreground = map[string]bool{}
+		group      []string
+		index      int
+		used       = map[*actionlint.Step]bool{}
+	)
+	for _, it := range plan.items {
+		if it.control != nil {
+			st := *it.control
+			st.Wait = nil
+			for _, id := range it.control.Wait {
+				if t.checkBackgroundRef(&st, id, background, foreground) {
+					st.Wait = append(st.Wait, id)
+				}
+			}
+			if st.Cancel != "" && !t.checkBackgroundRef(&st, st.Cancel, background, foreground) {
+				st.Cancel = ""
+			}
+			if st.Control() {
+				out = append(out, st)
+			}
+			continue
+		}
+		s := byPos[it.at]
+		if s == nil {
+			continue // actionlint reported why it is no step
+		}
+		used[s] = true
+		steps := t.step(s, index, c, defaults, stepScope{})
+		index++
+		if it.background {
+			id := s.ID
+			switch {
+			case len(steps) != 1:
+				// A composite action inlined as several steps cannot run in
+				// the background as one: it runs in the foreground, so that
+				// waiting for it is already done.
+				t.warnf(s.Pos, "caveat", "this step runs a composite action, which gantry inlines as steps: it runs in the foreground, not in the background").
+					Hint = "a wait or cancel for it is dropped; the job's result is the same, only later steps start after it"
+				if id != nil {
+					foreground[id.Value] = true
+				}
+			default:
+				steps[0].Background = true
+				if steps[0].ID == "" && it.group > 0 {
+					// The group's wait names its steps: GitHub gives a step
+					// without an id one of its own (__run, ...) too.
+					steps[0].ID = fmt.Sprintf("__parallel%d_%d", it.group, len(group)+1)
+				}
+				if steps[0].ID != "" {
+					background[steps[0].ID] = true
+					if it.group > 0 {
+						group = append(group, steps[0].ID)
+					}
+				}
+			}
+		}
+		out = append(out, steps...)
+		if it.groupEnd {
+			if len(group) > 0 {
+				out = append(out, dag.Step{Name: "parallel (wait)", Wait: group, Pos: dag.SourcePos{Pos: it.groupPos}})
+			}
+			group = nil
+		}
+	}
+	// Steps the plan did not place (it should place them all) keep their
+	// order at the end rather than being lost.
+	for _, s := range j.Steps {
+		if s != nil && !used[s] {
+			out = append(out, t.step(s, index, c, defaults, stepScope{})...)
+			index++
+		}
+	}
+	return out
+}
+
+// checkBackgroundRef reports whether a wait or cancel step may name id: a
+// background step before it. One that ran in the foreground (a composite
+// action) is done already, so the name is dropped without a finding.
+func (t *translator) checkBackgroundRef(st *dag.Step, id string, background, foreground map[string]bool) bool {
+	switch {
+	case background[id]:
+		return true
+	case foreground[id]:
+		return false
+	}
+	kind := "wait"
+	if st.Cancel == id {
+		kind = "cancel"
+	}
+	t.diags.Errorf(st.Pos.Pos, "step-wait", "%s: %q names no background step before it", kind, id).
+		Hint = "give the background step that id, with background: true, before this step"
+	return false
+}
+
 func (t *translator) steps(steps []*actionlint.Step, c *combo, defaults *actionlint.DefaultsRun, sc stepScope) []dag.Step {
 	var out []dag.Step
 	for i, s := range steps {
@@ -61,7 +179,7 @@ func (t *translator) steps(steps []*actionlint.Step, c *combo, defaults *actionl
 func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *actionlint.DefaultsRun, sc stepScope) []dag.Step {
 	ds := dag.Step{
 		Name: t.text(s.Name, c, sc),
-		If:   t.condition(s.If),
+		If:   t.cond(s.If, sc),
 		Env:  t.stepEnv(s.Env, c, sc),
 		Pos:  t.srcPos(s.Pos),
 	}
@@ -69,11 +187,6 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 		ds.ID = sc.idPrefix + s.ID.Value
 	} else if sc.idPrefix != "" {
 		ds.ID = fmt.Sprintf("%s%d", sc.idPrefix, index+1)
-	}
-	if ds.If != "" {
-		// Conditions keep matrix references: the runner evaluates them with
-		// the node's matrix, where a missing key is null, as on GitHub.
-		ds.If = t.text(&actionlint.String{Value: ds.If, Pos: s.If.Pos, Quoted: s.If.Quoted}, nil, sc)
 	}
 	ds.Timeout = t.minutes(s.TimeoutMinutes, c)
 	ds.ContinueOnError = t.boolValue(s.ContinueOnError, c, "continue-on-error")
@@ -96,7 +209,7 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 		}
 		return []dag.Step{ds}
 	case *actionlint.ExecAction:
-		uses := t.text(e.Uses, c, sc)
+		uses := t.selfUses(e.Uses, t.text(e.Uses, c, sc))
 		with := map[string]string{}
 		for _, in := range e.Inputs {
 			with[in.Name.Value] = t.text(in.Value, c, sc)

@@ -60,9 +60,10 @@ func Translate(ctx context.Context, path string, data []byte, opts Options) (*da
 // findings are errors; otherwise they are warnings.
 func translate(path string, data []byte, opts Options, lintMode bool) (*dag.Pipeline, diag.List, error) {
 	data, l := substitutePlaceholders(path, data)
-	w, parseErrs := parseWorkflow(path, data)
+	w, prep, parseErrs := parseWorkflow(path, data)
+	blocking := relax(parseErrs, lintMode)
 	l.Add(parseErrs...)
-	if w == nil || parseErrs.HasErrors() {
+	if w == nil || blocking {
 		return nil, l, nil
 	}
 	if !opts.NoLint || lintMode {
@@ -70,6 +71,7 @@ func translate(path string, data []byte, opts Options, lintMode bool) (*dag.Pipe
 		if err != nil {
 			return nil, l, err
 		}
+		relax(found, lintMode)
 		if !lintMode {
 			for i := range found {
 				found[i].Severity = diag.Warning
@@ -77,13 +79,14 @@ func translate(path string, data []byte, opts Options, lintMode bool) (*dag.Pipe
 		}
 		l.Add(found...)
 	}
-	t := &translator{path: path, opts: opts, src: data}
+	t := &translator{path: path, opts: opts, src: data, prep: prep, shared: &shared{workflows: map[string]bool{}}}
 	if opts.MaxMatrix == 0 {
 		t.opts.MaxMatrix = 256
 	}
 	p := t.workflow(w)
 	l = dropMisplaced(l, t.diags)
 	l.Add(t.diags...)
+	l = dedupe(l)
 	if l.HasErrors() {
 		return nil, l, nil
 	}
@@ -134,6 +137,26 @@ type translator struct {
 	inlined bool
 	// yamlRoot is the source as yaml.v3 reads it, parsed when needed.
 	yamlRoot *yaml.Node
+	// prep is what was taken out of the source before actionlint read it
+	// (GitHub's 2026 keys); nil for a composite action's steps.
+	prep *prepared
+	// self is the repository and ref that $/path references in this file
+	// name: nil for the repository's own files, whose $/path is ./path.
+	self *selfRepo
+	// shared is the state of the whole translation, reusable workflows
+	// included.
+	shared *shared
+}
+
+// selfRepo is the repository and ref of a file fetched from elsewhere (a
+// remote composite action or reusable workflow).
+type selfRepo struct{ repo, ref string }
+
+// shared is what every translator of one workflow's translation shares.
+type shared struct {
+	// workflows are the distinct reusable workflows called, nested ones
+	// included; GitHub allows 50.
+	workflows map[string]bool
 }
 
 func (t *translator) pos(p *actionlint.Pos) diag.Pos {

@@ -41,7 +41,8 @@ func (t *translator) triggers(events []actionlint.Event) []dag.Trigger {
 					tr.Pos = t.srcPos(s.Cron.Pos)
 				}
 				if s.Timezone != nil {
-					t.warnf(s.Timezone.Pos, "caveat", "schedule timezone %q is recorded only in the source; gantry's schedules are UTC", s.Timezone.Value)
+					// https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-trigger-workflows#schedule
+					tr.Timezone = s.Timezone.Value
 				}
 				out = append(out, tr)
 			}
