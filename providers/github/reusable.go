@@ -3,13 +3,16 @@ package github
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rhysd/actionlint"
+	"gopkg.in/yaml.v3"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
@@ -66,8 +69,14 @@ func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *exp
 			return nodes
 		}
 		with := map[string]string{}
+		// tags are the YAML types of the with: values: GitHub passes a
+		// boolean, a number or a string as written.
+		tags := map[string]string{}
 		for _, in := range call.Inputs {
 			with[in.Name.Value] = t.resolve(in.Value, c)
+			if n := t.rawNode("jobs", str(j.ID), "with", in.Name.Value); n != nil && n.Kind == yaml.ScalarNode {
+				tags[in.Name.Value] = n.Tag
+			}
 		}
 		join := &dag.Node{
 			ID:          e.ids[i],
@@ -98,7 +107,7 @@ func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *exp
 			if len(with) > 0 {
 				join.With = map[string]any{}
 				for k, v := range with {
-					join.With[k] = v
+					join.With[k] = typedWith(v, tags[k])
 				}
 			}
 			join.Secrets = t.callSecretNames(call)
@@ -178,15 +187,23 @@ func (t *translator) inline(j *actionlint.Job, uses, file string, with map[strin
 		t.errorf(at, "reusable-workflow", "%q is not a reusable workflow: it has no on.workflow_call", uses)
 		return nil, nil, false
 	}
+	// Inputs are typed as the callee declares them: a number or boolean
+	// input is a number or boolean in its expressions (toJSON shows 1, not
+	// "1"), and one not given without a default is false, 0 or "".
+	// https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#onworkflow_callinputs
 	cc := &callContext{inputs: map[string]expr.Arg{}}
 	for _, in := range callEvent.Inputs {
 		name := in.Name.Value
-		if v, ok := lookupFold(with, name); ok {
-			cc.inputs[name] = expr.ArgOf(v)
-		} else if in.Default != nil {
-			cc.inputs[name] = expr.ArgOf(in.Default.Value)
-		} else if in.Required != nil && in.Required.Value {
+		typ := callType(in.Type)
+		switch v, ok := lookupFold(with, name); {
+		case ok:
+			cc.inputs[name] = typedArg(typ, v)
+		case in.Default != nil:
+			cc.inputs[name] = typedArg(typ, in.Default.Value)
+		case in.Required != nil && in.Required.Value:
 			t.errorf(at, "workflow-input", "input %q of reusable workflow %q is required but not given", name, uses)
+		default:
+			cc.inputs[name] = typedArg(typ, map[string]string{"boolean": "false", "number": "0"}[typ])
 		}
 	}
 	if !call.InheritSecrets {
@@ -284,4 +301,50 @@ func selfRepoOf(uses string) *selfRepo {
 		return nil
 	}
 	return &selfRepo{repo: parts[0] + "/" + parts[1], ref: ref}
+}
+
+// typedArg is what an input of a reusable workflow declared typ
+// (string, number or boolean) gets from the text v: a number or boolean
+// literal for those types, else text; an expression stays one.
+func typedArg(typ, v string) expr.Arg {
+	if expr.HasExpr(v) {
+		return expr.ArgOf(v)
+	}
+	switch typ {
+	case "boolean":
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			return expr.Arg{Text: "true"}
+		case "false":
+			return expr.Arg{Text: "false"}
+		}
+	case "number":
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return expr.Arg{Text: strconv.FormatFloat(f, 'f', -1, 64)}
+		}
+	}
+	return expr.Arg{Text: v, Literal: true}
+}
+
+// typedWith is a with: value of a call kept for the resolver, typed as its
+// YAML tag says (GitHub passes booleans, numbers and strings as written).
+func typedWith(v, tag string) any {
+	if expr.HasExpr(v) {
+		return v
+	}
+	switch tag {
+	case "!!bool":
+		if b, err := strconv.ParseBool(strings.ToLower(v)); err == nil {
+			return b
+		}
+	case "!!int":
+		if n, err := strconv.ParseInt(v, 0, 64); err == nil {
+			return n
+		}
+	case "!!float":
+		if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return f
+		}
+	}
+	return v
 }

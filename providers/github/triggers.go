@@ -76,8 +76,15 @@ func (t *translator) triggers(events []actionlint.Event) []dag.Trigger {
 				if in.Required != nil {
 					ci.Required = in.Required.Value
 				}
-				if in.Default != nil {
+				switch {
+				case in.Default != nil:
 					ci.Default = typedDefault(ci.Type, in.Default.Value)
+				case !ci.Required:
+					// "If a default parameter is not set, the default value of
+					// the input is false for a boolean, 0 for a number, and ""
+					// for a string."
+					// https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#onworkflow_callinputs
+					ci.Default = map[string]any{"boolean": false, "number": 0.0, "string": ""}[ci.Type]
 				}
 				tr.Inputs[in.Name.Value] = ci
 			}
