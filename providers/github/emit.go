@@ -167,8 +167,13 @@ func githubOn(triggers []dag.Trigger) []string {
 		switch event {
 		case "schedule":
 			if t.Cron != "" {
+				// One {cron, timezone} entry per trigger, as written.
+				entry := "{cron: " + flow(t.Cron) + "}"
+				if t.Timezone != "" {
+					entry = "{cron: " + flow(t.Cron) + ", timezone: " + flow(t.Timezone) + "}"
+				}
 				old, _ := byEvent[event]["cron"].([]string)
-				byEvent[event]["cron"] = append(old, t.Cron)
+				byEvent[event]["cron"] = append(old, entry)
 			}
 			continue
 		case "workflow_dispatch", "workflow_call":
@@ -195,10 +200,7 @@ func githubOn(triggers []dag.Trigger) []string {
 	for _, ev := range order {
 		fields := byEvent[ev]
 		if ev == "schedule" {
-			var crons []string
-			for _, c := range fields["cron"].([]string) {
-				crons = append(crons, "{cron: "+flow(c)+"}")
-			}
+			crons, _ := fields["cron"].([]string)
 			out = append(out, "schedule: ["+strings.Join(crons, ", ")+"]")
 			continue
 		}

@@ -42,7 +42,7 @@ func triggerSummary(ts []dag.Trigger) string {
 		add("paths-ignore", t.PathsIgnore)
 		add("workflows", t.Workflows)
 		if t.Cron != "" {
-			f = append(f, "cron="+t.Cron)
+			f = append(f, "cron="+t.Cron+"@"+t.Timezone)
 		}
 		names := make([]string, 0, len(t.Inputs))
 		for n := range t.Inputs {
@@ -136,6 +136,65 @@ func TestEmitCorpus(t *testing.T) {
 	}
 }
 
+// emitActionlintKnown are real workflows whose thin workflow actionlint
+// v1.7.12 cannot pass, though GitHub runs it: the emitter keeps what the
+// run needs.
+var emitActionlintKnown = map[string]string{
+	"Homebrew+brew/.github/workflows/tests.yml": `the permission scope "code-quality", which actionlint v1.7.12 does not know`,
+}
+
+// TestEmitRealRepos emits the thin workflow of every real repository's
+// workflow (see TestRealRepos): clean under actionlint (but for
+// emitActionlintKnown), and translating back to the same triggers,
+// schedules' time zones included.
+// https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-trigger-workflows#schedule
+func TestEmitRealRepos(t *testing.T) {
+	root := os.Getenv("GANTRY_CORPUS")
+	if root == "" {
+		t.Skip("GANTRY_CORPUS is not set")
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "github", "real-repos", "*", ".github", "workflows", "*.y*ml"))
+	clean := 0
+	for _, f := range files {
+		dir := filepath.Dir(filepath.Dir(filepath.Dir(f)))
+		rel, _ := filepath.Rel(dir, f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := github.Translate(t.Context(), rel, data, github.Options{Dir: dir})
+		if err != nil || p == nil {
+			t.Errorf("%s: not translated (see TestRealRepos)", f)
+			continue
+		}
+		out, err := github.Emit(p, github.EmitOptions{DAG: ".gantry/pipelines/x.yaml", Source: rel, GantryVersion: "v0.1.0"})
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		repoRel := filepath.Base(dir) + "/" + filepath.ToSlash(rel)
+		if problems := actionlintFindings(t, "emitted.yml", out); len(problems) > 0 {
+			if why, ok := emitActionlintKnown[repoRel]; ok {
+				t.Logf("%s: known actionlint finding: %s", repoRel, why)
+			} else {
+				t.Errorf("%s: the emitted workflow has actionlint findings:\n%s\n%s", f, strings.Join(problems, "\n"), out)
+				continue
+			}
+		}
+		back, l, err := github.Translate(t.Context(), "emitted.yml", out, github.Options{Dir: t.TempDir()})
+		if err != nil || back == nil {
+			t.Errorf("%s: the emitted workflow does not translate back: %v %v", f, err, l.Err())
+			continue
+		}
+		if got, want := triggerSummary(back.Triggers), triggerSummary(p.Triggers); len(p.Triggers) > 0 && got != want {
+			t.Errorf("%s: triggers changed in the round trip:\n got %s\nwant %s\n%s", f, got, want, out)
+			continue
+		}
+		clean++
+	}
+	t.Logf("emitted %d/%d clean", clean, len(files))
+}
+
 // workingNodes counts the nodes with steps or a reusable workflow.
 func workingNodes(p *dag.Pipeline) int {
 	n := 0
@@ -164,4 +223,33 @@ func actionlintFindings(t *testing.T, path string, data []byte) []string {
 		out = append(out, fmt.Sprintf("%d:%d: %s [%s]", e.Line, e.Column, e.Message, e.Kind))
 	}
 	return out
+}
+
+// TestEmitScheduleTimezone checks that a schedule's time zone survives the
+// thin workflow: emitted beside its cron, clean under actionlint, read back.
+// https://docs.github.com/en/actions/reference/workflows-and-actions/events-that-trigger-workflows#schedule
+func TestEmitScheduleTimezone(t *testing.T) {
+	t.Parallel()
+	src := []byte("on:\n  schedule:\n    - cron: \"0 5 * * *\"\n      timezone: Europe/Paris\n    - cron: \"0 6 * * *\"\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n")
+	p, l, err := github.Translate(t.Context(), ".github/workflows/ci.yml", src, github.Options{Dir: t.TempDir()})
+	if err != nil || p == nil {
+		t.Fatalf("translate: %v %v", err, l.Err())
+	}
+	out, err := github.Emit(p, github.EmitOptions{DAG: ".gantry/pipelines/ci.yaml", Source: ".github/workflows/ci.yml", GantryVersion: "v0.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte(`schedule: [{cron: "0 5 * * *", timezone: "Europe/Paris"}, {cron: "0 6 * * *"}]`)) {
+		t.Errorf("the emitted schedule lost its time zone:\n%s", out)
+	}
+	if problems := actionlintFindings(t, "emitted.yml", out); len(problems) > 0 {
+		t.Errorf("actionlint findings:\n%s\n%s", strings.Join(problems, "\n"), out)
+	}
+	back, l, err := github.Translate(t.Context(), "emitted.yml", out, github.Options{Dir: t.TempDir()})
+	if err != nil || back == nil {
+		t.Fatalf("translate back: %v %v", err, l.Err())
+	}
+	if got, want := triggerSummary(back.Triggers), triggerSummary(p.Triggers); got != want {
+		t.Errorf("round trip: got %s, want %s", got, want)
+	}
 }
