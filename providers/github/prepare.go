@@ -781,8 +781,20 @@ func (e *editor) numbers(n *yaml.Node, inIf bool) {
 		e.done[n] = true
 		from := e.nodeOff(n)
 		to := e.lineEnd(e.lastLineOf(n, n.Column))
-		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 && !strings.Contains(n.Value, "\n") && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+		quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+		switch {
+		case quoted:
+			// Inside the quotes: the closing one is the last of the text.
+			q := e.data[from]
+			from++
+			if i := bytes.LastIndexByte(e.data[from:max(to, from)], q); i >= 0 {
+				to = from + i
+			}
+		case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 && !strings.Contains(n.Value, "\n"):
 			to = min(to, e.lineEnd(n.Line))
+		}
+		if from > to {
+			return
 		}
 		e.trailingDots(e.data[from:to], from, inIf && !strings.Contains(n.Value, "${{"))
 	}
