@@ -496,7 +496,8 @@ func (e *editor) step(item *yaml.Node, composite bool, group int, groupPos diag.
 		}
 	}
 	switch {
-	case item.Style&yaml.FlowStyle != 0 || first < 0:
+	case item.Style&yaml.FlowStyle != 0 || item.Anchor != "" || first < 0:
+		// A flow mapping is at its "{", an anchored one at its anchor.
 		it.at = posKey(item.Line, item.Column)
 	default:
 		it.at = posKey(item.Content[first].Line, item.Content[first].Column)

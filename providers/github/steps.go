@@ -63,10 +63,12 @@ func (t *translator) jobSteps(j *actionlint.Job, c *combo, defaults *actionlint.
 	if plan == nil {
 		return t.steps(j.Steps, c, defaults, stepScope{})
 	}
-	byPos := map[lineCol]*actionlint.Step{}
+	// The same position may hold several steps: aliases of one anchor.
+	byPos := map[lineCol][]*actionlint.Step{}
 	for _, s := range j.Steps {
 		if s != nil && s.Pos != nil {
-			byPos[posKey(s.Pos.Line, s.Pos.Col)] = s
+			k := posKey(s.Pos.Line, s.Pos.Col)
+			byPos[k] = append(byPos[k], s)
 		}
 	}
 	var (
@@ -96,10 +98,11 @@ func (t *translator) jobSteps(j *actionlint.Job, c *combo, defaults *actionlint.
 			}
 			continue
 		}
-		s := byPos[it.at]
-		if s == nil {
+		if len(byPos[it.at]) == 0 {
 			continue // actionlint reported why it is no step
 		}
+		s := byPos[it.at][0]
+		byPos[it.at] = byPos[it.at][1:]
 		used[s] = true
 		steps := t.step(s, index, c, defaults, stepScope{})
 		index++
@@ -139,9 +142,11 @@ func (t *translator) jobSteps(j *actionlint.Job, c *combo, defaults *actionlint.
 		}
 	}
 	// Steps the plan did not place (it should place them all) keep their
-	// order at the end rather than being lost.
+	// order at the end rather than being lost, and say so.
 	for _, s := range j.Steps {
 		if s != nil && !used[s] {
+			t.warnf(s.Pos, "step-order", "gantry could not tell where this step is among the job's steps: it runs after them").
+				Hint = "this is a bug in gantry; please report it with the workflow"
 			out = append(out, t.step(s, index, c, defaults, stepScope{})...)
 			index++
 		}
