@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 )
@@ -26,6 +27,11 @@ type Image struct {
 	// Env, Entrypoint and Cmd are the image's configuration.
 	Env             []string
 	Entrypoint, Cmd []string
+	// User and WorkingDir are the image's USER and WORKDIR.
+	User, WorkingDir string
+	// Config holds further fields of the image's configuration, as the
+	// OCI image spec names them (Healthcheck, ExposedPorts, Labels).
+	Config map[string]any
 }
 
 // Write makes an OCI image layout at dir holding img and returns the
@@ -62,10 +68,18 @@ func Write(dir string, img Image) (string, error) {
 		return map[string]any{"digest": "sha256:" + hexSum, "size": len(data)}, os.WriteFile(filepath.Join(blobs, hexSum), data, 0o644)
 	}
 	layerDesc := map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layerDigest, "size": size}
+	cfg := map[string]any{"Env": img.Env, "Entrypoint": img.Entrypoint, "Cmd": img.Cmd}
+	if img.User != "" {
+		cfg["User"] = img.User
+	}
+	if img.WorkingDir != "" {
+		cfg["WorkingDir"] = img.WorkingDir
+	}
+	maps.Copy(cfg, img.Config)
 	config, _ := json.Marshal(map[string]any{
 		"architecture": "amd64",
 		"os":           "linux",
-		"config":       map[string]any{"Env": img.Env, "Entrypoint": img.Entrypoint, "Cmd": img.Cmd},
+		"config":       cfg,
 		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
 	})
 	configDesc, err := blob(config)
