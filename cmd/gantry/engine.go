@@ -28,7 +28,7 @@ func (f *engineFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.TLS.Cert, "tlscert", "", "client certificate for a tcp:// daemon")
 	fl.StringVar(&f.TLS.Key, "tlskey", "", "client key for a tcp:// daemon")
 	fl.StringVar(&f.TLS.ServerName, "tlsservername", "", "the name in the daemon's certificate, when not the address's host")
-	fl.StringArrayVarP(&f.Images, "platform", "P", nil, "LABEL=IMAGE: the image for a runs-on label; \"default\" serves jobs with none (IMAGE: a registry reference, oci-layout://DIR[:TAG] or rootfs://DIR) (repeatable)")
+	fl.StringArrayVarP(&f.Images, "platform", "P", nil, "LABEL=IMAGE: the image for a runs-on label, or in place of an image named by a job, service, docker:// step or Dockerfile FROM (alpine maps alpine:latest and docker.io/library/alpine too); \"default\" serves jobs with none (IMAGE: a registry reference, oci-layout://DIR[:TAG] or rootfs://DIR) (repeatable)")
 	fl.BoolVar(&f.NoCache, "no-cache", false, "run every step on BuildKit, cached or not")
 	fl.StringVar(&f.Progress, "progress", "quiet", "BuildKit's own progress display on stderr, beside the jobs' output: quiet, plain, tty, rawjson or auto")
 }

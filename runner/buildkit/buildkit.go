@@ -42,8 +42,12 @@ type Options struct {
 	// TLS configures tcp:// connections; empty fields are not used.
 	TLS TLS
 	// Images maps runs-on labels to images (-P label=image); the label
-	// "default" serves nodes with no image and no mapped label. Images are
-	// registry references, oci-layout://DIR[:TAG] or rootfs://DIR.
+	// "default" serves nodes with no image and no mapped label. A key that
+	// is an image name maps that image wherever it is named (a job's
+	// image, a service's, a docker:// step's, a Dockerfile's FROM), by
+	// normalised name: "alpine" serves alpine:latest and
+	// docker.io/library/alpine. Images are registry references,
+	// oci-layout://DIR[:TAG] or rootfs://DIR.
 	Images map[string]string
 	// NoCache runs every step, as if nothing were cached.
 	NoCache bool
@@ -93,6 +97,13 @@ type Executor struct {
 	// sources are the repositories' listings (see sourceFS).
 	sourcesMu sync.Mutex
 	sources   map[string]fsutil.FS
+
+	// mapped are the -P images by normalised name (see mapImage).
+	mappedOnce sync.Once
+	mapped     map[string]string
+
+	// reported are the messages given once (see reportOnce).
+	reported sync.Map
 
 	// layouts are the OCI layouts made from rootfs:// directories.
 	layoutMu sync.Mutex

@@ -234,10 +234,10 @@ func TestServiceUnhealthy(t *testing.T) {
 		Name:    "db",
 		Image:   "rootfs://" + os.Getenv("GANTRY_TEST_ROOTFS"),
 		Command: []string{"sh", "-c", "echo starting; sleep 30"},
-		Options: "--health-cmd 'test -e /ready' --health-interval 100ms --health-retries 5",
+		Options: `--health-cmd "test -e /ready" --health-interval 100ms --health-retries 5`,
 	}}}
 	_, err := e.Prepare(t.Context(), n, runner.WorkspaceSpec{Source: executortest.Source(t), StateDir: t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), `service "db" is not healthy after 5 checks`) {
+	if err == nil || !strings.Contains(err.Error(), `service "db" is unhealthy: its health check "test -e /ready" still failed after`) {
 		t.Fatalf("Prepare with a service that never gets healthy: %v", err)
 	}
 }

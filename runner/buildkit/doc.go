@@ -19,5 +19,27 @@
 // variables whose values contain one are secret environment variables, and
 // state files that contain one (scripts with interpolated secrets) are
 // secret file mounts; their HMACs under a key that stays on the client key
-// the cache, so a rotated secret still misses it.
+// the cache, so a rotated secret still misses it. Variables whose names a
+// POSIX shell drops (INPUT_GITHUB-TOKEN) pass the wrapper as pairs of
+// shell names and reach the command as env's arguments.
+//
+// Images are named as workflows name them and normalised as Docker does
+// (internal/imageref): alpine is docker.io/library/alpine:latest. -P maps
+// runs-on labels and image names alike: an image name is matched by its
+// normalised form wherever an image is named (a job's, a service's, a
+// docker:// step's, a Dockerfile's FROM, as a named context).
+//
+// A node's container runs as GitHub's runner runs a job container (docker
+// create with container.options, each step a docker exec in the
+// workspace): the image's USER or --user runs the steps, and owns the
+// workspace, the protocol's files and the caches; --hostname, --env,
+// --add-host, --ulimit, --tmpfs and --shm-size apply to every step; what
+// BuildKit cannot do (--cpus, --memory, --privileged, volumes...) is
+// reported once at the node's position (options.go, container.go).
+// Services are gateway containers in the steps' network (BuildKit's host
+// network): reached by name on their container port, published on this
+// machine for ports: HOST:CONTAINER when the daemon's network is this
+// machine's, and waited for by their health check (the image's
+// HEALTHCHECK, --health-*) or else until their ports are listened on,
+// seen from a container of the job's image (services.go).
 package buildkit

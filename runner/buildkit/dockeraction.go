@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"strings"
@@ -16,15 +17,30 @@ import (
 	"github.com/gantry-ci/gantry/runner"
 )
 
-// RunImage runs a Docker action: its image built from the Dockerfile of
-// its directory on the host (BuildKit's Dockerfile frontend; a FROM name
-// mapped with -P NAME=IMAGE to a local image is taken from there), or the
-// image it names; then c runs in it with the job's workspace and state
-// directory mounted as for any step. The command is the action's
-// entrypoint and args, else the image's own.
+// actionWorkDir is where GitHub's runner mounts the workspace for a
+// Docker action, and its working directory; actions write it into their
+// scripts. There it is a link to the job's workspace.
+const actionWorkDir = "/github/workspace"
+
+// RunImage runs a Docker action, or a docker://IMAGE step, as GitHub's
+// runner does (docker run with the workspace mounted): its image built
+// from the Dockerfile of its directory on the host (BuildKit's Dockerfile
+// frontend; a FROM naming an image mapped with -P is taken from there), or
+// the image it names (normalised, and mapped with -P like any image); then
+// c runs in it as the image's user, with the job's workspace (also at
+// /github/workspace, its working directory) and state directory mounted
+// as for any step. The command is the action's entrypoint and args, else
+// the image's own (an entrypoint given drops the image's CMD, as docker
+// run --entrypoint does); the step's variables are added to the image's,
+// but for PATH, which stays the image's.
 func (w *workspace) RunImage(ctx context.Context, img runner.ActionImage, c runner.Command) (int, error) {
+	code, err := w.runImage(ctx, img, c)
+	return code, w.e.lost(err)
+}
+
+func (w *workspace) runImage(ctx context.Context, img runner.ActionImage, c runner.Command) (int, error) {
 	var state llb.State
-	var config []byte
+	var cfg imageConfig
 	switch {
 	case img.Dockerfile != "":
 		dir, file := filepath.Split(img.Dockerfile)
@@ -40,30 +56,20 @@ func (w *workspace) RunImage(ctx context.Context, img runner.ActionImage, c runn
 		if err != nil {
 			return 0, err
 		}
+		contexts, inputs, err := w.e.namedContexts(ctx)
+		if err != nil {
+			return 0, err
+		}
 		req := gateway.SolveRequest{
 			Frontend:       "dockerfile.v0",
 			FrontendOpt:    map[string]string{"filename": file},
 			FrontendInputs: map[string]*pb.Definition{"context": def.ToPB(), "dockerfile": def.ToPB()},
 		}
-		// FROM names mapped to local images (no registry needed).
-		for label, ref := range w.e.opts.Images {
-			if !localImage(ref) {
-				continue
-			}
-			li, err := w.e.loadImage(ref)
-			if err != nil {
-				continue
-			}
-			d, err := li.state.Marshal(ctx)
-			if err != nil {
-				return 0, err
-			}
-			req.FrontendInputs[label] = d.ToPB()
-			req.FrontendOpt["context:"+label] = "input:" + label
-		}
+		maps.Copy(req.FrontendOpt, contexts)
+		maps.Copy(req.FrontendInputs, inputs)
 		res, err := w.gw.Solve(ctx, req)
 		if err != nil {
-			return 0, fmt.Errorf("building the action's image from %s: %w", img.Dockerfile, err)
+			return 0, fmt.Errorf("building the action's image from %s: %w", img.Dockerfile, ctxError(ctx, err))
 		}
 		ref, err := res.SingleRef()
 		if err != nil {
@@ -72,53 +78,69 @@ func (w *workspace) RunImage(ctx context.Context, img runner.ActionImage, c runn
 		if state, err = ref.ToState(); err != nil {
 			return 0, err
 		}
-		config = res.Metadata["containerimage.config"]
+		var config struct {
+			Config imageConfig `json:"config"`
+		}
+		if dt := res.Metadata["containerimage.config"]; len(dt) > 0 {
+			if err := json.Unmarshal(dt, &config); err != nil {
+				return 0, fmt.Errorf("the action's image from %s: its configuration: %w", img.Dockerfile, err)
+			}
+		}
+		cfg = config.Config
 	case img.Ref != "":
-		li, err := w.e.loadImage(img.Ref)
+		ref := img.Ref
+		if m, ok := w.e.mapImage(ref); ok {
+			ref = m
+		}
+		li, err := w.e.loadImage(ref)
 		if err != nil {
 			return 0, err
 		}
 		if err := li.config(ctx, w.gw, img.Ref); err != nil {
-			return 0, err
+			return 0, ctxError(ctx, err)
 		}
-		state = li.state
-		config, _ = json.Marshal(map[string]any{"config": map[string]any{"Env": li.env, "Entrypoint": li.entrypoint, "Cmd": li.cmd}})
+		state, cfg = li.state, li.cfg
 	default:
 		return 0, fmt.Errorf("a Docker action names no image")
 	}
-	var cfg struct {
-		Config struct {
-			Env        []string `json:"Env"`
-			Entrypoint []string `json:"Entrypoint"`
-			Cmd        []string `json:"Cmd"`
-			WorkingDir string   `json:"WorkingDir"`
-		} `json:"config"`
-	}
-	_ = json.Unmarshal(config, &cfg)
 	argv := img.Entrypoint
 	if len(argv) == 0 {
-		argv = cfg.Config.Entrypoint
+		argv = cfg.Entrypoint
 	}
 	args := img.Args
 	if len(args) == 0 && len(img.Entrypoint) == 0 {
-		args = cfg.Config.Cmd
+		args = cfg.Cmd
 	}
 	argv = append(append([]string{}, argv...), args...)
 	if len(argv) == 0 {
 		return 0, fmt.Errorf("the action's image has no entrypoint or command")
 	}
 	c.Argv = argv
-	// The image's variables, then the step's (which win), but for PATH,
-	// which is the action image's own.
-	env := append([]string{}, cfg.Config.Env...)
+	env := append([]string{}, cfg.Env...)
 	for _, kv := range c.Env {
 		if !strings.HasPrefix(kv, "PATH=") || !hasVar(env, "PATH") {
-			env = append(env, kv)
+			env = setVar(env, kv)
 		}
 	}
 	c.Env = env
 	if c.Dir == "" {
-		c.Dir = path.Clean(workDir)
+		c.Dir = actionWorkDir
 	}
-	return w.exec(ctx, c, &state)
+	// /github/workspace is the job's workspace, mounted at workDir.
+	state = state.File(llb.Mkdir(path.Dir(actionWorkDir), 0o755, llb.WithParents(true)).
+		Rm(actionWorkDir, llb.WithAllowNotFound(true)).
+		Symlink(workDir, actionWorkDir), llb.WithCustomName("link "+actionWorkDir+" to the workspace"))
+	act := &actionRun{state: state, user: cfg.User}
+	if cfg.User != "" {
+		// GitHub's documentation asks Docker actions to run as root; one
+		// that does not still gets its record and state files.
+		o, err := w.lookupUserIn(ctx, state, cfg.User)
+		if err != nil {
+			return 0, fmt.Errorf("the action's user %q: %w", cfg.User, err)
+		}
+		if o.uid != 0 {
+			act.owner = &o
+		}
+	}
+	return w.exec(ctx, c, act)
 }

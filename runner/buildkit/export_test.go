@@ -3,6 +3,7 @@ package buildkit
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
 )
@@ -35,3 +36,11 @@ func RecordDefinitions() func() [][]byte {
 
 // BuildRef is the daemon's name for a workspace's session.
 func BuildRef(ws any) string { return "gantry-" + ws.(*workspace).unique }
+
+// SetPortWait sets how long a service without a health check is waited
+// for, and returns the old value.
+func SetPortWait(d time.Duration) time.Duration {
+	old := portWait
+	portWait = d
+	return old
+}

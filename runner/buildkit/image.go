@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/plugins/content/local"
@@ -18,6 +19,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
 )
 
 // defaultPath is the PATH of a container whose image names none.
@@ -35,11 +37,15 @@ var DefaultImages = map[string]string{
 	"default":       "docker.io/library/ubuntu:24.04",
 }
 
-// imageRef picks a node's image: its own (container:, image:), else the
-// image mapped to its runs-on label, else the one mapped to "default"; the
-// second result says where it came from, for the node's output.
+// imageRef picks a node's image: its own (container:, image:), or the
+// image -P maps that one to, else the image mapped to its runs-on label,
+// else the one mapped to "default"; the second result says where it came
+// from, for the node's output.
 func (e *Executor) imageRef(n *dag.Node) (ref, why string) {
 	if n.Image != "" {
+		if m, ok := e.mapImage(n.Image); ok {
+			return m, fmt.Sprintf("the job's image %s, mapped with -P", n.Image)
+		}
 		return n.Image, "the job's image"
 	}
 	if n.Platform != "" {
@@ -59,13 +65,98 @@ func (e *Executor) imageRef(n *dag.Node) (ref, why string) {
 	return DefaultImages["default"], "the job names no image; gantry's default (-P default=IMAGE to change it)"
 }
 
+// mapImage is the image -P maps ref to, matched by normalised name:
+// -P alpine=rootfs://./a serves alpine, alpine:latest and
+// docker.io/library/alpine alike. ok is false when no mapping names it.
+func (e *Executor) mapImage(ref string) (mapped string, ok bool) {
+	r, err := imageref.Parse(ref)
+	if err != nil || r.Local() {
+		return ref, false
+	}
+	e.mappedOnce.Do(func() {
+		e.mapped = map[string]string{}
+		for label, img := range e.opts.Images {
+			if l, err := imageref.Parse(label); err == nil && !l.Local() && img != "" {
+				e.mapped[l.Name] = img
+			}
+		}
+	})
+	if m, ok := e.mapped[r.Name]; ok {
+		return m, true
+	}
+	return ref, false
+}
+
+// namedContexts are the Dockerfile frontend's named contexts for the
+// images -P maps, so that a FROM naming one (by any spelling of its name:
+// alpine, alpine:latest, docker.io/library/alpine) takes the mapped image:
+// context:NAME, NAME the familiar name the frontend looks a FROM up by. A
+// local image is an input of the request, a registry one a docker-image://
+// reference. Labels that are no image name (runs-on labels with upper case
+// or commas) are left out.
+func (e *Executor) namedContexts(ctx context.Context) (opts map[string]string, inputs map[string]*pb.Definition, err error) {
+	opts, inputs = map[string]string{}, map[string]*pb.Definition{}
+	for label, ref := range e.opts.Images {
+		l, err := imageref.Parse(label)
+		if err != nil || l.Local() {
+			continue
+		}
+		name := l.Familiar()
+		r, err := imageref.Parse(ref)
+		if err != nil {
+			continue
+		}
+		if !r.Local() {
+			opts["context:"+name] = "docker-image://" + r.Name
+			continue
+		}
+		li, err := e.loadImage(ref)
+		if err != nil {
+			continue
+		}
+		def, err := li.state.Marshal(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		input := "gantry-" + shortHash(name)
+		inputs[input] = def.ToPB()
+		opts["context:"+name] = "input:" + input
+	}
+	return opts, inputs, nil
+}
+
 // image is a base image ready for a node's session.
 type image struct {
 	state llb.State
-	env   []string
-	// entrypoint and cmd are the image's own command, for services.
-	entrypoint, cmd []string
-	stores          map[string]content.Store
+	// name is a registry image's normalised reference, for its
+	// configuration; empty for local images, whose configuration is read
+	// when they are loaded.
+	name   string
+	cfg    imageConfig
+	loaded bool // cfg is read
+	stores map[string]content.Store
+}
+
+// imageConfig is what gantry reads of an image's configuration.
+type imageConfig struct {
+	Env        []string `json:"Env"`
+	Entrypoint []string `json:"Entrypoint"`
+	Cmd        []string `json:"Cmd"`
+	User       string   `json:"User"`
+	WorkingDir string   `json:"WorkingDir"`
+	// Healthcheck is the image's HEALTHCHECK, as Docker records it.
+	Healthcheck  *healthConfig       `json:"Healthcheck"`
+	ExposedPorts map[string]struct{} `json:"ExposedPorts"`
+}
+
+// healthConfig is a Docker health check: Test is ["NONE"], ["CMD", argv...]
+// or ["CMD-SHELL", command]; durations are nanoseconds in the JSON.
+type healthConfig struct {
+	Test        []string      `json:"Test"`
+	Interval    time.Duration `json:"Interval"`
+	Timeout     time.Duration `json:"Timeout"`
+	StartPeriod time.Duration `json:"StartPeriod"`
+	Retries     int           `json:"Retries"`
 }
 
 // loadImage turns a reference into a state. Local images (rootfs://,
@@ -93,7 +184,7 @@ func (e *Executor) loadImage(ref string) (image, error) {
 	case imageref.OCILayout:
 		return loadLayout(ref, r.Dir, r.Tag)
 	default:
-		return image{state: llb.Image(r.Name)}, nil
+		return image{state: llb.Image(r.Name), name: r.Name}, nil
 	}
 }
 
@@ -151,32 +242,33 @@ func (e *Executor) rootfsLayout(dir string) (string, error) {
 	return layout, nil
 }
 
-// config reads a registry image's environment through the gateway.
+// config reads a registry image's configuration through the gateway,
+// once; ref is the image as the user named it, for messages.
 func (img *image) config(ctx context.Context, gw gateway.Client, ref string) error {
-	if img.env != nil {
+	if img.loaded {
 		return nil
 	}
-	_, _, dt, err := gw.ResolveImageConfig(ctx, ref, sourceresolver.Opt{})
+	_, _, dt, err := gw.ResolveImageConfig(ctx, img.name, sourceresolver.Opt{})
 	if err != nil {
-		return fmt.Errorf("image %q: %w", ref, err)
+		short := img.name
+		if r, perr := imageref.Parse(img.name); perr == nil {
+			short = r.Familiar()
+		}
+		return fmt.Errorf("image %q (%s): %w (without a registry, map it to a local image: -P %s=rootfs://DIR)", ref, img.name, err, short)
 	}
 	return img.readConfig(dt)
 }
 
 func (img *image) readConfig(dt []byte) error {
 	var cfg struct {
-		Config struct {
-			Env        []string `json:"Env"`
-			Entrypoint []string `json:"Entrypoint"`
-			Cmd        []string `json:"Cmd"`
-		} `json:"config"`
+		Config imageConfig `json:"config"`
 	}
 	if err := json.Unmarshal(dt, &cfg); err != nil {
 		return fmt.Errorf("reading the image's configuration: %w", err)
 	}
-	img.env, img.entrypoint, img.cmd = cfg.Config.Env, cfg.Config.Entrypoint, cfg.Config.Cmd
-	if !hasVar(img.env, "PATH") {
-		img.env = append(img.env, "PATH="+defaultPath)
+	img.cfg, img.loaded = cfg.Config, true
+	if !hasVar(img.cfg.Env, "PATH") {
+		img.cfg.Env = append(img.cfg.Env, "PATH="+defaultPath)
 	}
 	return nil
 }

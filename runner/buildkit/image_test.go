@@ -55,8 +55,8 @@ func TestLoadImage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.wantEnv != "" && !slices.Contains(img.env, tc.wantEnv) {
-				t.Errorf("env %q, want %q in it", img.env, tc.wantEnv)
+			if tc.wantEnv != "" && !slices.Contains(img.cfg.Env, tc.wantEnv) {
+				t.Errorf("env %q, want %q in it", img.cfg.Env, tc.wantEnv)
 			}
 			if (len(img.stores) > 0) != tc.wantStore {
 				t.Errorf("content stores %v, want some: %v", img.stores, tc.wantStore)

@@ -39,6 +39,8 @@ const (
 	stateDir  = "/gantry/state"
 	recordDir = "/gantry/record"
 	keyDir    = "/gantry/key"
+	// containerHome is a job container's HOME, as GitHub's runner sets it.
+	containerHome = "/github/home"
 )
 
 // wrapper runs a step's command and records how it went in recordDir: the
@@ -46,18 +48,44 @@ const (
 // replaying a cached step. It always exits 0 so that the step's changes
 // are kept when the command fails. $2 names the variables the wrapping
 // shell may have exported on its own (PWD, SHLVL, _) that the command must
-// not see.
-const wrapper = `r=$1 u=$2; shift 2
+// not see. $3 counts the variables whose names are no shell names
+// (INPUT_GITHUB-TOKEN, as GitHub's runner names inputs): a POSIX shell
+// drops those from what it passes on, so they come in as pairs of shell
+// names (envAlias) and go to the command as env's NAME=VALUE arguments.
+const wrapper = `r=$1 u=$2 n=$3; shift 3
 if ! command -v "$1" >/dev/null 2>&1; then printf '%s' "$1" >"$r/missing"; exit 0; fi
 mkfifo "$r/o" "$r/e" || exit 0
 tee "$r/stdout" <"$r/o" &
 tee "$r/stderr" <"$r/e" >&2 &
+while [ "$n" -gt 0 ]; do
+	n=$((n-1))
+	eval "set -- \"\$` + envAlias + `NAME_$n=\$` + envAlias + `VALUE_$n\" \"\$@\""
+	u="$u ` + envAlias + `NAME_$n ` + envAlias + `VALUE_$n"
+done
 set -- $(for v in $u; do printf '%s %s ' -u "$v"; done) -- "$@"
 env "$@" >"$r/o" 2>"$r/e" </dev/null
 echo $? >"$r/exit"
 wait
 rm -f "$r/o" "$r/e"
 exit 0`
+
+// envAlias prefixes the pairs of variables that carry a variable whose
+// name is no shell name through the wrapper: NAME_i holds the name,
+// VALUE_i the value.
+const envAlias = "GANTRY_ENV_"
+
+// shellName reports whether a POSIX shell keeps a variable of this name.
+func shellName(name string) bool {
+	if name == "" || name[0] >= '0' && name[0] <= '9' {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // addedVars are the variables that reach a command without being asked
 // for: the wrapping shell's own exports (PWD, SHLVL, _), BuildKit's HOME
@@ -98,7 +126,11 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	stores := maps.Clone(img.stores)
 	svcImages := make([]image, len(n.Services))
 	for i, svc := range n.Services {
-		if svcImages[i], err = e.loadImage(svc.Image); err != nil {
+		ref := svc.Image
+		if m, ok := e.mapImage(ref); ok {
+			ref = m
+		}
+		if svcImages[i], err = e.loadImage(ref); err != nil {
 			return nil, fmt.Errorf("service %q: %w", svc.Name, err)
 		}
 		if stores == nil && len(svcImages[i].stores) > 0 {
@@ -128,14 +160,42 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		w.Release(context.Background())
 		return nil, err
 	}
-	w.env = img.env
+	w.container = e.jobContainer(n, img.cfg)
 	w.root = img.state
+	if u := w.container.user; u != "" {
+		o, err := w.lookupUser(ctx, u)
+		if err != nil {
+			w.Release(context.Background())
+			return nil, fmt.Errorf("the job's user %q: %w", u, err)
+		}
+		if o.uid != 0 {
+			w.owner = &o
+		}
+	}
+	if n.Image != "" && !hasVar(w.container.env, "HOME") {
+		// GitHub's runner gives a job container, and the Docker actions
+		// it runs, HOME=/github/home: one directory of the job's, mounted
+		// in each.
+		home, dir := llb.Scratch(), "/"
+		if o := w.owner; o != nil {
+			home, dir = home.File(llb.Mkdir("/h", 0o755, llb.WithUIDGID(o.uid, o.gid))), "/h"
+		}
+		w.home = &chain{state: home, dir: dir}
+		w.container.env = append(w.container.env, "HOME="+containerHome)
+	}
 	// Copied into a scratch state rather than used as it is: a copy's
 	// cache key is its content, where a local source's changes with every
 	// session, and file operations on it (artifacts brought in) would
 	// never be cache hits.
-	w.files = llb.Scratch().File(llb.Copy(llb.Local("workspace", llb.SharedKeyHint(spec.Source), llb.WithCustomName("workspace "+spec.Source)), "/", "/",
-		&llb.CopyInfo{CopyDirContentsOnly: true}), llb.WithCustomName("workspace "+spec.Source))
+	w.files, w.filesDir = llb.Scratch(), "/"
+	if o := w.owner; o != nil {
+		// The workspace is a directory of the user's (a mount's root is
+		// the snapshot's, root's).
+		w.filesDir = "/w"
+		w.files = w.files.File(llb.Mkdir(w.filesDir, 0o755, llb.WithUIDGID(o.uid, o.gid)))
+	}
+	w.files = w.files.File(llb.Copy(llb.Local("workspace", llb.SharedKeyHint(spec.Source), llb.WithCustomName("workspace "+spec.Source)), "/", w.filesDir,
+		w.copyOptions(&llb.CopyInfo{CopyDirContentsOnly: true})...), llb.WithCustomName("workspace "+spec.Source))
 	if err := w.startServices(ctx, n.Services, svcImages); err != nil {
 		w.Release(context.Background())
 		return nil, err
@@ -150,16 +210,29 @@ type workspace struct {
 	e    *Executor
 	node *dag.Node
 	spec runner.WorkspaceSpec
-	env  []string
+	// container is how the steps run in the job's image.
+	container jobContainer
 
-	// The chains: root filesystem and workspace after the last step.
+	// The chains: root filesystem and workspace after the last step; the
+	// workspace is filesDir of files.
 	root, files llb.State
-	services    []*service
-	hosts       []*pb.HostIP
-	caches      []llb.RunOption
-	steps       int
-	imports     int
-	released    bool
+	filesDir    string
+	// home is HOME's directory in a job container (nil elsewhere).
+	home     *chain
+	services []*service
+	hosts    []*pb.HostIP
+	// owner owns the workspace when the steps do not run as root.
+	owner *owner
+	// servicePorts are job.services.<id>.ports; forwarders publish the
+	// mapped ones; shared says whether the daemon's network is this
+	// machine's (nil: not checked yet).
+	servicePorts map[string]map[string]string
+	forwarders   []*forwarder
+	shared       *bool
+	caches       []llb.RunOption
+	steps        int
+	imports      int
+	released     bool
 }
 
 func (w *workspace) Dir() string      { return workDir }
@@ -168,7 +241,7 @@ func (w *workspace) HostDir() string  { return "" }
 
 // ImageEnv is the image's own environment (PATH, ...), which steps get in
 // place of the host's variables.
-func (w *workspace) ImageEnv() []string { return w.env }
+func (w *workspace) ImageEnv() []string { return w.container.env }
 
 // Exec runs one command as an exec op over the chains, and reads back what
 // it recorded.
@@ -177,9 +250,18 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	return code, w.e.lost(err)
 }
 
-// exec runs c over the job's root filesystem, or over image (a Docker
-// action's) when it is set, which the job's root then does not take.
-func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State) (int, error) {
+// actionRun is a Docker action's image and the user it runs as (the
+// image's: GitHub's runner passes the job's container options to none),
+// with its numbers when it is not root.
+type actionRun struct {
+	state llb.State
+	user  string
+	owner *owner
+}
+
+// exec runs c over the job's root filesystem, or over a Docker action's
+// image when act is set, which the job's root then does not take.
+func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) (int, error) {
 	if w.released {
 		return 0, errors.New("exec in a released workspace")
 	}
@@ -190,6 +272,11 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 		return 0, errors.New("exec: no command")
 	}
 	w.steps++
+	// runAs writes the step's state and record.
+	runAs := w.owner
+	if act != nil {
+		runAs = act.owner
+	}
 	dir := workDir
 	if c.Dir != "" {
 		dir = c.Dir
@@ -234,35 +321,68 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 	}
 	name := shortName(w.node.ID, w.steps, label)
 	unset := slices.DeleteFunc(slices.Clone(addedVars), func(v string) bool { return hasVar(c.Env, v) })
+	aliased := 0
+	for _, kv := range c.Env {
+		if k, _, _ := strings.Cut(kv, "="); !shellName(k) {
+			aliased++
+		}
+	}
 	opts := []llb.RunOption{
-		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " ")}, c.Argv...)),
-		llb.AddMount(workDir, w.files),
-		llb.AddMount(stateDir, llb.Local(stateName, llb.SharedKeyHint("state:"+w.node.ID), llb.WithCustomName("state"))),
-		llb.AddMount(recordDir, llb.Scratch()),
+		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " "), strconv.Itoa(aliased)}, c.Argv...)),
+		w.workspaceMount(),
+		stateMount(llb.Local(stateName, llb.SharedKeyHint("state:"+w.node.ID), llb.WithCustomName("state")), runAs),
+		recordMount(runAs),
 		llb.WithCustomName(name),
 	}
 	opts = append(opts, w.caches...)
+	if w.home != nil {
+		opts = append(opts, w.home.mount(containerHome))
+	}
 	for _, h := range w.hosts {
 		opts = append(opts, llb.AddExtraHost(h.Host, net.ParseIP(h.IP)))
 	}
+	if act != nil {
+		if act.user != "" {
+			opts = append(opts, llb.With(llb.User(act.user)))
+		}
+	} else {
+		if w.container.user != "" {
+			opts = append(opts, llb.With(llb.User(w.container.user)))
+		}
+		if w.container.hostname != "" {
+			opts = append(opts, llb.With(llb.Hostname(w.container.hostname)))
+		}
+		opts = append(opts, w.container.run...)
+	}
 	var keys []string
+	alias := 0
 	for _, kv := range c.Env {
 		k, v, _ := strings.Cut(kv, "=")
+		name := k // as the process sees it
+		if !shellName(k) {
+			opts = append(opts, llb.AddEnv(fmt.Sprintf("%sNAME_%d", envAlias, alias), k))
+			name = fmt.Sprintf("%sVALUE_%d", envAlias, alias)
+			alias++
+		}
 		if slices.Contains(c.Volatile, k) || containsAny(v, c.Secrets) {
 			id := "env:" + k
 			w.secrets.set(id, []byte(v))
-			opts = append(opts, llb.AddSecret(k, llb.SecretID(id), llb.SecretAsEnv(true)))
+			opts = append(opts, llb.AddSecret(name, llb.SecretID(id), llb.SecretAsEnv(true)))
 			if !slices.Contains(c.Volatile, k) {
 				keys = append(keys, k+"="+w.e.seal(v))
 			}
 			continue
 		}
-		opts = append(opts, llb.AddEnv(k, v))
+		opts = append(opts, llb.AddEnv(name, v))
 	}
 	for _, f := range secretFiles {
 		id := "file:" + f.rel
 		w.secrets.set(id, f.data)
-		opts = append(opts, llb.AddSecret(path.Join(stateDir, f.rel), llb.SecretID(id), llb.SecretFileOpt(0, 0, int(f.mode))))
+		uid, gid := 0, 0
+		if runAs != nil {
+			uid, gid = runAs.uid, runAs.gid
+		}
+		opts = append(opts, llb.AddSecret(path.Join(stateDir, f.rel), llb.SecretID(id), llb.SecretFileOpt(uid, gid, int(f.mode))))
 		keys = append(keys, f.rel+"="+w.e.seal(string(f.data)))
 	}
 	if len(keys) > 0 {
@@ -283,8 +403,8 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 			o = append(slices.Clone(opts), llb.AddMount("/gantry/rerun", llb.Scratch().File(llb.Mkdir("/"+nonce, 0o755)), llb.Readonly))
 		}
 		root := w.root
-		if image != nil {
-			root = *image
+		if act != nil {
+			root = act.state
 		}
 		return llb.NewState(root.Output()).Dir(dir).Run(o...)
 	}
@@ -314,7 +434,8 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 	if err != nil {
 		return 0, err
 	}
-	entries, err := record.ReadDir(ctx, gateway.ReadDirRequest{Path: "/"})
+	rec := func(name string) string { return recordPath(runAs, name) }
+	entries, err := record.ReadDir(ctx, gateway.ReadDirRequest{Path: rec("")})
 	if err != nil {
 		return 0, ctxError(ctx, err)
 	}
@@ -323,7 +444,7 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 		sizes[st.Path] = st.Size
 	}
 	if _, ok := sizes["missing"]; ok {
-		missing, _ := record.ReadFile(ctx, gateway.ReadRequest{Filename: "missing"})
+		missing, _ := record.ReadFile(ctx, gateway.ReadRequest{Filename: rec("missing")})
 		return 0, fmt.Errorf("exec %q: no such program in the image (PATH is searched as the step sees it)", string(missing))
 	}
 	// What BuildKit did not show (a cached step, or a log cut short).
@@ -333,14 +454,14 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 			continue
 		}
 		for off := streamed[i]; off < sizes[name]; off += 1 << 20 {
-			data, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: name, Range: &gateway.FileRange{Offset: int(off), Length: 1 << 20}})
+			data, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: rec(name), Range: &gateway.FileRange{Offset: int(off), Length: 1 << 20}})
 			if err != nil || len(data) == 0 {
 				break
 			}
 			out.Write(data)
 		}
 	}
-	codeText, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: "exit"})
+	codeText, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: rec("exit")})
 	if err != nil {
 		return 0, fmt.Errorf("exec %q: the step left no exit code: %w", c.Argv[0], err)
 	}
@@ -354,13 +475,16 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, image *llb.State
 	if err != nil {
 		return 0, err
 	}
-	if err := w.readState(ctx, state, "", secretFiles); err != nil {
+	if err := w.readState(ctx, state, stateRoot(runAs), "", secretFiles); err != nil {
 		return 0, fmt.Errorf("reading the step's state files: %w", err)
 	}
-	if image == nil {
+	if act == nil {
 		w.root = es.Root()
 	}
 	w.files = es.GetMount(workDir)
+	if w.home != nil {
+		w.home.state = es.GetMount(containerHome)
+	}
 	return code, nil
 }
 
@@ -379,8 +503,15 @@ func (w *workspace) MountCache(id string, paths []string) error {
 		case !path.IsAbs(p):
 			dest = path.Join(workDir, p)
 		}
-		w.caches = append(w.caches, llb.AddMount(dest, llb.Scratch(),
-			llb.AsPersistentCacheDir("gantry:"+id+":"+path.Clean(p), llb.CacheMountShared)))
+		opts := []llb.MountOption{llb.AsPersistentCacheDir("gantry:"+id+":"+path.Clean(p), llb.CacheMountShared)}
+		base := llb.Scratch()
+		if o := w.owner; o != nil {
+			// As a Dockerfile's RUN --mount=type=cache,uid=,gid= does: a
+			// new cache starts as a directory of the steps' user.
+			base = base.File(llb.Mkdir("/cache", 0o755, llb.WithUIDGID(o.uid, o.gid)))
+			opts = append(opts, llb.SourcePath("/cache"))
+		}
+		w.caches = append(w.caches, llb.AddMount(dest, base, opts...))
 	}
 	return nil
 }
@@ -441,7 +572,7 @@ func (w *workspace) statDir(ctx context.Context, rel string) error {
 	if err != nil {
 		return err
 	}
-	st, err := ref.StatFile(ctx, gateway.StatRequest{Path: rel})
+	st, err := ref.StatFile(ctx, gateway.StatRequest{Path: path.Join(w.filesDir, rel)})
 	if err != nil || !os.FileMode(st.Mode).IsDir() {
 		return fmt.Errorf("working directory %q does not exist in the workspace", rel)
 	}
@@ -480,8 +611,8 @@ func (w *workspace) secretFiles(values []string) ([]secretFile, error) {
 
 // readState copies the state directory's files as the step left them to
 // the host, leaving alone the secret files mounted over it.
-func (w *workspace) readState(ctx context.Context, ref gateway.Reference, dir string, skip []secretFile) error {
-	entries, err := ref.ReadDir(ctx, gateway.ReadDirRequest{Path: "/" + dir})
+func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, dir string, skip []secretFile) error {
+	entries, err := ref.ReadDir(ctx, gateway.ReadDirRequest{Path: path.Join(root, dir)})
 	if err != nil {
 		return err
 	}
@@ -494,7 +625,7 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, dir st
 			if err := os.MkdirAll(host, 0o755); err != nil {
 				return err
 			}
-			if err := w.readState(ctx, ref, rel, skip); err != nil {
+			if err := w.readState(ctx, ref, root, rel, skip); err != nil {
 				return err
 			}
 		case mode.IsRegular():
@@ -507,7 +638,7 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, dir st
 			if fi, err := os.Stat(host); err == nil && fi.Size() == st.Size && fi.ModTime().Equal(mtime) {
 				continue
 			}
-			data, err := ref.ReadFile(ctx, gateway.ReadRequest{Filename: rel})
+			data, err := ref.ReadFile(ctx, gateway.ReadRequest{Filename: path.Join(root, rel)})
 			if err != nil {
 				return err
 			}
@@ -585,4 +716,90 @@ func containsAny(s string, values []string) bool {
 func digestOf(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
+}
+
+// copyOptions are a copy into the workspace's: files of the steps' user
+// when it is not root.
+func (w *workspace) copyOptions(info *llb.CopyInfo) []llb.CopyOption {
+	opts := []llb.CopyOption{info}
+	if o := w.owner; o != nil {
+		opts = append(opts, llb.WithUIDGID(o.uid, o.gid))
+	}
+	return opts
+}
+
+// stateMount mounts the state directory sent for a step at stateDir: as
+// it is, or copied into a directory of the user the step runs as.
+func stateMount(local llb.State, o *owner) llb.RunOption {
+	if o != nil {
+		st := llb.Scratch().File(llb.Mkdir("/s", 0o755, llb.WithUIDGID(o.uid, o.gid))).
+			File(llb.Copy(local, "/", "/s", &llb.CopyInfo{CopyDirContentsOnly: true}, llb.WithUIDGID(o.uid, o.gid)), llb.WithCustomName("state"))
+		return llb.AddMount(stateDir, st, llb.SourcePath("/s"))
+	}
+	return llb.AddMount(stateDir, local)
+}
+
+// stateRoot is the state directory in its mount's result.
+func stateRoot(o *owner) string {
+	if o != nil {
+		return "/s"
+	}
+	return "/"
+}
+
+// chain is a directory that steps carry on from one to the next: dir of
+// state, mounted.
+type chain struct {
+	state llb.State
+	dir   string
+}
+
+func (c *chain) mount(dest string) llb.RunOption {
+	if c.dir != "/" {
+		return llb.AddMount(dest, c.state, llb.SourcePath(c.dir))
+	}
+	return llb.AddMount(dest, c.state)
+}
+
+// workspaceMount mounts the workspace at workDir.
+func (w *workspace) workspaceMount() llb.RunOption {
+	if w.filesDir != "/" {
+		return llb.AddMount(workDir, w.files, llb.SourcePath(w.filesDir))
+	}
+	return llb.AddMount(workDir, w.files)
+}
+
+// recordMount is where a step's wrapper writes its record: an empty
+// directory, of the user the step runs as.
+func recordMount(o *owner) llb.RunOption {
+	if o != nil {
+		return llb.AddMount(recordDir, llb.Scratch().File(llb.Mkdir("/r", 0o755, llb.WithUIDGID(o.uid, o.gid))), llb.SourcePath("/r"))
+	}
+	return llb.AddMount(recordDir, llb.Scratch())
+}
+
+// recordPath is a file of a step's record in the record mount's result.
+func recordPath(o *owner, name string) string {
+	if o != nil {
+		return path.Join("/r", name)
+	}
+	return path.Join("/", name)
+}
+
+// lookupUser resolves the steps' user in the job's image.
+func (w *workspace) lookupUser(ctx context.Context, user string) (owner, error) {
+	return w.lookupUserIn(ctx, w.root, user)
+}
+
+// lookupUserIn resolves a user in an image.
+func (w *workspace) lookupUserIn(ctx context.Context, root llb.State, user string) (owner, error) {
+	ref, err := w.solve(ctx, root)
+	if err != nil {
+		return owner{}, err
+	}
+	read := func(name string) []byte {
+		data, _ := ref.ReadFile(ctx, gateway.ReadRequest{Filename: name})
+		return data
+	}
+	return lookupOwner(read("/etc/passwd"), read("/etc/group"), user)
 }
