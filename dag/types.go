@@ -484,10 +484,17 @@ type Retry struct {
 // Duration is a Go duration string ("90s", "1h30m").
 type Duration string
 
+// IsExpr reports whether the duration is known only at run time: it holds
+// ${{ }}, which the runner evaluates before parsing what it gives.
+func (d Duration) IsExpr() bool { return strings.Contains(string(d), "${{") }
+
 // Parse returns the duration; the empty Duration is zero.
 func (d Duration) Parse() (time.Duration, error) {
 	if d == "" {
 		return 0, nil
+	}
+	if d.IsExpr() {
+		return 0, fmt.Errorf("duration %q holds an expression: it is known only at run time", string(d))
 	}
 	v, err := time.ParseDuration(string(d))
 	if err != nil {

@@ -136,6 +136,12 @@ func (p *Pipeline) checkExpr(l *diag.List, ptr string, n *Node, src string) {
 
 func (p *Pipeline) checkDurations(l *diag.List, base string, n *Node) {
 	check := func(ptr string, d Duration) {
+		if d.IsExpr() {
+			if _, err := expr.ParseTemplate(string(d), p.posOf(ptr, n)); err != nil {
+				l.Errorf(p.posOf(ptr, n), "dag-duration", "node %q: %v", n.ID, err)
+			}
+			return
+		}
 		if _, err := d.Parse(); err != nil {
 			l.Errorf(p.posOf(ptr, n), "dag-duration", "node %q: %v", n.ID, err)
 		}

@@ -64,6 +64,11 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 		r.opts.Reporter.Line(n.ID, "gantry", res.Reason)
 		return res
 	}
+	// What is known only now: a timeout, images from expressions.
+	n, err := r.evaluated(n, needs)
+	if err != nil {
+		return fail("%v", err)
+	}
 	if d, _ := n.Timeout.Parse(); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
@@ -243,5 +244,33 @@ nodes:
 	want := `{ "debug": true, "level": 2, "name": "world" } on true`
 	if got := strings.Join(rep.text("j", "stdout"), " "); strings.Join(strings.Fields(got), " ") != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// Keys GitHub evaluates when a job or step starts
+// (https://docs.github.com/en/actions/reference/workflows-and-actions/contexts#context-availability):
+// timeouts, shell, service images (one that comes out empty is left out).
+func TestRunTimeKeys(t *testing.T) {
+	t.Parallel()
+	res, rep := runOnHost(t, `version: gantry/v1
+env: {NODE_T: 30s, STEP_T: "300", SH: sh, DB_IMAGE: ""}
+nodes:
+  - id: j
+    timeout: "${{ env.NODE_T }}"
+    services: [{name: db, image: "${{ env.DB_IMAGE }}"}]
+    steps:
+      - {run: 'echo "shell is $0"', shell: "${{ env.SH }} -e {0}"}
+      - {run: sleep 5, timeout: "${{ env.STEP_T }}ms", continue-on-error: true}
+      - {run: echo after}
+`)
+	n := res.Nodes[0]
+	if n.Status != dag.StatusSuccess {
+		t.Fatalf("%s: %s\n%v", n.Status, n.Reason, rep.text("j", "gantry"))
+	}
+	if n.Steps[1].Outcome != dag.StatusFailure || n.Steps[1].Duration > 3*time.Second {
+		t.Errorf("the 300ms step: %s after %s", n.Steps[1].Outcome, n.Steps[1].Duration)
+	}
+	if out := strings.Join(rep.text("j", "stdout"), "\n"); !strings.Contains(out, "shell is ") || !strings.Contains(out, "after") {
+		t.Errorf("stdout %q", out)
 	}
 }

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"fmt"
+
+	"github.com/gantry-ci/gantry/expr"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +16,16 @@ import (
 // GitHub's runner runs scripts: {0} is the file's path as the step sees it.
 // With ScriptLines the file runs the text line by line as GitLab's runner
 // does.
-func (j *job) shellCommand(b dag.Behavior, script, dir string, index int) ([]string, error) {
+func (j *job) shellCommand(b dag.Behavior, script, dir string, index int, env *expr.Env) ([]string, error) {
 	_, seen := j.stepDir(index)
+	if strings.Contains(b.Shell, "${{") {
+		// shell: ${{ matrix.shell }} and the like, known only now.
+		shell, err := j.interpolate(b.Shell, &j.n.Steps[index], env)
+		if err != nil {
+			return nil, fmt.Errorf("shell: %w", err)
+		}
+		b.Shell = shell
+	}
 	return shellArgv(b, script, dir, seen, j.ws.HostDir() != "")
 }
 

@@ -67,7 +67,13 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 	}
-	if d, _ := s.Timeout.Parse(); d > 0 {
+	d, err := evalDuration(s.Timeout, s.Pos, env.expr)
+	if err != nil {
+		j.say("%s: timeout: %v", name, err)
+		sr.Status, sr.Outcome = dag.StatusFailure, dag.StatusFailure
+		return sr
+	}
+	if d > 0 {
 		var cancel context.CancelFunc
 		sctx, cancel = context.WithTimeout(sctx, d)
 		defer cancel()
@@ -144,7 +150,7 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 			return 1, nil, err
 		}
 		b := j.behavior.Step(s)
-		argv, err := j.shellCommand(b, script, env.dir, index)
+		argv, err := j.shellCommand(b, script, env.dir, index, env.expr)
 		if err != nil {
 			return 1, nil, err
 		}
