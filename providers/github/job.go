@@ -6,13 +6,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mattn/go-shellwords"
 	"github.com/rhysd/actionlint"
 	"gopkg.in/yaml.v3"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
 	"github.com/gantry-ci/gantry/expr"
+	"github.com/gantry-ci/gantry/internal/cmdline"
 )
 
 // expandedJob is a job with its node ids fixed, before needs are wired.
@@ -448,9 +448,11 @@ func (t *translator) environment(e *actionlint.Environment, c *combo) *dag.Envir
 }
 
 // serviceExtras puts services' entrypoint and command (GitHub, 2026-04),
-// which prepare took out of the text, on the translated services. A
-// string is split into words as Docker Compose splits it; a list is used
-// as it is.
+// which prepare took out of the text, on the translated services. As for a
+// Docker action, entrypoint names one executable and a command string is
+// split as GitHub's runner splits the docker command line it pastes it
+// into (cmdline.Split); a list is used as it is.
+// https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idstepswithentrypoint
 func (t *translator) serviceExtras(svcs []dag.Service, j *actionlint.Job, c *combo) {
 	if t.prep == nil || j.ID == nil {
 		return
@@ -461,12 +463,13 @@ func (t *translator) serviceExtras(svcs []dag.Service, j *actionlint.Job, c *com
 		if x == nil {
 			continue
 		}
-		svcs[i].Entrypoint = t.words(x.entrypoint, c, "entrypoint", svcs[i].Name)
-		svcs[i].Command = t.words(x.command, c, "command", svcs[i].Name)
+		svcs[i].Entrypoint = t.words(x.entrypoint, c, false)
+		svcs[i].Command = t.words(x.command, c, true)
 	}
 }
 
-func (t *translator) words(w *wordList, c *combo, what, service string) []string {
+// words are the items of a list, or its one string, split when split.
+func (t *translator) words(w *wordList, c *combo, split bool) []string {
 	if w == nil {
 		return nil
 	}
@@ -474,16 +477,11 @@ func (t *translator) words(w *wordList, c *combo, what, service string) []string
 	for _, n := range w.words {
 		s := &actionlint.String{Value: n.Value, Quoted: n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0, Pos: &actionlint.Pos{Line: n.Line, Col: n.Column}}
 		v := t.resolve(s, c)
-		if !w.split {
-			out = append(out, v)
+		if w.split && split {
+			out = append(out, cmdline.Split(v)...)
 			continue
 		}
-		words, err := shellwords.Parse(v)
-		if err != nil {
-			t.errorf(s.Pos, "service", "%s of service %q: %v", what, service, err)
-			continue
-		}
-		out = append(out, words...)
+		out = append(out, v)
 	}
 	return out
 }

@@ -70,8 +70,7 @@ type planItem struct {
 	groupPos diag.Pos
 }
 
-// serviceExtra is a service's entrypoint and command. A string is split
-// into words as Docker Compose splits it.
+// serviceExtra is a service's entrypoint and command, as written.
 type serviceExtra struct {
 	entrypoint, command *wordList
 }
