@@ -417,10 +417,15 @@ func (t *translator) minutes(f *actionlint.Float, m *combo) dag.Duration {
 		return ""
 	}
 	if f.Expression != nil {
-		s := t.resolve(f.Expression, m)
-		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		s := strings.TrimSpace(t.resolve(f.Expression, m))
+		if expr.HasExpr(s) {
+			// Known only at run time: the runner evaluates it, in minutes,
+			// when the job or step starts, as GitHub does.
+			return dag.Duration(s + "m")
+		}
+		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			t.warnf(f.Expression.Pos, "caveat", "timeout-minutes from a run-time expression (%s) is ignored; the node has no timeout", f.Expression.Value)
+			t.warnf(f.Expression.Pos, "caveat", "timeout-minutes %q is not a number; the node has no timeout", s)
 			return ""
 		}
 		return minutesDuration(v)
