@@ -50,9 +50,20 @@ func (t *translator) localAction(s *actionlint.Step, index int, ds dag.Step, use
 	rel := filepath.Clean(uses)
 	dir := filepath.Join(t.opts.dir(), rel)
 	file, data, err := readActionFile(dir)
-	if err != nil {
-		t.errorf(at, "local-action", "local action %q: %v", uses, err).
+	if errors.Is(err, errNoActionFile) {
+		// As on GitHub, a local action is read when its step runs: an
+		// earlier step may write it or check it out (actions/checkout with
+		// path:). Kept as a reference the runner resolves then.
+		t.warnf(at, "local-action", "local action %q: %v: it is read when its step runs (an earlier step must write or check it out)", uses, err).
 			Hint = "local actions resolve against the repository root (--dir); check the path"
+		ds.Uses = uses
+		if len(with) > 0 {
+			ds.With = with
+		}
+		return []dag.Step{ds}
+	}
+	if err != nil {
+		t.errorf(at, "local-action", "local action %q: %v", uses, err)
 		return nil
 	}
 	// GitHub's action path is absolute: the workspace plus the action's path.
@@ -139,8 +150,11 @@ func readActionFile(dir string) (string, []byte, error) {
 			return "", nil, err
 		}
 	}
-	return "", nil, fmt.Errorf("no action.yml or action.yaml in %s", dir)
+	return "", nil, fmt.Errorf("%w in %s", errNoActionFile, dir)
 }
+
+// errNoActionFile is a directory without action.yml or action.yaml.
+var errNoActionFile = errors.New("no action.yml or action.yaml")
 
 func lookupFold(m map[string]string, key string) (string, bool) {
 	for k, v := range m {
@@ -209,7 +223,10 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 		if st.Env == nil {
 			st.Env = map[string]string{}
 		}
-		st.Env["GITHUB_ACTION_PATH"] = actionPath
+		// A nested composite's steps keep their own action's path.
+		if _, nested := st.Env["GITHUB_ACTION_PATH"]; !nested {
+			st.Env["GITHUB_ACTION_PATH"] = actionPath
+		}
 		st.If = andConditions(ds.If, st.If)
 		if ds.ContinueOnError {
 			st.ContinueOnError = true
@@ -219,7 +236,9 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 		}
 	}
 	if len(meta.Outputs) > 0 && ds.ID != "" {
-		o := dag.Step{ID: ds.ID, Name: cmp.Or(ds.Name, meta.Name) + " (outputs)", Uses: OutputsAction, With: map[string]string{}, If: andConditions(ds.If, ""), Pos: ds.Pos}
+		// outputs.*.value sees the caller step's env, as the action's own
+		// steps do.
+		o := dag.Step{ID: ds.ID, Name: cmp.Or(ds.Name, meta.Name) + " (outputs)", Uses: OutputsAction, With: map[string]string{}, Env: ds.Env, If: andConditions(ds.If, ""), Pos: ds.Pos}
 		for name, v := range meta.Outputs {
 			o.With[name] = prefixStepRefs(v.Value, id+"-")
 			if expr.HasExpr(v.Value) {
