@@ -19,6 +19,7 @@ import (
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/expr"
+	"github.com/gantry-ci/gantry/internal/cmdline"
 )
 
 // nodeAction is the part of an action's action.yml the runner reads.
@@ -151,6 +152,9 @@ func (j *job) runJS(ctx context.Context, s *dag.Step, seen, script string, env [
 // image.
 func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[string]string, se *stepEnv, outputs map[string]string, main *commands) (int, error) {
 	env := se.vars
+	if ref, ok := strings.CutPrefix(s.Uses, "docker://"); ok {
+		return j.runDockerStep(ctx, s, ref, with, env, main)
+	}
 	a, err := j.loadAction(ctx, s.Uses)
 	if err != nil {
 		return 1, err
@@ -337,6 +341,33 @@ func (j *job) runDockerAction(ctx context.Context, s *dag.Step, dir string, meta
 	defer lw.Close()
 	defer ew.Close()
 	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: actionEnv, Stdout: lw, Stderr: ew,
+		Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
+}
+
+// runDockerStep runs a uses: docker://IMAGE step as GitHub's runner does:
+// in that image, with the workspace, every input as INPUT_<NAME> (args and
+// entrypoint too), args split as the runner splits the docker command
+// line it pastes them into, and entrypoint replacing the image's.
+func (j *job) runDockerStep(ctx context.Context, s *dag.Step, ref string, with map[string]string, env []string, cmds *commands) (int, error) {
+	ir, ok := j.ws.(ImageRunner)
+	if !ok {
+		return 1, fmt.Errorf("step uses docker://%s, which runs in a container image: the %s executor runs no images; run it with --executor buildkit", ref, j.r.opts.Executor.Name())
+	}
+	img := ActionImage{Ref: ref}
+	if ep, ok := lookupFold(with, "entrypoint"); ok && ep != "" {
+		img.Entrypoint = []string{ep}
+	}
+	if args, ok := lookupFold(with, "args"); ok {
+		img.Args = cmdline.Split(args)
+	}
+	stepEnv := slices.Clone(env)
+	for k, v := range with {
+		stepEnv = append(stepEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
+	}
+	lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
+	defer lw.Close()
+	defer ew.Close()
+	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: stepEnv, Stdout: lw, Stderr: ew,
 		Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
 }
 
