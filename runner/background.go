@@ -107,13 +107,24 @@ func (j *job) control(ctx context.Context, s *dag.Step, i int, results []StepRes
 		which = []int{k}
 	}
 	j.r.opts.Reporter.StepStarted(j.n.ID, sr.Name)
-	j.join(ctx, which, results)
+	// As GitHub documents it, a wait fails when a step it waits for
+	// failed, and continue-on-error on the wait keeps the job going.
+	if failed := j.join(ctx, which, results, true); failed != "" && s.Cancel == "" {
+		j.say("%s: %s failed", sr.Name, failed)
+		sr.Outcome, sr.Status = dag.StatusFailure, dag.StatusFailure
+		if s.ContinueOnError {
+			sr.Status = dag.StatusSuccess
+		}
+	}
 	j.r.opts.Reporter.StepFinished(j.n.ID, sr.Name, sr.Status, 0)
 	return sr
 }
 
-// join waits for background steps and records their results.
-func (j *job) join(ctx context.Context, which []int, results []StepResult) {
+// join waits for background steps and records their results; it returns
+// the name of one that failed, or "". Joined by a wait (byWait), a failure
+// counts through the wait's own result rather than the step's.
+func (j *job) join(ctx context.Context, which []int, results []StepResult, byWait bool) string {
+	failed := ""
 	for _, k := range which {
 		j.mu.Lock()
 		b := j.background[k]
@@ -134,6 +145,10 @@ func (j *job) join(ctx context.Context, which []int, results []StepResult) {
 			sr.Status = dag.StatusSuccess
 		}
 		results[k] = sr
-		j.record(ctx, b.step, sr, b.stopped)
+		j.record(ctx, b.step, sr, b.stopped || byWait)
+		if sr.Status == dag.StatusFailure && !b.stopped && failed == "" {
+			failed = b.step.Label()
+		}
 	}
+	return failed
 }

@@ -53,6 +53,14 @@ func TestBackgroundSteps(t *testing.T) {
 		status: dag.StatusFailure,
 		stdout: []string{"before-wait", "bg failure"},
 	}, {
+		name: "continue-on-error on the wait keeps the job going past a failed background step",
+		steps: `
+      - {id: bg, background: true, run: 'exit 3'}
+      - {wait: [bg], continue-on-error: true}
+      - {run: 'echo "went on, bg ${{ steps.bg.outcome }}"'}`,
+		status: dag.StatusSuccess,
+		stdout: []string{"went on, bg failure"},
+	}, {
 		name: "the node ends when its background steps have",
 		steps: `
       - {id: bg, background: true, run: 'sleep 0.3; echo "X=1" >> "$GITHUB_ENV"; echo finished'}

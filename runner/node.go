@@ -186,7 +186,7 @@ func (j *job) runSteps(ctx context.Context) []StepResult {
 		j.record(ctx, s, results[i], false)
 	}
 	// The node ends when its background steps have.
-	j.join(ctx, j.pending(), results)
+	j.join(ctx, j.pending(), results, false)
 	return append(pres, results...)
 }
 
