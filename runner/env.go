@@ -137,6 +137,26 @@ func (r *run) inputs() map[string]any {
 	return out
 }
 
+// jobContext is the job context of a node's steps: its status, and its
+// services' ports where the workspace has services.
+func jobContext(ws Workspace) expr.Value {
+	job := map[string]any{"status": "success"}
+	if sp, ok := ws.(ServicePorts); ok {
+		services := map[string]any{}
+		for name, ports := range sp.ServicePorts() {
+			p := map[string]any{}
+			for k, v := range ports {
+				p[k] = v
+			}
+			services[name] = map[string]any{"ports": p}
+		}
+		if len(services) > 0 {
+			job["services"] = services
+		}
+	}
+	return expr.FromGo(job)
+}
+
 // with is c with one context replaced.
 func (c contexts) with(name string, v expr.Value) contexts {
 	c.values = maps.Clone(c.values)

@@ -104,6 +104,13 @@ type JobHome interface {
 	SharedCaches() map[string]string
 }
 
+// ServicePorts is implemented by workspaces with services: for each
+// service by name, its container ports and the ports they are reached at
+// on the runner's host, as GitHub's job.services.<id>.ports gives them.
+type ServicePorts interface {
+	ServicePorts() map[string]map[string]string
+}
+
 // ImageRunner is implemented by workspaces that can run a command in
 // another image than the job's (Docker actions), with the workspace and
 // state directory as for any step.

@@ -110,7 +110,7 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 	}()
 	j := &job{
 		r: r, n: n, behavior: r.p.Behavior(n), ws: ws, stateDir: stateDir,
-		contexts: r.contexts(n, needs, ws.Dir(), ws.HostDir()), steps: map[string]any{}, status: expr.StatusSuccess,
+		contexts: r.contexts(n, needs, ws.Dir(), ws.HostDir()).with("job", jobContext(ws)), steps: map[string]any{}, status: expr.StatusSuccess,
 		exported: map[string]string{},
 	}
 	j.predefined = r.predefined(n, j.behavior, ws.Dir())
