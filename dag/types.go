@@ -256,6 +256,9 @@ type Node struct {
 	MatrixFrom string            `json:"matrix-from,omitempty"`
 	Strategy   *Strategy         `json:"strategy,omitempty"`
 	Env        map[string]string `json:"env,omitempty"`
+	// EnvFrom is an expression, known only at run time, whose value (an
+	// object) is the node's env (GitHub's env: ${{ fromJSON(...) }}).
+	EnvFrom string `json:"env-from,omitempty"`
 	// InheritEnv limits which of the pipeline's env the node gets: nil
 	// means all of it, an empty list none (GitLab inherit:variables).
 	InheritEnv  *[]string         `json:"inherit-env,omitempty"`
@@ -373,6 +376,9 @@ type Step struct {
 	Uses             string            `json:"uses,omitempty"`
 	With             map[string]string `json:"with,omitempty"`
 	Env              map[string]string `json:"env,omitempty"`
+	// EnvFrom is an expression whose value (an object) is the step's env,
+	// evaluated when the step starts.
+	EnvFrom string `json:"env-from,omitempty"`
 	// Script overrides the node's Defaults.Script for this step.
 	Script Script `json:"script,omitempty"`
 	// Background starts the step and goes on to the next one at once; a

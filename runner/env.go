@@ -2,6 +2,7 @@ package runner
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -227,13 +228,17 @@ func (r *run) nodeEnv(n *dag.Node, b dag.Behavior, c contexts, workspace string)
 		maps.Copy(env, r.opts.Vars)
 		maps.Copy(env, r.opts.Secrets)
 	}
-	for _, layer := range []map[string]string{r.inheritedEnv(n), n.Env} {
-		var err error
-		if env, err = addLayer(env, layer, b, c, n.Pos); err != nil {
-			return nil, err
-		}
+	var err error
+	if env, err = addLayer(env, r.inheritedEnv(n), b, c, n.Pos); err != nil {
+		return nil, err
 	}
-	return env, nil
+	// env: ${{ ... }} as a whole, then the node's own entries.
+	from, err := envFrom(n.EnvFrom, n.Pos, c.exprEnv(env))
+	if err != nil {
+		return nil, fmt.Errorf("env-from: %w", err)
+	}
+	env = mergeMaps(env, from)
+	return addLayer(env, n.Env, b, c, n.Pos)
 }
 
 // addLayer adds one layer of variables to env, evaluating its ${{ }} and
@@ -296,7 +301,11 @@ func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
 		repo, ref := actionRef(s.Uses)
 		c = c.with("github", withAction(c.github, j.actionNames[index], repo, ref))
 	}
-	var err error
+	from, err := envFrom(s.EnvFrom, s.Pos, c.exprEnv(vars))
+	if err != nil {
+		return nil, fmt.Errorf("env-from: %w", err)
+	}
+	vars = mergeMaps(vars, from)
 	if vars, err = addLayer(vars, s.Env, dag.Behavior{Expressions: j.behavior.Expressions}, c, s.Pos); err != nil {
 		return nil, err
 	}

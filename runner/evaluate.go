@@ -30,6 +30,34 @@ func evalDuration(d dag.Duration, pos dag.SourcePos, env *expr.Env) (time.Durati
 	return v, nil
 }
 
+// envFrom is the env an env-from expression gives: its value, an object,
+// with each member's value as a string; "" gives none.
+func envFrom(tpl string, pos dag.SourcePos, env *expr.Env) (map[string]string, error) {
+	if tpl == "" {
+		return nil, nil
+	}
+	t, err := expr.ParseTemplate(tpl, pos.Pos)
+	if err != nil {
+		return nil, err
+	}
+	v, err := t.Value(env)
+	if err != nil {
+		return nil, err
+	}
+	if v.IsNull() {
+		return nil, nil
+	}
+	if v.Kind() != expr.KindObject {
+		return nil, fmt.Errorf("env from %s is a %s, not an object", tpl, v.Kind())
+	}
+	out := map[string]string{}
+	for _, k := range v.Keys() {
+		m, _ := v.Get(k)
+		out[k] = m.String()
+	}
+	return out, nil
+}
+
 // evaluated is n with what is known only when it starts evaluated: its
 // timeout, its image and its services' images (a service whose image
 // comes out empty is left out, as on GitHub). n itself is not changed.

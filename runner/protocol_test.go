@@ -274,3 +274,25 @@ nodes:
 		t.Errorf("stdout %q", out)
 	}
 }
+
+// env: ${{ fromJSON(...) }} as a whole mapping, for a job and a step
+// (https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#env).
+func TestEnvFrom(t *testing.T) {
+	t.Parallel()
+	res, rep := runOnHost(t, `version: gantry/v1
+env: {JSON: '{"A": "from-node", "N": 2}'}
+nodes:
+  - id: j
+    env-from: "${{ fromJSON(env.JSON) }}"
+    env: {B: own}
+    steps:
+      - run: echo "$A $N $B $C"
+        env-from: "${{ fromJSON('{\"C\": \"from-step\"}') }}"
+`)
+	if res.Nodes[0].Status != dag.StatusSuccess {
+		t.Fatalf("%s: %s", res.Nodes[0].Status, res.Nodes[0].Reason)
+	}
+	if got := rep.text("j", "stdout"); !slices.Equal(got, []string{"from-node 2 own from-step"}) {
+		t.Errorf("stdout %q", got)
+	}
+}
