@@ -245,9 +245,6 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 				}
 			}
 			r.mu.Unlock()
-			if nr.Status == dag.StatusFailure && group != nil && r.failFast(pn.Node) {
-				group.cancel(fmt.Errorf("%w: %s failed", errFailFast, pn.Node.ID))
-			}
 			opts.Reporter.NodeFinished(*nr)
 			return nil
 		})
@@ -452,6 +449,11 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 	res.Duration = time.Since(start)
 	if res.Status == dag.StatusFailure && n.AllowFailure && !res.Infrastructure && allowedExit(n, res) {
 		res.Status = dag.StatusAllowed
+	}
+	if res.Status == dag.StatusFailure && group != nil && r.failFast(n) {
+		// Before the slots are given back: a sibling waiting for this
+		// node's max-parallel slot must find the group cancelled.
+		group.cancel(fmt.Errorf("%w: %s failed", errFailFast, n.ID))
 	}
 	return res
 }
