@@ -220,6 +220,15 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 			st.With[k] = fix(v)
 		}
 		st.Env = mergeEnv(ds.Env, st.Env)
+		switch {
+		case ds.EnvFrom == "":
+		case st.EnvFrom == "":
+			st.EnvFrom = ds.EnvFrom
+		default:
+			// A step holds one env-from: the inner step's.
+			t.warnf(at, "caveat", "step %q of action %q has its own env: ${{ }}: the calling step's env: ${{ }} does not reach it", st.Name, uses).
+				Hint = "on GitHub it sees the calling step's variables beside its own"
+		}
 		if st.Env == nil {
 			st.Env = map[string]string{}
 		}
@@ -238,7 +247,7 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 	if len(meta.Outputs) > 0 && ds.ID != "" {
 		// outputs.*.value sees the caller step's env, as the action's own
 		// steps do.
-		o := dag.Step{ID: ds.ID, Name: cmp.Or(ds.Name, meta.Name) + " (outputs)", Uses: OutputsAction, With: map[string]string{}, Env: ds.Env, If: andConditions(ds.If, ""), Pos: ds.Pos}
+		o := dag.Step{ID: ds.ID, Name: cmp.Or(ds.Name, meta.Name) + " (outputs)", Uses: OutputsAction, With: map[string]string{}, Env: ds.Env, EnvFrom: ds.EnvFrom, If: andConditions(ds.If, ""), Pos: ds.Pos}
 		for name, v := range meta.Outputs {
 			o.With[name] = prefixStepRefs(v.Value, id+"-")
 			if expr.HasExpr(v.Value) {

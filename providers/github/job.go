@@ -132,6 +132,9 @@ func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo
 		n.Name = str(j.ID)
 	}
 	n.Env = mergeEnv(scope.env, t.env(j.Env, c))
+	env, from := t.envFrom(j.Env, c, stepScope{})
+	n.Env = mergeEnv(n.Env, env)
+	n.EnvFrom = t.nodeEnvFrom(j, scope, from)
 	n.Platform = t.platform(j.RunsOn, c)
 	n.Timeout = t.minutes(j.TimeoutMinutes, c)
 	n.AllowFailure = t.boolValue(j.ContinueOnError, c, "continue-on-error")
@@ -241,6 +244,12 @@ func (t *translator) container(ct *actionlint.Container, c *combo, at ...string)
 		Options: t.resolve(ct.Options, c),
 		Env:     t.env(ct.Env, c),
 	}
+	if env, from := t.envFrom(ct.Env, c, stepScope{}); from != "" {
+		t.unsupported(ct.Env.Expression.Pos, "a container's env: set from one expression ("+from+")",
+			"the DAG's containers and services take their variables by name", "list the variables one by one")
+	} else if env != nil {
+		out.Env = env
+	}
 	// actionlint v1.7.12 stores volumes: in Ports, so both lists come from
 	// the YAML itself.
 	for _, v := range t.rawStrings(append(at, "volumes")...) {
@@ -311,6 +320,34 @@ func (t *translator) services(s *actionlint.Services, c *combo, jobID string) []
 	return out
 }
 
+// nodeEnvFrom is a job's env-from: its own env: ${{ }} (from), or its
+// workflow's. The node holds one expression, so a job's env: ${{ }} under
+// a workflow's env: ${{ }} is reported. The workflow's literal entries of
+// an inlined workflow (scope.env) are node entries, which the runner
+// applies after env-from: they would win over the job's expression, where
+// on GitHub the job's values win; that is reported as a caveat.
+func (t *translator) nodeEnvFrom(j *actionlint.Job, scope jobScope, from string) string {
+	if from == "" {
+		return scope.envFrom
+	}
+	if scope.envFrom != "" {
+		t.unsupported(j.Env.Expression.Pos, "env: ${{ }} on a job whose workflow's env is ${{ }} too",
+			"a node has one env-from expression, and GitHub's expressions cannot merge two objects", "list the job's or the workflow's variables one by one")
+		return from
+	}
+	if len(scope.env) > 0 {
+		t.envOrderCaveat(j.Env.Expression.Pos, slices.Sorted(maps.Keys(scope.env)))
+	}
+	return from
+}
+
+// envOrderCaveat reports workflow variables that come after a job's
+// env: ${{ }} in gantry but before it on GitHub.
+func (t *translator) envOrderCaveat(p *actionlint.Pos, names []string) {
+	t.warnf(p, "caveat", "the workflow's variables %s override this job's env: ${{ }} for the same names; on GitHub the job's values win", strings.Join(names, ", ")).
+		Hint = "do not set the same names in both"
+}
+
 func mergeEnv(base, over map[string]string) map[string]string {
 	if len(base) == 0 {
 		return over
@@ -347,6 +384,7 @@ func secretsOf(n *dag.Node) []string {
 	add(n.Env)
 	add(n.Outputs)
 	secretNames(n.If, names)
+	secretNames(n.EnvFrom, names)
 	if n.Container != nil {
 		add(n.Container.Env)
 		if n.Container.Credentials != nil && n.Container.Credentials.PasswordSecret != "" {
@@ -362,6 +400,7 @@ func secretsOf(n *dag.Node) []string {
 	for _, s := range n.Steps {
 		add(s.Env)
 		add(s.With)
+		secretNames(s.EnvFrom, names)
 		secretNames(s.Run, names)
 		secretNames(s.If, names)
 	}

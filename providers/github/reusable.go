@@ -221,7 +221,8 @@ func (t *translator) inline(j *actionlint.Job, uses, file string, with map[strin
 		sub.callers = append([]string{filepath.ToSlash(t.path)}, sub.callers...)
 	}
 	// The caller's workflow env does not reach the called workflow.
-	nodes := sub.jobs(cw, jobScope{defaults: cw.Defaults, prefix: prefix, needs: needs, env: sub.env(cw.Env, nil)})
+	_, from := sub.envFrom(cw.Env, nil, stepScope{})
+	nodes := sub.jobs(cw, jobScope{defaults: cw.Defaults, prefix: prefix, needs: needs, env: sub.env(cw.Env, nil), envFrom: from})
 	t.diags.Add(sub.diags...)
 	// The caller's if: guards every job of the callee.
 	for _, n := range nodes {

@@ -185,8 +185,11 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 	ds := dag.Step{
 		Name: t.text(s.Name, c, sc),
 		If:   t.cond(s.If, sc),
-		Env:  t.stepEnv(s.Env, c, sc),
 		Pos:  t.srcPos(s.Pos),
+	}
+	ds.Env = t.stepEnv(s.Env, c, sc)
+	if env, from := t.envFrom(s.Env, c, sc); env != nil || from != "" {
+		ds.Env, ds.EnvFrom = env, from
 	}
 	if s.ID != nil {
 		ds.ID = sc.idPrefix + s.ID.Value
@@ -243,13 +246,9 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 }
 
 func (t *translator) stepEnv(e *actionlint.Env, c *combo, sc stepScope) map[string]string {
-	if e == nil {
-		return nil
-	}
-	if e.Expression != nil {
-		t.unsupported(e.Expression.Pos, "env: set from one expression ("+e.Expression.Value+")",
-			"the variables it sets are known only at run time, and gantry needs their names when it translates",
-			"list the variables one by one")
+	if e == nil || e.Expression != nil {
+		// A whole-mapping expression is the node's or step's env-from
+		// (see envFrom).
 		return nil
 	}
 	out := map[string]string{}
@@ -257,6 +256,51 @@ func (t *translator) stepEnv(e *actionlint.Env, c *combo, sc stepScope) map[stri
 		out[v.Name.Value] = t.text(v.Value, c, sc)
 	}
 	return out
+}
+
+// envFrom translates a whole-mapping env: ${{ expr }} of a workflow, job
+// or step, which GitHub allows (its schema gives workflow-env, job-env and
+// step-env contexts, and a mapping with contexts may be one expression).
+// An expression over the matrix alone is evaluated now and gives literal
+// entries; anything else is kept, matrix values filled in, as the
+// env-from template the runner evaluates when the node or step starts.
+// https://docs.github.com/en/actions/reference/workflows-and-actions/contexts#context-availability
+func (t *translator) envFrom(e *actionlint.Env, c *combo, sc stepScope) (map[string]string, string) {
+	if e == nil || e.Expression == nil {
+		return nil, ""
+	}
+	s := e.Expression
+	tpl := t.checkTemplate(s, c)
+	if tpl == nil {
+		return nil, ""
+	}
+	static := c != nil && !c.value.IsNull()
+	for _, x := range tpl.Exprs() {
+		for _, ctx := range x.Contexts() {
+			static = static && ctx == "matrix"
+		}
+	}
+	if static && sc.inputs == nil && t.call == nil {
+		v, err := tpl.Value(&expr.Env{Contexts: map[string]expr.Value{"matrix": c.value}})
+		if err != nil {
+			t.diags.Add(diag.AsList(err)...)
+			return nil, ""
+		}
+		switch {
+		case v.IsNull():
+			return nil, ""
+		case v.Kind() != expr.KindObject:
+			t.errorf(s.Pos, "env", "env: %s gives %s, not an object of variables", s.Value, v.Kind())
+			return nil, ""
+		}
+		out := map[string]string{}
+		for _, k := range v.Keys() {
+			m, _ := v.Get(k)
+			out[k] = m.String()
+		}
+		return out, ""
+	}
+	return nil, strings.TrimSpace(t.text(s, c, sc))
 }
 
 // checkRemoteRef reports uses: values no runner could fetch.

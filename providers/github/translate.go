@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -203,12 +204,16 @@ func (t *translator) workflow(w *actionlint.Workflow) *dag.Pipeline {
 	p.Permissions = permissions(w.Permissions)
 	p.Concurrency = t.concurrency(w.Concurrency, nil)
 	t.checkTemplate(w.RunName, nil)
-	p.Nodes = t.jobs(w, jobScope{defaults: w.Defaults})
+	_, from := t.envFrom(w.Env, nil, stepScope{})
+	p.Nodes = t.jobs(w, jobScope{defaults: w.Defaults, envFrom: from})
 	if t.inlined && len(p.Env) > 0 {
 		// The workflow's env must not reach inlined jobs, so it moves from
 		// the pipeline onto the workflow's own nodes.
 		for _, n := range p.Nodes {
 			if n.Meta["called-from"] == "" {
+				if n.EnvFrom != "" {
+					t.envOrderCaveat(&actionlint.Pos{Line: n.Pos.Line, Col: n.Pos.Col}, slices.Sorted(maps.Keys(p.Env)))
+				}
 				n.Env = mergeEnv(p.Env, n.Env)
 			}
 		}
@@ -225,8 +230,11 @@ type jobScope struct {
 	prefix string
 	// needs are added to the root jobs of an inlined reusable workflow.
 	needs []string
-	// env is the calling workflow's env, for inlined workflows.
+	// env is the called workflow's env, for inlined workflows.
 	env map[string]string
+	// envFrom is the workflow's env: ${{ }} (GitHub allows one there:
+	// workflow-env has contexts), the env-from of each of its nodes.
+	envFrom string
 }
 
 // jobs translates every job, in the order of the file.
