@@ -297,7 +297,9 @@ func (t *translator) services(s *actionlint.Services, c *combo, jobID string) []
 		return nil
 	}
 	if s.Expression != nil {
-		t.unsupported(s.Expression.Pos, "services from one expression", "gantry needs the services when it translates", "list the services one by one")
+		t.unsupported(s.Expression.Pos, "services: set from one expression ("+s.Expression.Value+")",
+			"the services are known only at run time, and the DAG lists a node's services when it is translated",
+			"list the services one by one; each one's image may be an expression, and one that comes out empty is left out")
 		return nil
 	}
 	var out []dag.Service
