@@ -82,6 +82,14 @@ func (t *translator) expandMatrix(m *actionlint.Matrix) (matrixResult, bool) {
 	dynamic := false
 	for key, r := range m.Rows {
 		rv := rowValues{name: rowName(key, r), pos: rowPos(r)}
+		if r.Name != nil && expr.HasExpr(r.Name.Value) {
+			name, dyn, ok := t.matrixKey(r.Name)
+			if !ok {
+				return matrixResult{}, false
+			}
+			dynamic = dynamic || dyn
+			rv.name = name
+		}
 		if r.Expression != nil {
 			v, static, ok := t.staticValue(r.Expression)
 			if !ok {
@@ -97,7 +105,12 @@ func (t *translator) expandMatrix(m *actionlint.Matrix) (matrixResult, bool) {
 			}
 		} else {
 			for _, v := range r.Values {
-				rv.values = append(rv.values, rawValue(v))
+				val, dyn, ok := t.matrixValue(v)
+				if !ok {
+					return matrixResult{}, false
+				}
+				dynamic = dynamic || dyn
+				rv.values = append(rv.values, val)
 			}
 		}
 		rows = append(rows, rv)
@@ -204,15 +217,77 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 	)
 	// Placeholders are marked with NUL bytes while the JSON is built, so
 	// that the braces of the JSON can be escaped for format() afterwards.
-	splice := func(s *actionlint.String) {
-		inner := strings.TrimSpace(s.Value)
-		inner = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(inner, "${{"), "}}"))
+	spliceExpr := func(inner string) {
 		fmt.Fprintf(&b, "\x00%d\x00", len(args))
 		args = append(args, "toJSON("+inner+")")
+	}
+	splice := func(s *actionlint.String) {
+		inner := strings.TrimSpace(s.Value)
+		spliceExpr(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(inner, "${{"), "}}")))
 	}
 	lit := func(v any) {
 		j, _ := json.Marshal(v)
 		b.Write(j)
+	}
+	// str writes a key or a string value: literal text as JSON, what is
+	// known now evaluated, a run-time one spliced in.
+	str := func(s *actionlint.String) bool {
+		v, static, ok := t.staticValue(s)
+		switch {
+		case !ok:
+			return false
+		case static:
+			lit(v)
+		default:
+			// One ${{ e }} keeps e's type; text around ${{ }} is the
+			// string GitHub makes of it, format('text{0}', e).
+			spliceExpr(expr.ArgOf(s.Value).Text)
+		}
+		return true
+	}
+	key := func(s *actionlint.String) bool {
+		if !expr.HasExpr(s.Value) {
+			lit(s.Value)
+			return true
+		}
+		return str(s)
+	}
+	var value func(v actionlint.RawYAMLValue) bool
+	value = func(v actionlint.RawYAMLValue) bool {
+		switch v := v.(type) {
+		case *actionlint.RawYAMLString:
+			if expr.HasExpr(v.Value) {
+				return str(&actionlint.String{Value: v.Value, Pos: v.Pos()})
+			}
+		case *actionlint.RawYAMLArray:
+			b.WriteByte('[')
+			for i, e := range v.Elems {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				if !value(e) {
+					return false
+				}
+			}
+			b.WriteByte(']')
+			return true
+		case *actionlint.RawYAMLObject:
+			b.WriteByte('{')
+			for i, k := range slices.Sorted(maps.Keys(v.Props)) {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				lit(k)
+				b.WriteByte(':')
+				if !value(v.Props[k]) {
+					return false
+				}
+			}
+			b.WriteByte('}')
+			return true
+		}
+		lit(rawValue(v))
+		return true
 	}
 	type namedRow struct {
 		name string
@@ -234,7 +309,12 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 	for _, nr := range rows {
 		r := nr.row
 		sep()
-		lit(nr.name)
+		if r.Name == nil || !key(r.Name) {
+			if r.Name != nil {
+				return "", false
+			}
+			lit(nr.name)
+		}
 		b.WriteByte(':')
 		if r.Expression != nil {
 			if !r.Expression.IsExpressionAssigned() {
@@ -244,11 +324,16 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 			splice(r.Expression)
 			continue
 		}
-		vals := make([]any, len(r.Values))
+		b.WriteByte('[')
 		for i, v := range r.Values {
-			vals[i] = rawValue(v)
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if !value(v) {
+				return "", false
+			}
 		}
-		lit(vals)
+		b.WriteByte(']')
 	}
 	for _, part := range []struct {
 		name string
@@ -264,19 +349,33 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 			splice(part.cs.Expression)
 			continue
 		}
-		var entries []any
-		for _, mc := range part.cs.Combinations {
+		b.WriteByte('[')
+		for i, mc := range part.cs.Combinations {
 			if mc.Expression != nil {
 				t.unsupported(mc.Expression.Pos, "a run-time expression as one "+part.name+" entry", "gantry expands run-time matrices from one expression", "make the whole "+part.name+" list one expression")
 				return "", false
 			}
-			obj := map[string]any{}
-			for _, a := range mc.Assigns {
-				obj[a.Key.Value] = rawValue(a.Value)
+			if i > 0 {
+				b.WriteByte(',')
 			}
-			entries = append(entries, obj)
+			assigns := slices.Collect(maps.Values(mc.Assigns))
+			slices.SortFunc(assigns, func(a, b *actionlint.MatrixAssign) int { return comparePos(a.Key.Pos, b.Key.Pos) })
+			b.WriteByte('{')
+			for j, a := range assigns {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				if !key(a.Key) {
+					return "", false
+				}
+				b.WriteByte(':')
+				if !value(a.Value) {
+					return "", false
+				}
+			}
+			b.WriteByte('}')
 		}
-		lit(entries)
+		b.WriteByte(']')
 	}
 	b.WriteByte('}')
 	tmpl := strings.NewReplacer("{", "{{", "}", "}}", "'", "''").Replace(b.String())
@@ -373,11 +472,78 @@ func (t *translator) combinations(cs *actionlint.MatrixCombinations) (out []*com
 		slices.SortFunc(assigns, func(a, b *actionlint.MatrixAssign) int { return comparePos(a.Key.Pos, b.Key.Pos) })
 		c := &combo{values: map[string]any{}}
 		for _, a := range assigns {
-			c.set(a.Key.Value, rawValue(a.Value))
+			k, kdyn, ok := t.matrixKey(a.Key)
+			if !ok {
+				return nil, false, false
+			}
+			v, vdyn, ok := t.matrixValue(a.Value)
+			if !ok {
+				return nil, false, false
+			}
+			if kdyn || vdyn {
+				return nil, true, true
+			}
+			c.set(k, v)
 		}
 		out = append(out, c)
 	}
 	return out, false, true
+}
+
+// matrixValue is a matrix value as GitHub reads it: a string holding
+// ${{ }} that reads no context is evaluated now (a whole ${{ }} keeps its
+// value's type); one that reads a context (the strategy key has github,
+// inputs, vars and needs) is dynamic, and the matrix is then a run-time
+// one. Inside arrays and objects too.
+// https://docs.github.com/en/actions/reference/workflows-and-actions/contexts#context-availability
+func (t *translator) matrixValue(v actionlint.RawYAMLValue) (out any, dynamic, ok bool) {
+	switch v := v.(type) {
+	case *actionlint.RawYAMLString:
+		if !expr.HasExpr(v.Value) {
+			break
+		}
+		val, static, ok := t.staticValue(&actionlint.String{Value: v.Value, Pos: v.Pos()})
+		return val, !static, ok
+	case *actionlint.RawYAMLArray:
+		arr := make([]any, len(v.Elems))
+		for i, e := range v.Elems {
+			val, dyn, ok := t.matrixValue(e)
+			if !ok {
+				return nil, false, false
+			}
+			dynamic = dynamic || dyn
+			arr[i] = val
+		}
+		return arr, dynamic, true
+	case *actionlint.RawYAMLObject:
+		obj := make(map[string]any, len(v.Props))
+		for k, e := range v.Props {
+			val, dyn, ok := t.matrixValue(e)
+			if !ok {
+				return nil, false, false
+			}
+			dynamic = dynamic || dyn
+			obj[k] = val
+		}
+		return obj, dynamic, true
+	}
+	return rawValue(v), false, true
+}
+
+// matrixKey is a row or include key: ${{ }} in it is evaluated now when it
+// reads no context, else the key is dynamic.
+func (t *translator) matrixKey(s *actionlint.String) (string, bool, bool) {
+	if !expr.HasExpr(s.Value) {
+		return s.Value, false, true
+	}
+	v, static, ok := t.staticValue(s)
+	if !ok || !static {
+		return "", !static, ok
+	}
+	if k, isStr := v.(string); isStr {
+		return k, false, true
+	}
+	return expr.FromGo(v).String(), false, true
 }
 
 // staticValue evaluates an expression that reads no context (such as
