@@ -108,12 +108,20 @@ func (t *translator) strategy(j *actionlint.Job, scope jobScope) *dag.Strategy {
 		return s
 	}
 	if j.Strategy.FailFast != nil {
-		ff := t.boolValue(j.Strategy.FailFast, nil, "fail-fast")
+		ff := t.boolValue(j.Strategy.FailFast, nil, "fail-fast",
+			"a failing matrix node does not cancel the others (GitHub's default, true, would)")
 		s.FailFast = &ff
 	}
 	if mp := j.Strategy.MaxParallel; mp != nil {
 		if mp.Expression != nil {
-			t.warnf(mp.Expression.Pos, "caveat", "max-parallel from an expression (%s) is ignored", mp.Expression.Value)
+			if v, static, ok := t.staticValue(mp.Expression); ok && static {
+				if f, isNum := v.(float64); isNum {
+					s.MaxParallel = int(f)
+					return s
+				}
+			}
+			t.warnf(mp.Expression.Pos, "caveat", "max-parallel from a run-time expression (%s) is not applied: gantry runs the matrix nodes with no limit of their own (gantry run --jobs still caps all nodes)", mp.Expression.Value).
+				Hint = "write a number"
 		} else {
 			s.MaxParallel = mp.Value
 		}
@@ -137,7 +145,8 @@ func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo
 	n.EnvFrom = t.nodeEnvFrom(j, scope, from)
 	n.Platform = t.platform(j.RunsOn, c)
 	n.Timeout = t.minutes(j.TimeoutMinutes, c)
-	n.AllowFailure = t.boolValue(j.ContinueOnError, c, "continue-on-error")
+	n.AllowFailure = t.boolValue(j.ContinueOnError, c, "continue-on-error",
+		"a failure of this job fails the run and skips the jobs that need it")
 	n.Permissions = permissions(j.Permissions)
 	n.Concurrency = t.concurrency(j.Concurrency, c)
 	if j.Environment != nil {

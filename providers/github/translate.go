@@ -314,7 +314,8 @@ func (t *translator) concurrency(c *actionlint.Concurrency, m *combo) *dag.Concu
 	out := &dag.Concurrency{Group: t.resolve(c.Group, m)}
 	if c.CancelInProgress != nil {
 		if c.CancelInProgress.Expression != nil {
-			t.warnf(c.CancelInProgress.Expression.Pos, "caveat", "cancel-in-progress from an expression is recorded as false")
+			t.warnf(c.CancelInProgress.Expression.Pos, "caveat", "cancel-in-progress from a run-time expression (%s) is recorded as false: a run in the same concurrency group does not cancel one in progress", c.CancelInProgress.Expression.Value).
+				Hint = "write true or false"
 		}
 		out.CancelInProgress = c.CancelInProgress.Value
 	}
@@ -446,8 +447,10 @@ func minutesDuration(v float64) dag.Duration {
 }
 
 // boolValue reads a Bool that may be an expression: matrix-only
-// expressions are resolved; others are reported and read as false.
-func (t *translator) boolValue(b *actionlint.Bool, m *combo, what string) bool {
+// expressions are resolved; others are reported and read as false, the
+// caveat saying what that means (instead). The DAG holds these as
+// booleans, known when the pipeline is planned.
+func (t *translator) boolValue(b *actionlint.Bool, m *combo, what, instead string) bool {
 	if b == nil {
 		return false
 	}
@@ -461,7 +464,11 @@ func (t *translator) boolValue(b *actionlint.Bool, m *combo, what string) bool {
 	case "false", "":
 		return false
 	}
-	t.warnf(b.Expression.Pos, "caveat", "%s from a run-time expression (%s) is read as false", what, b.Expression.Value)
+	hint := "write true or false"
+	if m != nil {
+		hint += ", or an expression over the matrix' values, which gantry resolves per node"
+	}
+	t.warnf(b.Expression.Pos, "caveat", "%s from a run-time expression (%s) is read as false: %s", what, b.Expression.Value, instead).Hint = hint
 	return false
 }
 
