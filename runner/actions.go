@@ -53,9 +53,18 @@ type action struct {
 	meta nodeAction
 }
 
-// localAction reports whether uses names an action of the repository.
+// localAction reports whether uses names an action of the repository by
+// path: ./path, or $/path ("this repository at this commit", GitHub 2026).
 func localAction(uses string) bool {
-	return strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../")
+	return strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") || strings.HasPrefix(uses, "$/")
+}
+
+// repoPath is a local action's path in the repository.
+func repoPath(uses string) string {
+	if rest, ok := strings.CutPrefix(uses, "$/"); ok {
+		return filepath.Clean(rest)
+	}
+	return filepath.Clean(uses)
 }
 
 // actionDir finds an action's directory on this machine: ./path in the
@@ -64,9 +73,9 @@ func localAction(uses string) bool {
 func (j *job) actionDir(ctx context.Context, uses string) (string, error) {
 	if localAction(uses) {
 		if dir := j.ws.HostDir(); dir != "" {
-			return filepath.Join(dir, filepath.Clean(uses)), nil
+			return filepath.Join(dir, repoPath(uses)), nil
 		}
-		return filepath.Join(j.r.opts.Source, filepath.Clean(uses)), nil
+		return filepath.Join(j.r.opts.Source, repoPath(uses)), nil
 	}
 	if j.r.opts.Actions == nil || strings.HasPrefix(uses, "docker://") {
 		return "", fmt.Errorf("action %s is not available: gantry runs actions/checkout, upload-artifact, download-artifact, cache and setup-* itself, and fetches others only with access to GitHub (a token, or the cache with --offline)", uses)
@@ -230,7 +239,8 @@ func (j *job) runPres(ctx context.Context) []StepResult {
 		if s.Uses == "" || dag.BuiltinAction(s.Uses) || strings.HasPrefix(s.Uses, "docker://") || strings.Contains(s.Uses, "${{") {
 			continue
 		}
-		if localAction(s.Uses) {
+		// GitHub runs no pre for ./path actions; $/path ones get theirs.
+		if localAction(s.Uses) && !strings.HasPrefix(s.Uses, "$/") {
 			if a, err := j.loadAction(ctx, s.Uses); err == nil && a.meta.Runs.Pre != "" {
 				j.say("`pre` execution is not supported for local action from '%s'", s.Uses)
 			}

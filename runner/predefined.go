@@ -200,7 +200,7 @@ func actionNames(steps []dag.Step) []string {
 // actionRef is a remote action's owner/repo and ref; "" for a local action,
 // a docker:// image or a script.
 func actionRef(uses string) (repo, ref string) {
-	if uses == "" || strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") || strings.HasPrefix(uses, "docker://") {
+	if uses == "" || localAction(uses) || strings.HasPrefix(uses, "docker://") {
 		return "", ""
 	}
 	path, ref, _ := strings.Cut(uses, "@")
