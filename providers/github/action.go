@@ -56,7 +56,7 @@ func (t *translator) localAction(s *actionlint.Step, index int, ds dag.Step, use
 		// path:). Kept as a reference the runner resolves then.
 		t.warnf(at, "local-action", "local action %q: %v: it is read when its step runs (an earlier step must write or check it out)", uses, err).
 			Hint = "local actions resolve against the repository root (--dir); check the path"
-		ds.Uses = uses
+		ds.Uses = t.keptUses(s, uses)
 		if len(with) > 0 {
 			ds.With = with
 		}
@@ -126,7 +126,7 @@ func (t *translator) action(s *actionlint.Step, index int, ds dag.Step, uses, sh
 		if using == "node12" || using == "node16" {
 			t.warnf(at, "caveat", "action %q runs on %s, which GitHub no longer offers; gantry runs it with node20", uses, using)
 		}
-		ds.Uses = uses
+		ds.Uses = t.keptUses(s, uses)
 		if len(with) > 0 {
 			ds.With = with
 		}
@@ -151,6 +151,21 @@ func readActionFile(dir string) (string, []byte, error) {
 		}
 	}
 	return "", nil, fmt.Errorf("%w in %s", errNoActionFile, dir)
+}
+
+// keptUses is what a local action kept as a reference is called in the
+// DAG: written $/path in the repository's own file, it stays $/path (the
+// runner resolves it as ./path and, unlike ./path, runs its pre step, as
+// GitHub does).
+func (t *translator) keptUses(s *actionlint.Step, uses string) string {
+	e, ok := s.Exec.(*actionlint.ExecAction)
+	if !ok || e.Uses == nil || e.Uses.Pos == nil || t.prep == nil || t.self != nil || !t.prep.self[posKey(e.Uses.Pos.Line, e.Uses.Pos.Col)] {
+		return uses
+	}
+	if rest, ok := strings.CutPrefix(uses, "./"); ok {
+		return "$/" + rest
+	}
+	return uses
 }
 
 // errNoActionFile is a directory without action.yml or action.yaml.
