@@ -392,7 +392,7 @@ type Step struct {
 	WaitAll         bool      `json:"wait-all,omitempty"`
 	Cancel          string    `json:"cancel,omitempty"`
 	Timeout         Duration  `json:"timeout,omitempty"`
-	ContinueOnError bool      `json:"continue-on-error,omitempty"`
+	ContinueOnError Flag      `json:"continue-on-error,omitzero"`
 	Pos             SourcePos `json:"pos,omitzero"`
 }
 

@@ -112,7 +112,7 @@ func (j *job) control(ctx context.Context, s *dag.Step, i int, results []StepRes
 	if failed := j.join(ctx, which, results, true); failed != "" && s.Cancel == "" {
 		j.say("%s: %s failed", sr.Name, failed)
 		sr.Outcome, sr.Status = dag.StatusFailure, dag.StatusFailure
-		if s.ContinueOnError {
+		if keepGoing, _ := s.ContinueOnError.Static(); keepGoing || s.ContinueOnError.Expr != "" && j.flagNow(s) {
 			sr.Status = dag.StatusSuccess
 		}
 	}

@@ -37,7 +37,7 @@ type compositeStep struct {
 	With             map[string]string `yaml:"with"`
 	Env              map[string]string `yaml:"env"`
 	WorkingDirectory string            `yaml:"working-directory"`
-	ContinueOnError  bool              `yaml:"continue-on-error"`
+	ContinueOnError  string            `yaml:"continue-on-error"`
 }
 
 // runComposite runs a composite action's steps in the caller's step.
@@ -138,6 +138,13 @@ func (j *job) runComposite(ctx context.Context, caller *dag.Step, index int, a *
 		if err == nil {
 			err = j.readProtocolFiles(dir, cmds, innerOut)
 		}
+		keepGoing := false
+		switch f := strings.TrimSpace(cs.ContinueOnError); {
+		case f == "true":
+			keepGoing = true
+		case strings.Contains(f, "${{"):
+			keepGoing, _ = evalFlag(dag.Flag{Expr: f}, caller.Pos, ee)
+		}
 		outcome := "success"
 		if err != nil || code != 0 {
 			if err != nil {
@@ -146,7 +153,7 @@ func (j *job) runComposite(ctx context.Context, caller *dag.Step, index int, a *
 				j.say("%s: exit code %d", name, code)
 			}
 			outcome = "failure"
-			if !cs.ContinueOnError {
+			if !keepGoing {
 				status = expr.StatusFailure
 			}
 		}
@@ -156,7 +163,7 @@ func (j *job) runComposite(ctx context.Context, caller *dag.Step, index int, a *
 				out[key] = v
 			}
 			conclusion := outcome
-			if cs.ContinueOnError {
+			if keepGoing {
 				conclusion = "success"
 			}
 			steps[cs.ID] = map[string]any{"outputs": out, "outcome": outcome, "conclusion": conclusion}

@@ -30,6 +30,42 @@ func evalDuration(d dag.Duration, pos dag.SourcePos, env *expr.Env) (time.Durati
 	return v, nil
 }
 
+// evalFlag is a flag's value, evaluated when it is an expression.
+func evalFlag(f dag.Flag, pos dag.SourcePos, env *expr.Env) (bool, error) {
+	if v, known := f.Static(); known {
+		return v, nil
+	}
+	t, err := expr.ParseTemplate(f.Expr, pos.Pos)
+	if err != nil {
+		return false, err
+	}
+	v, err := t.Value(env)
+	if err != nil {
+		return false, err
+	}
+	return v.Truthy(), nil
+}
+
+// flagNow evaluates a control step's continue-on-error in the step's
+// environment as it is now.
+func (j *job) flagNow(s *dag.Step) bool {
+	i := -1
+	for k := range j.n.Steps {
+		if &j.n.Steps[k] == s {
+			i = k
+		}
+	}
+	if i < 0 {
+		return false
+	}
+	se, err := j.environ(s, i)
+	if err != nil {
+		return false
+	}
+	v, err := evalFlag(s.ContinueOnError, s.Pos, se.expr)
+	return err == nil && v
+}
+
 // envFrom is the env an env-from expression gives: its value, an object,
 // with each member's value as a string; "" gives none.
 func envFrom(tpl string, pos dag.SourcePos, env *expr.Env) (map[string]string, error) {

@@ -296,3 +296,24 @@ nodes:
 		t.Errorf("stdout %q", got)
 	}
 }
+
+// A step's continue-on-error may be an expression, evaluated when the step
+// fails (https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idstepscontinue-on-error).
+func TestContinueOnErrorExpr(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		optional string
+		status   dag.Status
+	}{{"yes", dag.StatusSuccess}, {"no", dag.StatusFailure}} {
+		res, _ := runOnHost(t, `version: gantry/v1
+env: {OPTIONAL: `+tc.optional+`}
+nodes:
+  - id: j
+    steps:
+      - {run: exit 1, continue-on-error: "${{ env.OPTIONAL == 'yes' }}"}
+`)
+		if got := res.Nodes[0].Status; got != tc.status {
+			t.Errorf("OPTIONAL=%s: %s (%s), want %s", tc.optional, got, res.Nodes[0].Reason, tc.status)
+		}
+	}
+}

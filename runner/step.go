@@ -111,8 +111,12 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 		sr.Outcome = dag.StatusSuccess
 	}
 	sr.Status = sr.Outcome
-	if sr.Outcome == dag.StatusFailure && s.ContinueOnError && infra == nil {
-		sr.Status = dag.StatusSuccess
+	if sr.Outcome == dag.StatusFailure && infra == nil {
+		if keepGoing, err := evalFlag(s.ContinueOnError, s.Pos, env.expr); err != nil {
+			j.say("%s: continue-on-error: %v", name, err)
+		} else if keepGoing {
+			sr.Status = dag.StatusSuccess
+		}
 	}
 	r.opts.Reporter.StepFinished(j.n.ID, name, sr.Status, sr.Duration)
 	return sr

@@ -252,8 +252,8 @@ func (t *translator) composite(s *actionlint.Step, index int, ds dag.Step, uses,
 			st.Env["GITHUB_ACTION_PATH"] = actionPath
 		}
 		st.If = andConditions(ds.If, st.If)
-		if ds.ContinueOnError {
-			st.ContinueOnError = true
+		if !ds.ContinueOnError.IsZero() {
+			st.ContinueOnError = ds.ContinueOnError
 		}
 		if st.Timeout == "" {
 			st.Timeout = ds.Timeout

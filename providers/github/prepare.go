@@ -582,7 +582,7 @@ func (e *editor) control(seq *yaml.Node, i int, item *yaml.Node, keys map[string
 				e.errorf(val, "step-wait", "continue-on-error of a wait, wait-all or cancel step must be true or false")
 				ok = false
 			}
-			st.ContinueOnError = b
+			st.ContinueOnError = dag.FlagOf(b)
 		case "if":
 			e.errorf(key, "step-wait", "a %s step always runs: it takes no if:", controlKind(keys)).
 				Hint = "put the condition on the steps that come after it"

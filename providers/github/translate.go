@@ -446,6 +446,29 @@ func minutesDuration(v float64) dag.Duration {
 	return dag.DurationOf(time.Duration(v * float64(time.Minute)))
 }
 
+// flag reads a Bool that may be an expression: matrix-only expressions
+// are resolved now, others kept for the runner to evaluate at run time.
+func (t *translator) flag(b *actionlint.Bool, m *combo) dag.Flag {
+	if b == nil {
+		return dag.Flag{}
+	}
+	if b.Expression == nil {
+		return dag.FlagOf(b.Value)
+	}
+	s := strings.TrimSpace(t.resolve(b.Expression, m))
+	switch strings.ToLower(s) {
+	case "true":
+		return dag.FlagOf(true)
+	case "false", "":
+		return dag.Flag{}
+	}
+	if expr.HasExpr(s) {
+		return dag.Flag{Expr: s}
+	}
+	t.warnf(b.Expression.Pos, "caveat", "continue-on-error %q is not a boolean; read as false", s)
+	return dag.Flag{}
+}
+
 // boolValue reads a Bool that may be an expression: matrix-only
 // expressions are resolved; others are reported and read as false, the
 // caveat saying what that means (instead). The DAG holds these as

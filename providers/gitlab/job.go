@@ -571,7 +571,7 @@ func (t *translator) scripts(job *node) []dag.Step {
 		steps = append(steps, dag.Step{Name: "script", Run: strings.Join(lines, "\n"), Pos: dag.SourcePos{Pos: at}})
 	}
 	if after := t.scriptLines(job.get("after_script")); len(after) > 0 {
-		steps = append(steps, dag.Step{Name: "after_script", Run: strings.Join(after, "\n"), If: "always()", ContinueOnError: true, Pos: dag.SourcePos{Pos: job.keyAt("after_script")}})
+		steps = append(steps, dag.Step{Name: "after_script", Run: strings.Join(after, "\n"), If: "always()", ContinueOnError: dag.FlagOf(true), Pos: dag.SourcePos{Pos: job.keyAt("after_script")}})
 	}
 	return steps
 }
