@@ -97,7 +97,9 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 	case errors.Is(ctx.Err(), context.Canceled) && !graced:
 		j.say("%s: %s", name, cancelled(ctx))
 		sr.Outcome = dag.StatusCancelled
-	case errors.Is(sctx.Err(), context.DeadlineExceeded):
+	case errors.Is(sctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		// The engine may give up on the deadline it was sent a moment
+		// before this side's timer fires: its error says so.
 		sr.why = fmt.Sprintf("timed out after %s", sr.Duration.Round(time.Millisecond))
 		j.say("%s: %s", name, sr.why)
 		sr.Outcome = dag.StatusFailure
