@@ -343,14 +343,20 @@ func (j *job) runDockerAction(ctx context.Context, s *dag.Step, dir string, meta
 			return v
 		}))
 	}
-	actionEnv := append([]string{}, env...)
+	return j.runImage(ctx, ir, s, img, with, env, cmds)
+}
+
+// runImage runs an image's command with the step's env and its inputs as
+// INPUT_<NAME>.
+func (j *job) runImage(ctx context.Context, ir ImageRunner, s *dag.Step, img ActionImage, with map[string]string, env []string, cmds *commands) (int, error) {
+	env = slices.Clone(env)
 	for k, v := range with {
-		actionEnv = append(actionEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
+		env = append(env, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
 	}
 	lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
 	defer lw.Close()
 	defer ew.Close()
-	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: actionEnv, Stdout: lw, Stderr: ew,
+	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: env, Stdout: lw, Stderr: ew,
 		Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
 }
 
@@ -370,15 +376,7 @@ func (j *job) runDockerStep(ctx context.Context, s *dag.Step, ref string, with m
 	if args, ok := lookupFold(with, "args"); ok {
 		img.Args = cmdline.Split(args)
 	}
-	stepEnv := slices.Clone(env)
-	for k, v := range with {
-		stepEnv = append(stepEnv, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, " ", "_"))+"="+v)
-	}
-	lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
-	defer lw.Close()
-	defer ew.Close()
-	return ir.RunImage(ctx, img, Command{Name: s.Label(), Env: stepEnv, Stdout: lw, Stderr: ew,
-		Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
+	return j.runImage(ctx, ir, s, img, with, env, cmds)
 }
 
 // checkNode checks that the workspace's node (in the job's image, or on

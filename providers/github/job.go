@@ -23,8 +23,6 @@ type expandedJob struct {
 	combos  []*combo
 	runtime string // a matrix known only at run time
 	ids     []string
-	// inlined holds the nodes of a local reusable workflow the job calls.
-	inlined []*dag.Node
 	// ok is false when the job could not be translated (and was reported).
 	ok bool
 }
