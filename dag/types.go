@@ -278,8 +278,10 @@ type Node struct {
 	Concurrency *Concurrency `json:"concurrency,omitempty"`
 	Timeout     Duration     `json:"timeout,omitempty"`
 	Retry       *Retry       `json:"retry,omitempty"`
-	// AllowFailure lets the pipeline succeed when this node fails.
-	AllowFailure bool `json:"allow-failure,omitempty"`
+	// AllowFailure lets the pipeline succeed when this node fails; an
+	// expression is evaluated when it fails (GitHub's run-time job
+	// continue-on-error).
+	AllowFailure Flag `json:"allow-failure,omitzero"`
 	// AllowFailureExitCodes narrows AllowFailure to these exit codes.
 	AllowFailureExitCodes []int `json:"allow-failure-exit-codes,omitempty"`
 	// NoCache marks nodes with side effects (deploys): never served from cache.

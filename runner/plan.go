@@ -79,7 +79,7 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 					// Apply what the rule sets to a copy of the node.
 					c := *n
 					if rule.AllowFailure != nil {
-						c.AllowFailure = *rule.AllowFailure
+						c.AllowFailure = dag.FlagOf(*rule.AllowFailure)
 					}
 					c.Env = mergeMaps(n.Env, rule.Env)
 					if rule.Needs != nil {

@@ -297,8 +297,8 @@ nodes:
 	}
 }
 
-// A step's continue-on-error may be an expression, evaluated when the step
-// fails (https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idstepscontinue-on-error).
+// A step's continue-on-error and a job's may be expressions, evaluated
+// when the step or job fails (https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idstepscontinue-on-error).
 func TestContinueOnErrorExpr(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -311,9 +311,20 @@ nodes:
   - id: j
     steps:
       - {run: exit 1, continue-on-error: "${{ env.OPTIONAL == 'yes' }}"}
+  - id: job
+    allow-failure: "${{ env.OPTIONAL == 'yes' }}"
+    steps:
+      - {run: exit 1}
 `)
 		if got := res.Nodes[0].Status; got != tc.status {
-			t.Errorf("OPTIONAL=%s: %s (%s), want %s", tc.optional, got, res.Nodes[0].Reason, tc.status)
+			t.Errorf("OPTIONAL=%s: step: %s (%s), want %s", tc.optional, got, res.Nodes[0].Reason, tc.status)
+		}
+		want := dag.StatusFailure
+		if tc.status == dag.StatusSuccess {
+			want = dag.StatusAllowed
+		}
+		if got := res.Nodes[1].Status; got != want {
+			t.Errorf("OPTIONAL=%s: job: %s, want %s", tc.optional, got, want)
 		}
 	}
 }

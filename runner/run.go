@@ -447,7 +447,7 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 		*res = r.attempt(ctx, n, needs, attempts)
 	}
 	res.Duration = time.Since(start)
-	if res.Status == dag.StatusFailure && n.AllowFailure && !res.Infrastructure && allowedExit(n, res) {
+	if res.Status == dag.StatusFailure && !res.Infrastructure && r.allowed(n, needs) && allowedExit(n, res) {
 		res.Status = dag.StatusAllowed
 	}
 	if res.Status == dag.StatusFailure && group != nil && r.failFast(n) {
@@ -505,6 +505,24 @@ func (r *run) nodeOutputs(n *dag.Node, needs map[string]any, steps map[string]an
 		out[k] = s
 	}
 	return out
+}
+
+// allowed reports whether a node's failure is allowed: its allow-failure,
+// evaluated now when it is an expression.
+func (r *run) allowed(n *dag.Node, needs map[string]any) bool {
+	if v, known := n.AllowFailure.Static(); known {
+		return v
+	}
+	env, err := r.nodeExprEnv(n, needs)
+	if err != nil {
+		r.opts.Reporter.Line(n.ID, "gantry", r.opts.Masker.Mask("allow-failure: "+err.Error()))
+		return false
+	}
+	v, err := evalFlag(n.AllowFailure, n.Pos, env)
+	if err != nil {
+		r.opts.Reporter.Line(n.ID, "gantry", r.opts.Masker.Mask("allow-failure: "+err.Error()))
+	}
+	return v
 }
 
 // allowedExit reports whether a failed node's exit code is one its

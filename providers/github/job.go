@@ -143,8 +143,7 @@ func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo
 	n.EnvFrom = t.nodeEnvFrom(j, scope, from)
 	n.Platform = t.platform(j.RunsOn, c)
 	n.Timeout = t.minutes(j.TimeoutMinutes, c)
-	n.AllowFailure = t.boolValue(j.ContinueOnError, c, "continue-on-error",
-		"a failure of this job fails the run and skips the jobs that need it")
+	n.AllowFailure = t.flag(j.ContinueOnError, c)
 	n.Permissions = permissions(j.Permissions)
 	n.Concurrency = t.concurrency(j.Concurrency, c)
 	if j.Environment != nil {

@@ -610,11 +610,11 @@ func (t *translator) allowFailure(job *node, n *dag.Node) {
 	switch {
 	case af == nil:
 		// Manual jobs may fail by default, as on GitLab.
-		n.AllowFailure = n.When == dag.WhenManual
+		n.AllowFailure = dag.FlagOf(n.When == dag.WhenManual)
 	case af.kind == scalarKind:
-		n.AllowFailure = af.str() == "true"
+		n.AllowFailure = dag.FlagOf(af.str() == "true")
 	case af.kind == mapKind:
-		n.AllowFailure = true
+		n.AllowFailure = dag.FlagOf(true)
 		for _, c := range af.get("exit_codes").strings() {
 			if code, err := strconv.Atoi(c); err == nil {
 				n.AllowFailureExitCodes = append(n.AllowFailureExitCodes, code)
