@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -190,14 +189,7 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[st
 	code, err := j.runJS(ctx, s, seen, a.meta.Runs.Main, inputEnv(env, with, a, seen), main)
 	if a.meta.Runs.Post != "" {
 		j.addPost(post{
-			label: "Post " + s.Label(), cond: a.meta.Runs.PostIf, step: true,
-			env: func() (*expr.Env, error) {
-				se, err := j.environ(s, index)
-				if err != nil {
-					return nil, err
-				}
-				return se.expr, nil
-			},
+			label: "Post " + s.Label(), cond: a.meta.Runs.PostIf, step: true, env: j.exprEnvOf(s, index),
 			run: func(ctx context.Context) (int, error) {
 				// The post step sees the job's environment as it is at the
 				// end, and what the main step saved (save-state,
@@ -210,18 +202,7 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[st
 				for k, v := range main.state {
 					env = append(env, "STATE_"+k+"="+v)
 				}
-				if err := os.MkdirAll(se.dir, 0o755); err != nil {
-					return 1, err
-				}
-				if err := createProtocolFiles(se.dir); err != nil {
-					return 1, err
-				}
-				cmds := newCommands(se.env)
-				code, err := j.runJS(ctx, s, seen, a.meta.Runs.Post, env, cmds)
-				if err != nil {
-					return code, err
-				}
-				return code, j.readProtocolFiles(se.dir, cmds, map[string]string{})
+				return j.runHookJS(ctx, s, se, seen, a.meta.Runs.Post, env)
 			},
 		})
 	}
@@ -250,35 +231,17 @@ func (j *job) runPres(ctx context.Context) []StepResult {
 		if err != nil || !a.node() || a.meta.Runs.Pre == "" {
 			continue // the step itself says what is wrong
 		}
-		label := "Pre " + s.Label()
-		sr := StepResult{Name: label, Status: dag.StatusSkipped, Outcome: dag.StatusSkipped}
-		se, err := j.environ(s, i)
-		run := false
-		if err == nil {
-			run, err = j.postCondition(ctx, post{cond: a.meta.Runs.PreIf, env: func() (*expr.Env, error) { return se.expr, nil }})
-		}
-		if err == nil && run {
-			j.r.opts.Reporter.StepStarted(j.n.ID, label)
-			start := time.Now()
-			var code int
-			code, err = j.runPre(ctx, s, a, se)
-			sr.Duration, sr.ExitCode = time.Since(start), code
-			sr.Outcome = dag.StatusSuccess
-			if err != nil || code != 0 {
-				sr.Outcome = dag.StatusFailure
-			}
-			if code != 0 && err == nil {
-				j.say("%s: exit code %d", label, code)
-			}
-			sr.Status = sr.Outcome
-			j.r.opts.Reporter.StepFinished(j.n.ID, label, sr.Status, sr.Duration)
-		}
-		if err != nil {
-			j.say("%s: %v", label, err)
-			sr.Status, sr.Outcome = dag.StatusFailure, dag.StatusFailure
-		}
+		sr, _ := j.runHook(ctx, ctx, post{
+			label: "Pre " + s.Label(), cond: a.meta.Runs.PreIf, step: true, env: j.exprEnvOf(s, i),
+			run: func(ctx context.Context) (int, error) {
+				se, err := j.environ(s, i)
+				if err != nil {
+					return 1, err
+				}
+				return j.runPre(ctx, s, a, se)
+			},
+		})
 		results = append(results, sr)
-		j.record(ctx, &dag.Step{}, sr, false)
 	}
 	return results
 }
@@ -295,18 +258,33 @@ func (j *job) runPre(ctx context.Context, s *dag.Step, a *action, se *stepEnv) (
 			return 1, err
 		}
 	}
-	if err := os.MkdirAll(se.dir, 0o755); err != nil {
-		return 1, err
-	}
+	return j.runHookJS(ctx, s, se, seen, a.meta.Runs.Pre, inputEnv(se.vars, with, a, seen))
+}
+
+// runHookJS runs a JavaScript action's pre or post script with the step
+// protocol's files of its own, as for any step.
+func (j *job) runHookJS(ctx context.Context, s *dag.Step, se *stepEnv, seen, script string, env []string) (int, error) {
 	if err := createProtocolFiles(se.dir); err != nil {
 		return 1, err
 	}
 	cmds := newCommands(se.env)
-	code, err := j.runJS(ctx, s, seen, a.meta.Runs.Pre, inputEnv(se.vars, with, a, seen), cmds)
+	code, err := j.runJS(ctx, s, seen, script, env, cmds)
 	if err != nil {
 		return code, err
 	}
 	return code, j.readProtocolFiles(se.dir, cmds, map[string]string{})
+}
+
+// exprEnvOf makes a step's expression environment as it is when called
+// (for pre-if and post-if).
+func (j *job) exprEnvOf(s *dag.Step, index int) func() (*expr.Env, error) {
+	return func() (*expr.Env, error) {
+		se, err := j.environ(s, index)
+		if err != nil {
+			return nil, err
+		}
+		return se.expr, nil
+	}
 }
 
 // inputExpr is ${{ inputs.NAME }} in a Docker action's args.

@@ -112,7 +112,9 @@ func (j *job) control(ctx context.Context, s *dag.Step, i int, results []StepRes
 	if failed := j.join(ctx, which, results, true); failed != "" && s.Cancel == "" {
 		j.say("%s: %s failed", sr.Name, failed)
 		sr.Outcome, sr.Status = dag.StatusFailure, dag.StatusFailure
-		if keepGoing, _ := s.ContinueOnError.Static(); keepGoing || s.ContinueOnError.Expr != "" && j.flagNow(s) {
+		if keepGoing, err := j.keepGoing(s, i); err != nil {
+			j.say("%s: continue-on-error: %v", sr.Name, err)
+		} else if keepGoing {
 			sr.Status = dag.StatusSuccess
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,7 +70,7 @@ func (j *job) runComposite(ctx context.Context, caller *dag.Step, index int, a *
 	status := expr.StatusSuccess
 	hostDir, seenDir := j.stepDir(index)
 	for k, cs := range a.meta.Runs.Steps {
-		name := cmp.Or(cs.Name, cs.Uses, firstLine(cs.Run))
+		name := (&dag.Step{Name: cs.Name, Uses: cs.Uses, Run: cs.Run}).Label()
 		sc := c.with("steps", expr.FromGo(steps))
 		// The caller's env context, then the inner step's own env.
 		envCtx := maps.Clone(se.env)
@@ -96,16 +95,13 @@ func (j *job) runComposite(ctx context.Context, caller *dag.Step, index int, a *
 		}
 		if !run {
 			if cs.ID != "" {
-				steps[cs.ID] = map[string]any{"outputs": map[string]any{}, "outcome": "skipped", "conclusion": "skipped"}
+				steps[cs.ID] = stepEntry(nil, "skipped", "skipped")
 			}
 			continue
 		}
 		// Each inner step has a protocol directory of its own.
 		dir := filepath.Join(hostDir, fmt.Sprintf("composite-%d-%d", depth, k+1))
 		inStep := filepath.Join(seenDir, fmt.Sprintf("composite-%d-%d", depth, k+1))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return 1, err
-		}
 		if err := createProtocolFiles(dir); err != nil {
 			return 1, err
 		}
@@ -158,15 +154,11 @@ func (j *job) runComposite(ctx context.Context, caller *dag.Step, index int, a *
 			}
 		}
 		if cs.ID != "" {
-			out := map[string]any{}
-			for key, v := range innerOut {
-				out[key] = v
-			}
 			conclusion := outcome
 			if keepGoing {
 				conclusion = "success"
 			}
-			steps[cs.ID] = map[string]any{"outputs": out, "outcome": outcome, "conclusion": conclusion}
+			steps[cs.ID] = stepEntry(innerOut, outcome, conclusion)
 		}
 	}
 	// The action's outputs, from its steps.
@@ -225,9 +217,4 @@ func innerVars(caller []string, own map[string]string, envCtx map[string]string,
 	}
 	slices.Sort(out)
 	return out
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/expr"
@@ -145,11 +146,7 @@ func jobContext(ws Workspace) expr.Value {
 	if sp, ok := ws.(ServicePorts); ok {
 		services := map[string]any{}
 		for name, ports := range sp.ServicePorts() {
-			p := map[string]any{}
-			for k, v := range ports {
-				p[k] = v
-			}
-			services[name] = map[string]any{"ports": p}
+			services[name] = map[string]any{"ports": ports}
 		}
 		if len(services) > 0 {
 			job["services"] = services
@@ -181,7 +178,8 @@ func (r *run) nodeExprEnv(n *dag.Node, needs map[string]any) (*expr.Env, error) 
 		_, needs = r.needsStatus(n)
 	}
 	c := r.contexts(n, needs, "", "")
-	env, err := r.nodeEnv(n, r.p.Behavior(n), c, "")
+	b := r.p.Behavior(n)
+	env, err := r.nodeEnv(n, b, c, r.predefined(n, b, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +198,14 @@ func (r *run) predefined(n *dag.Node, b dag.Behavior, workspace string) map[stri
 	return githubEnv(r.opts.Event, r.runID, workspace, n.ID, r.p.Name)
 }
 
+// localRun says whether gantry runs outside a real CI job. Workflows tell
+// a local run by GANTRY, and by ACT, the convention of the best-known local
+// runner (if: ${{ !env.ACT }} skips deploys); not ACT inside a real CI
+// job, where the workflow is not local.
+var localRun = sync.OnceValue(func() bool {
+	return os.Getenv("GITHUB_ACTIONS") != "true" && os.Getenv("GITLAB_CI") != "true"
+})
+
 // protected reports whether a predefined variable is one a workflow cannot
 // change: GitHub's GITHUB_* and RUNNER_* ("You can't overwrite the value of
 // the default environment variables named GITHUB_* and RUNNER_*"). GitLab's
@@ -213,16 +219,13 @@ func protected(b dag.Behavior, name string) bool {
 // over GANTRY and ACT, GitLab's predefined variables (GitHub's are not in
 // the env context, as on GitHub) and the run's variables and secrets where
 // the DAG exports them.
-func (r *run) nodeEnv(n *dag.Node, b dag.Behavior, c contexts, workspace string) (map[string]string, error) {
-	// Workflows tell a local run by these: GANTRY, and ACT, the convention
-	// of the best-known local runner (if: ${{ !env.ACT }} skips deploys);
-	// not ACT inside a real CI job, where the workflow is not local.
+func (r *run) nodeEnv(n *dag.Node, b dag.Behavior, c contexts, predefined map[string]string) (map[string]string, error) {
 	env := map[string]string{"GANTRY": "true"}
-	if os.Getenv("GITHUB_ACTIONS") != "true" && os.Getenv("GITLAB_CI") != "true" {
+	if localRun() {
 		env["ACT"] = "true"
 	}
 	if b.Predefined == dag.PredefinedGitLab {
-		maps.Copy(env, r.predefined(n, b, workspace))
+		maps.Copy(env, predefined)
 	}
 	if b.ExportVars {
 		maps.Copy(env, r.opts.Vars)

@@ -46,24 +46,17 @@ func evalFlag(f dag.Flag, pos dag.SourcePos, env *expr.Env) (bool, error) {
 	return v.Truthy(), nil
 }
 
-// flagNow evaluates a control step's continue-on-error in the step's
-// environment as it is now.
-func (j *job) flagNow(s *dag.Step) bool {
-	i := -1
-	for k := range j.n.Steps {
-		if &j.n.Steps[k] == s {
-			i = k
-		}
+// keepGoing evaluates a step's continue-on-error in its environment as it
+// is now.
+func (j *job) keepGoing(s *dag.Step, index int) (bool, error) {
+	if v, known := s.ContinueOnError.Static(); known {
+		return v, nil
 	}
-	if i < 0 {
-		return false
-	}
-	se, err := j.environ(s, i)
+	se, err := j.environ(s, index)
 	if err != nil {
-		return false
+		return false, err
 	}
-	v, err := evalFlag(s.ContinueOnError, s.Pos, se.expr)
-	return err == nil && v
+	return evalFlag(s.ContinueOnError, s.Pos, se.expr)
 }
 
 // envFrom is the env an env-from expression gives: its value, an object,

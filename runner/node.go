@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,7 +116,7 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 	}
 	j.predefined = r.predefined(n, j.behavior, ws.Dir())
 	j.actionNames = actionNames(n.Steps)
-	if j.nodeEnv, err = r.nodeEnv(n, j.behavior, j.contexts, ws.Dir()); err != nil {
+	if j.nodeEnv, err = r.nodeEnv(n, j.behavior, j.contexts, j.predefined); err != nil {
 		return fail("env: %v", err)
 	}
 	if err := j.consumeArtifacts(ctx); err != nil {
@@ -197,11 +198,7 @@ func (j *job) record(ctx context.Context, s *dag.Step, sr StepResult, stopped bo
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if s.ID != "" {
-		outputs := map[string]any{}
-		for k, v := range sr.Outputs {
-			outputs[k] = v
-		}
-		j.steps[s.ID] = map[string]any{"outputs": outputs, "outcome": outcomeWord(sr.Outcome), "conclusion": outcomeWord(sr.Status)}
+		j.steps[s.ID] = stepEntry(sr.Outputs, outcomeWord(sr.Outcome), outcomeWord(sr.Status))
 	}
 	switch {
 	case stopped:
@@ -227,6 +224,11 @@ func (j *job) lost() bool {
 // say prints a line of gantry's own about the node, masked.
 func (j *job) say(format string, args ...any) {
 	j.r.opts.Reporter.Line(j.n.ID, "gantry", j.r.opts.Masker.Mask(fmt.Sprintf(format, args...)))
+}
+
+// stepEntry is a step's entry in the steps context.
+func stepEntry(outputs map[string]string, outcome, conclusion string) map[string]any {
+	return map[string]any{"outputs": maps.Clone(outputs), "outcome": outcome, "conclusion": conclusion}
 }
 
 func outcomeWord(s dag.Status) string {

@@ -42,41 +42,49 @@ func (j *job) runPosts(ctx context.Context) []StepResult {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	for i := len(j.posts) - 1; i >= 0 && !j.lost(); i-- {
-		p := j.posts[i]
-		sr := StepResult{Name: p.label, Status: dag.StatusSkipped, Outcome: dag.StatusSkipped}
-		run, err := j.postCondition(ctx, p)
-		if err != nil {
-			j.say("%s: %v", p.label, err)
-			run, sr.Status, sr.Outcome = false, dag.StatusFailure, dag.StatusFailure
-		}
-		if run {
-			if p.step {
-				j.r.opts.Reporter.StepStarted(j.n.ID, p.label)
-			}
-			start := time.Now()
-			code, err := p.run(pctx)
-			sr.Duration, sr.ExitCode = time.Since(start), code
-			switch {
-			case err != nil:
-				j.say("%s: %v", p.label, err)
-				sr.Outcome, sr.why = dag.StatusFailure, "could not run: "+err.Error()
-			case code != 0:
-				j.say("%s: exit code %d", p.label, code)
-				sr.Outcome = dag.StatusFailure
-			default:
-				sr.Outcome = dag.StatusSuccess
-			}
-			sr.Status = sr.Outcome
-			if p.step {
-				j.r.opts.Reporter.StepFinished(j.n.ID, p.label, sr.Status, sr.Duration)
-			}
-		}
-		if p.step {
+		if sr, ok := j.runHook(ctx, pctx, j.posts[i]); ok {
 			results = append(results, sr)
-			j.record(ctx, &dag.Step{}, sr, false)
 		}
 	}
 	return results
+}
+
+// runHook runs a pre or post script, or a cache save, when its condition
+// holds (judged on ctx; run with runCtx). When it is a step it is reported
+// as one and its result counts in the job's status; ok says so.
+func (j *job) runHook(ctx, runCtx context.Context, p post) (sr StepResult, ok bool) {
+	sr = StepResult{Name: p.label, Status: dag.StatusSkipped, Outcome: dag.StatusSkipped}
+	run, err := j.postCondition(ctx, p)
+	if err != nil {
+		j.say("%s: %v", p.label, err)
+		run, sr.Status, sr.Outcome = false, dag.StatusFailure, dag.StatusFailure
+	}
+	if run {
+		if p.step {
+			j.r.opts.Reporter.StepStarted(j.n.ID, p.label)
+		}
+		start := time.Now()
+		code, err := p.run(runCtx)
+		sr.Duration, sr.ExitCode = time.Since(start), code
+		switch {
+		case err != nil:
+			j.say("%s: %v", p.label, err)
+			sr.Outcome, sr.why = dag.StatusFailure, "could not run: "+err.Error()
+		case code != 0:
+			j.say("%s: exit code %d", p.label, code)
+			sr.Outcome = dag.StatusFailure
+		default:
+			sr.Outcome = dag.StatusSuccess
+		}
+		sr.Status = sr.Outcome
+		if p.step {
+			j.r.opts.Reporter.StepFinished(j.n.ID, p.label, sr.Status, sr.Duration)
+		}
+	}
+	if p.step {
+		j.record(ctx, &dag.Step{}, sr, false)
+	}
+	return sr, p.step
 }
 
 // postCondition evaluates a post's post-if (always() when it has none)

@@ -20,10 +20,13 @@ import (
 // file name in the step's protocol directory.
 var protocolFiles = map[string]string{"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path", "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}
 
-// createProtocolFiles makes the protocol's files, empty, in dir, before
-// the step: libraries such as @actions/core refuse to write to a file that
-// is missing, and scripts read them.
+// createProtocolFiles makes dir and the protocol's files in it, empty,
+// before the step: libraries such as @actions/core refuse to write to a
+// file that is missing, and scripts read them.
 func createProtocolFiles(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	for _, f := range protocolFiles {
 		file, err := os.OpenFile(filepath.Join(dir, f), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o666)
 		if err != nil {
@@ -260,7 +263,7 @@ func (j *job) workflowCommand(line string, cmds *commands, stop *string) bool {
 			cmds.paths = append(cmds.paths, msg)
 		case name == "":
 			j.say("Required field 'name' is missing in ##[set-env] command.")
-			cmds.failed = append(cmds.failed, mask.Mask(line))
+			cmds.failed = append(cmds.failed, strconv.Quote(line))
 		case strings.EqualFold(name, "NODE_OPTIONS"):
 			j.say("Can't update NODE_OPTIONS environment variable using ::set-env:: command.")
 		default:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -127,9 +126,6 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 // execStep runs a step's command or built-in action, then reads what it
 // wrote to the step protocol's files.
 func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv) (int, map[string]string, error) {
-	if err := os.MkdirAll(env.dir, 0o755); err != nil {
-		return 1, nil, err
-	}
 	if err := createProtocolFiles(env.dir); err != nil {
 		return 1, nil, err
 	}
