@@ -191,6 +191,8 @@ func TestRecorder(t *testing.T) {
 		ID: "a", Image: "golang:1.26",
 		Steps: []dag.Step{
 			{Uses: "acme/answer@v2"},
+			{Uses: "acme/answer@v2"},      // named again (a matrix): fetched once
+			{Uses: "acme/greet@v1"},       // already fetched by the translation
 			{Uses: "actions/checkout@v4"}, // built in
 			{Uses: "./local"},
 			{Uses: "docker://alpine:3"},

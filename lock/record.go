@@ -19,6 +19,9 @@ type Recorder struct {
 	mu   sync.Mutex
 	file File
 	err  error
+	// dirs are the actions recorded so far: a matrix names the same one in
+	// every node, and it is fetched and hashed once.
+	dirs map[string]string
 }
 
 // NewRecorder makes a Recorder that fetches actions through fetch.
@@ -29,22 +32,32 @@ func NewRecorder(fetch Fetcher) *Recorder {
 // Action fetches uses, records its commit and the hash of its tree, and
 // returns its directory.
 func (r *Recorder) Action(ctx context.Context, uses string) (string, error) {
+	r.mu.Lock()
+	dir, done := r.dirs[uses]
+	r.mu.Unlock()
+	if done {
+		return dir, nil
+	}
 	dir, sha, err := r.fetch.Action(ctx, uses)
+	var h string
+	if err == nil {
+		h, err = TreeHash(dir)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
-		r.mu.Lock()
 		if r.err == nil {
 			r.err = fmt.Errorf("%s: %w", uses, err)
 		}
-		r.mu.Unlock()
 		return "", err
 	}
-	h, err := TreeHash(dir)
-	if err != nil {
-		return "", err
+	if _, done := r.dirs[uses]; !done {
+		if r.dirs == nil {
+			r.dirs = map[string]string{}
+		}
+		r.dirs[uses] = dir
+		r.file.Actions = append(r.file.Actions, Action{Uses: uses, SHA: sha, Hash: h})
 	}
-	r.mu.Lock()
-	r.file.Actions = append(r.file.Actions, Action{Uses: uses, SHA: sha, Hash: h})
-	r.mu.Unlock()
 	return dir, nil
 }
 

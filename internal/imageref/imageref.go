@@ -128,13 +128,3 @@ func Parse(ref string) (Ref, error) {
 	}
 	return Ref{Kind: Registry, Name: named.String()}, nil
 }
-
-// Normalize is Parse(ref).String(): a registry reference normalised, a
-// local one as written.
-func Normalize(ref string) (string, error) {
-	r, err := Parse(ref)
-	if err != nil {
-		return "", err
-	}
-	return r.String(), nil
-}

@@ -106,7 +106,7 @@ func (t *translator) strategy(j *actionlint.Job, scope jobScope) *dag.Strategy {
 		return s
 	}
 	if j.Strategy.FailFast != nil {
-		ff := t.boolValue(j.Strategy.FailFast, nil, "fail-fast",
+		ff := t.boolValue(j.Strategy.FailFast, "fail-fast",
 			"a failing matrix node does not cancel the others (GitHub's default, true, would)")
 		s.FailFast = &ff
 	}
@@ -143,7 +143,7 @@ func (t *translator) jobNode(w *actionlint.Workflow, j *actionlint.Job, c *combo
 	n.EnvFrom = t.nodeEnvFrom(j, scope, from)
 	n.Platform = t.platform(j.RunsOn, c)
 	n.Timeout = t.minutes(j.TimeoutMinutes, c)
-	n.AllowFailure = t.flag(j.ContinueOnError, c)
+	n.AllowFailure = t.flag(j.ContinueOnError, c, "continue-on-error")
 	n.Permissions = permissions(j.Permissions)
 	n.Concurrency = t.concurrency(j.Concurrency, c)
 	if j.Environment != nil {

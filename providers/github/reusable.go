@@ -63,20 +63,22 @@ func (t *translator) applyCall(s string) string {
 func (t *translator) callNodes(w *actionlint.Workflow, j *actionlint.Job, e *expandedJob, needs []string, scope jobScope) []*dag.Node {
 	call := j.WorkflowCall
 	var nodes []*dag.Node
+	// tags are the YAML types of the with: values: GitHub passes a
+	// boolean, a number or a string as written.
+	tags := map[string]string{}
+	for _, in := range call.Inputs {
+		if n := t.rawNode("jobs", str(j.ID), "with", in.Name.Value); n != nil && n.Kind == yaml.ScalarNode {
+			tags[in.Name.Value] = n.Tag
+		}
+	}
 	for i, c := range e.combos {
 		uses := t.selfUses(call.Uses, t.resolve(call.Uses, c))
 		if !t.countWorkflow(call.Uses, uses) {
 			return nodes
 		}
 		with := map[string]string{}
-		// tags are the YAML types of the with: values: GitHub passes a
-		// boolean, a number or a string as written.
-		tags := map[string]string{}
 		for _, in := range call.Inputs {
 			with[in.Name.Value] = t.resolve(in.Value, c)
-			if n := t.rawNode("jobs", str(j.ID), "with", in.Name.Value); n != nil && n.Kind == yaml.ScalarNode {
-				tags[in.Name.Value] = n.Tag
-			}
 		}
 		join := &dag.Node{
 			ID:          e.ids[i],

@@ -197,7 +197,7 @@ func (t *translator) step(s *actionlint.Step, index int, c *combo, defaults *act
 		ds.ID = fmt.Sprintf("%s%d", sc.idPrefix, index+1)
 	}
 	ds.Timeout = t.minutes(s.TimeoutMinutes, c)
-	ds.ContinueOnError = t.flag(s.ContinueOnError, c)
+	ds.ContinueOnError = t.flag(s.ContinueOnError, c, "continue-on-error")
 	switch e := s.Exec.(type) {
 	case *actionlint.ExecRun:
 		ds.Run = t.text(e.Run, c, sc)

@@ -448,7 +448,7 @@ func minutesDuration(v float64) dag.Duration {
 
 // flag reads a Bool that may be an expression: matrix-only expressions
 // are resolved now, others kept for the runner to evaluate at run time.
-func (t *translator) flag(b *actionlint.Bool, m *combo) dag.Flag {
+func (t *translator) flag(b *actionlint.Bool, m *combo, what string) dag.Flag {
 	if b == nil {
 		return dag.Flag{}
 	}
@@ -465,7 +465,7 @@ func (t *translator) flag(b *actionlint.Bool, m *combo) dag.Flag {
 	if expr.HasExpr(s) {
 		return dag.Flag{Expr: s}
 	}
-	t.warnf(b.Expression.Pos, "caveat", "continue-on-error %q is not a boolean; read as false", s)
+	t.warnf(b.Expression.Pos, "caveat", "%s %q is not a boolean; read as false", what, s)
 	return dag.Flag{}
 }
 
@@ -473,25 +473,12 @@ func (t *translator) flag(b *actionlint.Bool, m *combo) dag.Flag {
 // expressions are resolved; others are reported and read as false, the
 // caveat saying what that means (instead). The DAG holds these as
 // booleans, known when the pipeline is planned.
-func (t *translator) boolValue(b *actionlint.Bool, m *combo, what, instead string) bool {
-	if b == nil {
-		return false
+func (t *translator) boolValue(b *actionlint.Bool, what, instead string) bool {
+	f := t.flag(b, nil, what)
+	if f.Expr == "" {
+		return f.Value
 	}
-	if b.Expression == nil {
-		return b.Value
-	}
-	s := strings.TrimSpace(t.resolve(b.Expression, m))
-	switch strings.ToLower(s) {
-	case "true":
-		return true
-	case "false", "":
-		return false
-	}
-	hint := "write true or false"
-	if m != nil {
-		hint += ", or an expression over the matrix' values, which gantry resolves per node"
-	}
-	t.warnf(b.Expression.Pos, "caveat", "%s from a run-time expression (%s) is read as false: %s", what, b.Expression.Value, instead).Hint = hint
+	t.warnf(b.Expression.Pos, "caveat", "%s from a run-time expression (%s) is read as false: %s", what, b.Expression.Value, instead).Hint = "write true or false"
 	return false
 }
 
