@@ -46,32 +46,45 @@ type dockerFlag struct {
 	written     string
 }
 
-// parseDockerFlags reads a docker run command line's options as the
-// docker CLI does (pflag): --name value, --name=value, -x value, -xvalue,
-// -x=value, and grouped switches (-it). Words that are no option (docker
-// would take the first for the image) and unknown options come back in
-// stray.
-func parseDockerFlags(args []string) (flags []dockerFlag, stray []string) {
+// dockerShorthands are the one-letter forms of dockerValueFlags.
+var dockerShorthands = func() map[byte]string {
 	short := map[byte]string{}
 	for long, s := range dockerValueFlags {
 		if s != "" {
 			short[s[0]] = long
 		}
 	}
+	return short
+}()
+
+// parseDockerFlags reads a docker run command line's options as the
+// docker CLI does (pflag): --name value, --name=value, -x value, -xvalue,
+// -x=value, and grouped switches (-it). Words that are no option (docker
+// would take the first for the image) and unknown options come back in
+// stray.
+func parseDockerFlags(args []string) (flags []dockerFlag, stray []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		// next takes an option's value from the word after a: false when
+		// there is none (and a is stray).
+		next := func() (value, written string, ok bool) {
+			if i+1 == len(args) {
+				stray = append(stray, a+" (no value)")
+				return "", "", false
+			}
+			i++
+			return args[i], a + " " + args[i], true
+		}
 		switch {
 		case strings.HasPrefix(a, "--") && len(a) > 2:
 			name, value, hasValue := strings.Cut(a[2:], "=")
 			if _, ok := dockerValueFlags[name]; ok {
 				written := a
 				if !hasValue {
-					if i+1 == len(args) {
-						stray = append(stray, a+" (no value)")
+					var ok bool
+					if value, written, ok = next(); !ok {
 						continue
 					}
-					i++
-					value, written = args[i], a+" "+args[i]
 				}
 				flags = append(flags, dockerFlag{name: name, value: value, written: written})
 				continue
@@ -85,16 +98,14 @@ func parseDockerFlags(args []string) (flags []dockerFlag, stray []string) {
 			// a value (the rest of the word, or the next one).
 			for j := 1; j < len(a); j++ {
 				c := a[j]
-				if long, ok := short[c]; ok {
+				if long, ok := dockerShorthands[c]; ok {
 					value, written := a[j+1:], a
 					value = strings.TrimPrefix(value, "=")
 					if j+1 == len(a) {
-						if i+1 == len(args) {
-							stray = append(stray, a+" (no value)")
+						var ok bool
+						if value, written, ok = next(); !ok {
 							break
 						}
-						i++
-						value, written = args[i], a+" "+args[i]
 					}
 					flags = append(flags, dockerFlag{name: long, value: value, written: written})
 					break
