@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/gantry-ci/gantry/dag"
@@ -38,14 +39,24 @@ func (j *job) startBackground(ctx context.Context, s *dag.Step, i int) {
 		j.addBackground(i, b)
 		return
 	}
-	bctx, cancel := context.WithCancel(ctx)
-	b := &backgroundStep{step: s, cancel: cancel, done: make(chan struct{})}
+	bctx, cancel := context.WithCancelCause(ctx)
+	b := &backgroundStep{step: s, cancel: func() { cancel(errStopped) }, done: make(chan struct{})}
 	j.addBackground(i, b)
+	started := make(chan struct{})
 	go func() {
 		defer close(b.done)
-		b.result = j.runStep(bctx, s, i)
+		b.result = j.runStepNotify(bctx, s, i, func() { close(started) })
 	}()
+	// The next step starts once this one has been reported started (or
+	// did not start): the log shows them in the order of the steps.
+	select {
+	case <-started:
+	case <-b.done:
+	}
 }
+
+// errStopped is why a background step a cancel: step stopped ended.
+var errStopped = errors.New("stopped by a cancel: step")
 
 func (j *job) addBackground(i int, b *backgroundStep) {
 	j.mu.Lock()

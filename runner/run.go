@@ -290,6 +290,8 @@ func (r *run) failFast(n *dag.Node) bool {
 func cancelled(ctx context.Context) string {
 	if cause := context.Cause(ctx); errors.Is(cause, errFailFast) {
 		return fmt.Sprintf("cancelled: another job of its matrix failed (%v)", cause)
+	} else if errors.Is(cause, errStopped) {
+		return "stopped by a cancel: step"
 	}
 	return "the run was cancelled"
 }

@@ -26,6 +26,12 @@ type stepEnv struct {
 // runStep runs one step: its condition, its command or built-in action,
 // and the step protocol's files.
 func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
+	return j.runStepNotify(ctx, s, index, nil)
+}
+
+// runStepNotify is runStep calling started, when not nil, once the step
+// is reported started.
+func (j *job) runStepNotify(ctx context.Context, s *dag.Step, index int, started func()) StepResult {
 	r := j.r
 	name := s.Label()
 	sr := StepResult{Name: name, Status: dag.StatusSkipped, Outcome: dag.StatusSkipped}
@@ -78,6 +84,9 @@ func (j *job) runStep(ctx context.Context, s *dag.Step, index int) StepResult {
 		defer cancel()
 	}
 	r.opts.Reporter.StepStarted(j.n.ID, name)
+	if started != nil {
+		started()
+	}
 	start := time.Now()
 	code, outputs, err := j.execStep(sctx, s, index, env)
 	sr.Duration = time.Since(start)

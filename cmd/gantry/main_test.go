@@ -87,6 +87,7 @@ func TestScripts(t *testing.T) {
 			// the others run with --executor auto on the host.
 			env.Setenv("TEST_BUILDKIT_HOST", os.Getenv("BUILDKIT_HOST"))
 			env.Setenv("GANTRY_TEST_ROOTFS", os.Getenv("GANTRY_TEST_ROOTFS"))
+			env.Setenv("GANTRY_TEST_DEBIAN_ROOTFS", os.Getenv("GANTRY_TEST_DEBIAN_ROOTFS"))
 			env.Setenv("FAKE_GITHUB_API", api.URL+"/")
 			return nil
 		},

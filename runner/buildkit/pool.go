@@ -34,12 +34,36 @@ type buildSession struct {
 
 	buildErr error
 
-	// The running step's output, routed from the session's status.
-	mu       sync.Mutex
-	vertex   string // the running step's exec op's name
-	names    map[digest.Digest]string
-	out      [3]io.Writer // stdout, stderr of the running step
+	// The running steps' output, routed from the session's status by
+	// their exec ops' names (background steps run beside the others).
+	mu      sync.Mutex
+	names   map[digest.Digest]string
+	streams map[string]*stream
+}
+
+// stream is where a running step's output goes, and how much of it went.
+type stream struct {
+	out      [3]io.Writer // stdout, stderr
 	streamed [3]int64
+}
+
+// listen routes the output of the exec op called name to stdout and
+// stderr until the returned function is called; that returns how many
+// bytes of each were routed.
+func (s *buildSession) listen(name string, stdout, stderr io.Writer) func() [3]int64 {
+	st := &stream{out: [3]io.Writer{nil, stdout, stderr}}
+	s.mu.Lock()
+	if s.streams == nil {
+		s.streams = map[string]*stream{}
+	}
+	s.streams[name] = st
+	s.mu.Unlock()
+	return func() [3]int64 {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.streams, name)
+		return st.streamed
+	}
 }
 
 // storesKey names a set of content stores.
@@ -172,9 +196,9 @@ func (s *buildSession) route(e *Executor, status chan *client.SolveStatus) {
 				continue
 			}
 			s.mu.Lock()
-			if out := s.out[l.Stream]; out != nil && s.names[l.Vertex] == s.vertex {
-				out.Write(l.Data)
-				s.streamed[l.Stream] += int64(len(l.Data))
+			if st := s.streams[s.names[l.Vertex]]; st != nil && st.out[l.Stream] != nil {
+				st.out[l.Stream].Write(l.Data)
+				st.streamed[l.Stream] += int64(len(l.Data))
 			}
 			s.mu.Unlock()
 		}

@@ -24,7 +24,7 @@ func (w *workspace) Export(ctx context.Context, patterns []string, dst string) e
 	if w.released {
 		return errors.New("export from a released workspace")
 	}
-	st := llb.Scratch().File(llb.Copy(w.files, w.filesDir, "/", &llb.CopyInfo{
+	st := llb.Scratch().File(llb.Copy(w.current().files, w.filesDir, "/", &llb.CopyInfo{
 		CopyDirContentsOnly: true,
 		IncludePatterns:     patterns,
 		AllowWildcard:       true,
@@ -79,13 +79,16 @@ func (w *workspace) Import(ctx context.Context, src, dir string) error {
 	if err != nil {
 		return err
 	}
+	base := w.current()
+	w.layersMu.Lock()
 	w.imports++
 	name := fmt.Sprintf("import-%d", w.imports)
+	w.layersMu.Unlock()
 	w.dirs.add(name, fs)
-	w.files = w.files.File(llb.Copy(llb.Local(name, llb.SharedKeyHint("import:"+w.node.ID+":"+dir)), "/", path.Join(w.filesDir, filepath.ToSlash(dir)), w.copyOptions(&llb.CopyInfo{
+	w.commit(base, layers{files: base.files.File(llb.Copy(llb.Local(name, llb.SharedKeyHint("import:"+w.node.ID+":"+dir)), "/", path.Join(w.filesDir, filepath.ToSlash(dir)), w.copyOptions(&llb.CopyInfo{
 		CopyDirContentsOnly: true,
 		CreateDestPath:      true,
-	})...), llb.WithCustomName(fmt.Sprintf("[%s] import %s", w.node.ID, dir)))
+	})...), llb.WithCustomName(fmt.Sprintf("[%s] import %s", w.node.ID, dir)))})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
@@ -203,8 +205,9 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	return w, nil
 }
 
-// workspace is one node's BuildKit session. Exec is called by one
-// goroutine at a time; the session's route runs beside it.
+// workspace is one node's BuildKit session. Exec may be called by several
+// goroutines at once (background steps); the session's route runs beside
+// them.
 type workspace struct {
 	*buildSession
 	e    *Executor
@@ -230,14 +233,23 @@ type workspace struct {
 	forwarders   []*forwarder
 	shared       *bool
 	caches       []llb.RunOption
-	steps        int
-	imports      int
-	released     bool
+	// layersMu guards the chains (root, files, home's state), gen and
+	// steps: background steps run Exec beside the others.
+	layersMu sync.Mutex
+	gen      int
+	steps    int
+	imports  int
+	released bool
 }
 
 func (w *workspace) Dir() string      { return workDir }
 func (w *workspace) StateDir() string { return stateDir }
 func (w *workspace) HostDir() string  { return "" }
+
+// ConcurrentExec says that steps may run side by side: each is its own
+// exec op from the layers of its start, and its changes are merged into
+// the layers when it ends (commit).
+func (w *workspace) ConcurrentExec() bool { return true }
 
 // ImageEnv is the image's own environment (PATH, ...), which steps get in
 // place of the host's variables.
@@ -271,7 +283,11 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	if len(c.Argv) == 0 {
 		return 0, errors.New("exec: no command")
 	}
+	w.layersMu.Lock()
 	w.steps++
+	step := w.steps
+	w.layersMu.Unlock()
+	base := w.current()
 	// runAs writes the step's state and record.
 	runAs := w.owner
 	if act != nil {
@@ -284,7 +300,7 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 			dir = path.Join(workDir, dir)
 		}
 		if rel, ok := strings.CutPrefix(dir, workDir+"/"); ok {
-			if err := w.statDir(ctx, rel); err != nil {
+			if err := w.statDir(ctx, base.files, rel); err != nil {
 				return 0, err
 			}
 		}
@@ -292,8 +308,12 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 
 	// The state directory goes in afresh; files in it that hold a secret
 	// (scripts with interpolated secrets) go in as secret mounts.
-	stateName := fmt.Sprintf("state-%d", w.steps)
+	stateName := fmt.Sprintf("state-%d", step)
 	secretFiles, err := w.secretFiles(c.Secrets)
+	if err != nil {
+		return 0, err
+	}
+	sent, err := statTree(w.spec.StateDir)
 	if err != nil {
 		return 0, err
 	}
@@ -319,7 +339,7 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	if c.Name != "" {
 		label = []string{c.Name}
 	}
-	name := shortName(w.node.ID, w.steps, label)
+	name := shortName(w.node.ID, step, label)
 	unset := slices.DeleteFunc(slices.Clone(addedVars), func(v string) bool { return hasVar(c.Env, v) })
 	aliased := 0
 	for _, kv := range c.Env {
@@ -329,14 +349,16 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	}
 	opts := []llb.RunOption{
 		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " "), strconv.Itoa(aliased)}, c.Argv...)),
-		w.workspaceMount(),
+		w.workspaceMount(base.files),
 		stateMount(llb.Local(stateName, llb.SharedKeyHint("state:"+w.node.ID), llb.WithCustomName("state")), runAs),
 		recordMount(runAs),
 		llb.WithCustomName(name),
 	}
+	w.layersMu.Lock()
 	opts = append(opts, w.caches...)
+	w.layersMu.Unlock()
 	if w.home != nil {
-		opts = append(opts, w.home.mount(containerHome))
+		opts = append(opts, w.home.mount(containerHome, base.home))
 	}
 	for _, h := range w.hosts {
 		opts = append(opts, llb.AddExtraHost(h.Host, net.ParseIP(h.IP)))
@@ -402,7 +424,7 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 		if nonce != "" {
 			o = append(slices.Clone(opts), llb.AddMount("/gantry/rerun", llb.Scratch().File(llb.Mkdir("/"+nonce, 0o755)), llb.Readonly))
 		}
-		root := w.root
+		root := base.root
 		if act != nil {
 			root = act.state
 		}
@@ -421,16 +443,9 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	}
 	es := run(nonce)
 
-	w.mu.Lock()
-	w.vertex = name
-	w.out = [3]io.Writer{nil, c.Stdout, c.Stderr}
-	w.streamed = [3]int64{}
-	w.mu.Unlock()
+	done := w.listen(name, c.Stdout, c.Stderr)
 	record, err := w.solve(ctx, es.GetMount(recordDir))
-	w.mu.Lock()
-	streamed := w.streamed
-	w.out = [3]io.Writer{}
-	w.mu.Unlock()
+	streamed := done()
 	if err != nil {
 		return 0, err
 	}
@@ -475,17 +490,64 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	if err != nil {
 		return 0, err
 	}
-	if err := w.readState(ctx, state, stateRoot(runAs), "", secretFiles); err != nil {
+	if err := w.readState(ctx, state, stateRoot(runAs), "", sent, secretFiles); err != nil {
 		return 0, fmt.Errorf("reading the step's state files: %w", err)
 	}
+	next := layers{files: es.GetMount(workDir)}
 	if act == nil {
-		w.root = es.Root()
+		next.root = es.Root()
 	}
-	w.files = es.GetMount(workDir)
 	if w.home != nil {
-		w.home.state = es.GetMount(containerHome)
+		next.home = es.GetMount(containerHome)
 	}
+	w.commit(base, next)
 	return code, nil
+}
+
+// layers are the states a step carries on from: the root filesystem, the
+// workspace (filesDir of files) and HOME in a job container; gen counts
+// the commits that made them. In a step's result, a zero state is one the
+// step left as it was.
+type layers struct {
+	root, files, home llb.State
+	gen               int
+}
+
+// current is what the next step starts from.
+func (w *workspace) current() layers {
+	w.layersMu.Lock()
+	defer w.layersMu.Unlock()
+	l := layers{root: w.root, files: w.files, gen: w.gen}
+	if w.home != nil {
+		l.home = w.home.state
+	}
+	return l
+}
+
+// commit makes next, the result of a step that started from base, what
+// later steps start from. When other steps committed since base (a
+// background step ran beside them), the step's changes are applied over
+// theirs: a diff of base and next merged onto the current layers, so each
+// step's writes are kept, and a later one wins where two wrote the same
+// path.
+func (w *workspace) commit(base, next layers) {
+	w.layersMu.Lock()
+	defer w.layersMu.Unlock()
+	merge := func(cur, b, n llb.State) llb.State {
+		switch {
+		case n.Output() == nil: // the step did not change it
+			return cur
+		case w.gen == base.gen:
+			return n
+		}
+		return llb.Merge([]llb.State{cur, llb.Diff(b, n)}, llb.WithCustomName("background step's changes"))
+	}
+	w.root = merge(w.root, base.root, next.root)
+	w.files = merge(w.files, base.files, next.files)
+	if w.home != nil {
+		w.home.state = merge(w.home.state, base.home, next.home)
+	}
+	w.gen++
 }
 
 // MountCache mounts a persistent BuildKit cache named id at each of
@@ -511,7 +573,9 @@ func (w *workspace) MountCache(id string, paths []string) error {
 			base = base.File(llb.Mkdir("/cache", 0o755, llb.WithUIDGID(o.uid, o.gid)))
 			opts = append(opts, llb.SourcePath("/cache"))
 		}
+		w.layersMu.Lock()
 		w.caches = append(w.caches, llb.AddMount(dest, base, opts...))
+		w.layersMu.Unlock()
 	}
 	return nil
 }
@@ -567,8 +631,8 @@ func ctxError(ctx context.Context, err error) error {
 
 // statDir checks that a directory of the workspace exists, as BuildKit
 // would otherwise create a missing working directory.
-func (w *workspace) statDir(ctx context.Context, rel string) error {
-	ref, err := w.solve(ctx, w.files)
+func (w *workspace) statDir(ctx context.Context, files llb.State, rel string) error {
+	ref, err := w.solve(ctx, files)
 	if err != nil {
 		return err
 	}
@@ -609,9 +673,12 @@ func (w *workspace) secretFiles(values []string) ([]secretFile, error) {
 	return out, err
 }
 
-// readState copies the state directory's files as the step left them to
-// the host, leaving alone the secret files mounted over it.
-func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, dir string, skip []secretFile) error {
+// readState copies the state directory's files that the step changed
+// (those not as they were sent) to the host, leaving alone the secret
+// files mounted over it. Comparing with what was sent rather than with
+// the host's files now keeps a step that ran beside another (a background
+// step) from putting back the other's files as they were before it.
+func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, dir string, sent map[string]fileStamp, skip []secretFile) error {
 	entries, err := ref.ReadDir(ctx, gateway.ReadDirRequest{Path: path.Join(root, dir)})
 	if err != nil {
 		return err
@@ -625,17 +692,17 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 			if err := os.MkdirAll(host, 0o755); err != nil {
 				return err
 			}
-			if err := w.readState(ctx, ref, root, rel, skip); err != nil {
+			if err := w.readState(ctx, ref, root, rel, sent, skip); err != nil {
 				return err
 			}
 		case mode.IsRegular():
 			if slices.ContainsFunc(skip, func(f secretFile) bool { return f.rel == rel }) {
 				continue
 			}
-			// Unchanged files (the same size and time as the host's copy,
-			// which takes BuildKit's times) are not read again.
+			// BuildKit keeps a sent file's size and time: unchanged
+			// files are not read again.
 			mtime := time.Unix(0, st.ModTime)
-			if fi, err := os.Stat(host); err == nil && fi.Size() == st.Size && fi.ModTime().Equal(mtime) {
+			if was, ok := sent[rel]; ok && was.size == st.Size && was.mtime.Equal(mtime) {
 				continue
 			}
 			data, err := ref.ReadFile(ctx, gateway.ReadRequest{Filename: path.Join(root, rel)})
@@ -651,6 +718,36 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 		}
 	}
 	return nil
+}
+
+// fileStamp is a file's size and modification time.
+type fileStamp struct {
+	size  int64
+	mtime time.Time
+}
+
+// statTree stamps the regular files under dir, by slash path.
+func statTree(dir string) (map[string]fileStamp, error) {
+	out := map[string]fileStamp{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while walking
+		}
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = fileStamp{size: fi.Size(), mtime: fi.ModTime()}
+		return nil
+	})
+	return out, err
 }
 
 // Release ends the node's session; safe to call again.
@@ -754,19 +851,22 @@ type chain struct {
 	dir   string
 }
 
-func (c *chain) mount(dest string) llb.RunOption {
-	if c.dir != "/" {
-		return llb.AddMount(dest, c.state, llb.SourcePath(c.dir))
-	}
-	return llb.AddMount(dest, c.state)
+// mount mounts the chain's directory of st (one of its states) at dest.
+func (c *chain) mount(dest string, st llb.State) llb.RunOption {
+	return dirMount(dest, st, c.dir)
 }
 
-// workspaceMount mounts the workspace at workDir.
-func (w *workspace) workspaceMount() llb.RunOption {
-	if w.filesDir != "/" {
-		return llb.AddMount(workDir, w.files, llb.SourcePath(w.filesDir))
+// workspaceMount mounts the workspace of files (one of its states) at
+// workDir.
+func (w *workspace) workspaceMount(files llb.State) llb.RunOption {
+	return dirMount(workDir, files, w.filesDir)
+}
+
+func dirMount(dest string, st llb.State, dir string) llb.RunOption {
+	if dir != "/" {
+		return llb.AddMount(dest, st, llb.SourcePath(dir))
 	}
-	return llb.AddMount(workDir, w.files)
+	return llb.AddMount(dest, st)
 }
 
 // recordMount is where a step's wrapper writes its record: an empty

@@ -61,6 +61,7 @@ func Run(t *testing.T, newExecutor func(t *testing.T) runner.Executor) {
 		{name: "CancelledBeforeStart", run: testCancelledBeforeStart},
 		{name: "PrepareCancelled", run: testPrepareCancelled},
 		{name: "Release", run: testRelease},
+		{name: "Concurrent", run: testConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -562,4 +563,40 @@ func TreeHash(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// testConcurrent runs two commands side by side, as background steps do,
+// where the workspace says it can: the second ends while the first still
+// runs, and a third sees the files both wrote, changed and removed, in
+// the workspace and in the state directory.
+func testConcurrent(t *testing.T, e runner.Executor) {
+	ws, spec := Prepare(t, e, "")
+	if c, ok := ws.(runner.ConcurrentExec); !ok || !c.ConcurrentExec() {
+		t.Skipf("the %s executor runs one command at a time", e.Name())
+	}
+	// A value of this test's own: a cached result of an earlier run would
+	// end at once.
+	nonce := "NONCE=" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	done := make(chan Result, 1)
+	go func() {
+		done <- Exec(t.Context(), ws, runner.Command{Argv: []string{"sh", "-c", `sleep 3; echo a > a.txt; echo changed > hello.txt; echo a > "$STATE/a"`}, Env: Env(ws, nonce)})
+	}()
+	MustSh(t, ws, `echo b > b.txt; rm sub/data.txt; echo b > "$STATE/b"`)
+	select {
+	case r := <-done:
+		t.Fatalf("the first command (3 s) ended before the second did (exit %d, %v): they did not run side by side", r.Code, r.Err)
+	default:
+	}
+	if r := <-done; r.Err != nil || r.Code != 0 {
+		t.Fatalf("the first command: exit %d, error %v, stderr %s", r.Code, r.Err, r.Stderr)
+	}
+	got := MustSh(t, ws, `cat a.txt b.txt hello.txt; test -e sub/data.txt && echo data.txt is back; cat sub/script.sh >/dev/null && echo kept`)
+	if want := "a\nb\nchanged\nkept\n"; got != want {
+		t.Errorf("after both commands the workspace reads %q; want %q", got, want)
+	}
+	for _, f := range []string{"a", "b"} {
+		if data, err := os.ReadFile(filepath.Join(spec.StateDir, f)); err != nil || string(data) != f+"\n" {
+			t.Errorf("state file %s: %q, %v; want %q", f, data, err, f+"\n")
+		}
+	}
 }
