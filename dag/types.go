@@ -208,7 +208,7 @@ func (b Behavior) Step(s *Step) Behavior {
 // Concurrency limits runs sharing a group (recorded for emitters and runners).
 type Concurrency struct {
 	Group            string `json:"group"`
-	CancelInProgress bool   `json:"cancel-in-progress,omitempty"`
+	CancelInProgress Flag   `json:"cancel-in-progress,omitzero"`
 }
 
 // When says under which outcome of the earlier nodes a node runs.
@@ -349,9 +349,10 @@ type Credentials struct {
 // Strategy says how the nodes of one matrix behave together.
 type Strategy struct {
 	// Group is the source job id shared by the nodes of one matrix.
-	Group       string `json:"group,omitempty"`
-	FailFast    *bool  `json:"fail-fast,omitempty"`
-	MaxParallel int    `json:"max-parallel,omitempty"`
+	Group string `json:"group,omitempty"`
+	// FailFast, when nil, is true.
+	FailFast    *Flag `json:"fail-fast,omitempty"`
+	MaxParallel Count `json:"max-parallel,omitzero"`
 }
 
 // Service is a long-running container beside a node's steps.

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,6 +167,10 @@ type matrixGroup struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	slots  chan struct{}
+	// failFast is the strategy's fail-fast as it evaluated; err says why
+	// the strategy could not be evaluated (its nodes then fail).
+	failFast bool
+	err      error
 }
 
 // Run executes a pipeline for an event and returns what became of each
@@ -262,28 +268,78 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// group is what n shares with the other nodes of its matrix, or nil.
+// group is what n shares with the other nodes of its matrix, or nil. The
+// strategy is evaluated when its first node is about to run: GitHub lets
+// fail-fast and max-parallel name needs, inputs and vars.
 func (r *run) group(ctx context.Context, n *dag.Node) *matrixGroup {
 	if n.Strategy == nil || n.Strategy.Group == "" {
 		return nil
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	g := r.groups[n.Strategy.Group]
-	if g == nil {
-		g = &matrixGroup{}
-		g.ctx, g.cancel = context.WithCancelCause(ctx)
-		if n.Strategy.MaxParallel > 0 {
-			g.slots = make(chan struct{}, n.Strategy.MaxParallel)
-		}
-		r.groups[n.Strategy.Group] = g
+	r.mu.Unlock()
+	if g != nil {
+		return g
 	}
+	g = &matrixGroup{}
+	g.ctx, g.cancel = context.WithCancelCause(ctx)
+	var max int
+	max, g.failFast, g.err = r.strategy(n)
+	if max > 0 {
+		g.slots = make(chan struct{}, max)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if first := r.groups[n.Strategy.Group]; first != nil {
+		g.cancel(nil)
+		return first
+	}
+	r.groups[n.Strategy.Group] = g
 	return g
 }
 
+// strategy evaluates a node's max-parallel and fail-fast (true when
+// absent).
+func (r *run) strategy(n *dag.Node) (maxParallel int, failFast bool, err error) {
+	s := n.Strategy
+	if s == nil {
+		return 0, true, nil
+	}
+	maxParallel, maxKnown := s.MaxParallel.Static()
+	failFast, ffKnown := true, true
+	if s.FailFast != nil {
+		failFast, ffKnown = s.FailFast.Static()
+	}
+	if maxKnown && ffKnown {
+		return maxParallel, failFast, nil
+	}
+	env, err := r.nodeExprEnv(n, nil)
+	if err != nil {
+		return 0, true, fmt.Errorf("strategy: %w", err)
+	}
+	if !ffKnown {
+		if failFast, err = evalFlag(*s.FailFast, n.Pos, env); err != nil {
+			return 0, true, fmt.Errorf("strategy.fail-fast: %w", err)
+		}
+	}
+	if !maxKnown {
+		v, err := expr.Interpolate(s.MaxParallel.Expr, n.Pos.Pos, env)
+		if err != nil {
+			return 0, failFast, fmt.Errorf("strategy.max-parallel: %w", err)
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return 0, failFast, fmt.Errorf("strategy.max-parallel: %s gave %q, not a number", s.MaxParallel.Expr, v)
+		}
+		// As GitHub's schema takes it: 0 or less is no limit.
+		maxParallel = int(f)
+	}
+	return maxParallel, failFast, nil
+}
+
 // failFast reports whether a failure of n cancels the rest of its matrix.
-func (r *run) failFast(n *dag.Node) bool {
-	return !r.opts.KeepGoing && n.Strategy != nil && (n.Strategy.FailFast == nil || *n.Strategy.FailFast)
+func (r *run) failFast(group *matrixGroup) bool {
+	return !r.opts.KeepGoing && group != nil && group.failFast
 }
 
 // cancelled is why a node whose context is done did not run to its end.
@@ -416,6 +472,10 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 			return res
 		}
 	}
+	if group != nil && group.err != nil {
+		res.Status, res.Reason = dag.StatusFailure, group.err.Error()
+		return res
+	}
 	// max-parallel limits how many nodes of a matrix run at once.
 	if group != nil && group.slots != nil {
 		select {
@@ -452,7 +512,7 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 	if res.Status == dag.StatusFailure && !res.Infrastructure && r.allowed(n, needs) && allowedExit(n, res) {
 		res.Status = dag.StatusAllowed
 	}
-	if res.Status == dag.StatusFailure && group != nil && r.failFast(n) {
+	if res.Status == dag.StatusFailure && r.failFast(group) {
 		// Before the slots are given back: a sibling waiting for this
 		// node's max-parallel slot must find the group cancelled.
 		group.cancel(fmt.Errorf("%w: %s failed", errFailFast, n.ID))
@@ -579,7 +639,11 @@ func (r *run) runMatrix(ctx context.Context, n *dag.Node, needs map[string]any, 
 		res.Status, res.Reason = dag.StatusSkipped, "its matrix has no combinations"
 		return res
 	}
-	failFast := n.Strategy == nil || n.Strategy.FailFast == nil || *n.Strategy.FailFast
+	_, failFast, err := r.strategy(n)
+	if err != nil {
+		res.Status, res.Reason = dag.StatusFailure, err.Error()
+		return res
+	}
 	for _, c := range combos {
 		sub := *n
 		sub.ID = n.ID + "." + comboID(c)

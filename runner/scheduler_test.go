@@ -813,6 +813,48 @@ nodes:
 			failed: true,
 		},
 		{
+			// GitHub evaluates strategy with github, needs, vars and inputs
+			// (docs: contexts, context availability: jobs.<job_id>.strategy).
+			name: "fail-fast and max-parallel from expressions, evaluated when the matrix starts",
+			pipeline: `
+nodes:
+  - {id: m-1, strategy: {group: m, fail-fast: "${{ vars.FAIL_FAST == 'true' }}", max-parallel: "${{ fromJSON(vars.MAX) }}"}, steps: [{run: "sleep 20ms\nfail 1"}]}
+  - {id: m-2, strategy: {group: m, fail-fast: "${{ vars.FAIL_FAST == 'true' }}", max-parallel: "${{ fromJSON(vars.MAX) }}"}, steps: [{run: sleep 60ms}]}
+  - {id: m-3, strategy: {group: m, fail-fast: "${{ vars.FAIL_FAST == 'true' }}", max-parallel: "${{ fromJSON(vars.MAX) }}"}, steps: [{run: sleep 60ms}]}
+`,
+			opts:   runner.Options{Parallel: 8, Vars: map[string]string{"FAIL_FAST": "false", "MAX": "2"}},
+			want:   map[string]dag.Status{"m-1": f, "m-2": s, "m-3": s},
+			failed: true,
+			check: func(t *testing.T, o *outcome) {
+				if got := o.exec.groupMax["m"]; got != 2 {
+					t.Errorf("at most %d of m ran at once, want max-parallel's 2", got)
+				}
+			},
+		},
+		{
+			name: "fail-fast true from an expression cancels the siblings",
+			pipeline: `
+nodes:
+  - {id: m-1, strategy: {group: m, fail-fast: "${{ vars.FAIL_FAST == 'true' }}"}, steps: [{run: "sleep 50ms\nfail 1"}]}
+  - {id: m-2, strategy: {group: m, fail-fast: "${{ vars.FAIL_FAST == 'true' }}"}, steps: [{run: sleep 2s}]}
+`,
+			opts:    runner.Options{Vars: map[string]string{"FAIL_FAST": "true"}},
+			want:    map[string]dag.Status{"m-1": f, "m-2": c},
+			reasons: map[string]string{"m-2": "m-1"},
+			failed:  true,
+		},
+		{
+			name: "a max-parallel that is no number fails the matrix's nodes",
+			pipeline: `
+nodes:
+  - {id: m-1, strategy: {group: m, max-parallel: "${{ vars.MAX }}"}, steps: [{run: echo}]}
+`,
+			opts:    runner.Options{Vars: map[string]string{"MAX": "lots"}},
+			want:    map[string]dag.Status{"m-1": f},
+			reasons: map[string]string{"m-1": `strategy.max-parallel: ${{ vars.MAX }} gave "lots", not a number`},
+			failed:  true,
+		},
+		{
 			name: "KeepGoing lets the siblings finish",
 			pipeline: `
 nodes:

@@ -106,22 +106,24 @@ func (t *translator) strategy(j *actionlint.Job, scope jobScope) *dag.Strategy {
 		return s
 	}
 	if j.Strategy.FailFast != nil {
-		ff := t.boolValue(j.Strategy.FailFast, "fail-fast",
-			"a failing matrix node does not cancel the others (GitHub's default, true, would)")
+		// Run-time expressions (needs, inputs, vars) stay for the runner,
+		// which evaluates them when the matrix starts.
+		ff := t.flag(j.Strategy.FailFast, nil, "fail-fast")
 		s.FailFast = &ff
 	}
 	if mp := j.Strategy.MaxParallel; mp != nil {
-		if mp.Expression != nil {
-			if v, static, ok := t.staticValue(mp.Expression); ok && static {
-				if f, isNum := v.(float64); isNum {
-					s.MaxParallel = int(f)
-					return s
-				}
+		if mp.Expression == nil {
+			s.MaxParallel = dag.CountOf(mp.Value)
+			return s
+		}
+		if v, static, ok := t.staticValue(mp.Expression); ok && static {
+			if f, isNum := v.(float64); isNum {
+				s.MaxParallel = dag.CountOf(int(f))
+				return s
 			}
-			t.warnf(mp.Expression.Pos, "caveat", "max-parallel from a run-time expression (%s) is not applied: gantry runs the matrix nodes with no limit of their own (gantry run --jobs still caps all nodes)", mp.Expression.Value).
-				Hint = "write a number"
-		} else {
-			s.MaxParallel = mp.Value
+		}
+		if e := strings.TrimSpace(t.resolve(mp.Expression, nil)); expr.HasExpr(e) {
+			s.MaxParallel = dag.Count{Expr: e}
 		}
 	}
 	return s

@@ -312,13 +312,7 @@ func (t *translator) concurrency(c *actionlint.Concurrency, m *combo) *dag.Concu
 		return nil
 	}
 	out := &dag.Concurrency{Group: t.resolve(c.Group, m)}
-	if c.CancelInProgress != nil {
-		if c.CancelInProgress.Expression != nil {
-			t.warnf(c.CancelInProgress.Expression.Pos, "caveat", "cancel-in-progress from a run-time expression (%s) is recorded as false: a run in the same concurrency group does not cancel one in progress", c.CancelInProgress.Expression.Value).
-				Hint = "write true or false"
-		}
-		out.CancelInProgress = c.CancelInProgress.Value
-	}
+	out.CancelInProgress = t.flag(c.CancelInProgress, m, "cancel-in-progress")
 	return out
 }
 
@@ -467,19 +461,6 @@ func (t *translator) flag(b *actionlint.Bool, m *combo, what string) dag.Flag {
 	}
 	t.warnf(b.Expression.Pos, "caveat", "%s %q is not a boolean; read as false", what, s)
 	return dag.Flag{}
-}
-
-// boolValue reads a Bool that may be an expression: matrix-only
-// expressions are resolved; others are reported and read as false, the
-// caveat saying what that means (instead). The DAG holds these as
-// booleans, known when the pipeline is planned.
-func (t *translator) boolValue(b *actionlint.Bool, what, instead string) bool {
-	f := t.flag(b, nil, what)
-	if f.Expr == "" {
-		return f.Value
-	}
-	t.warnf(b.Expression.Pos, "caveat", "%s from a run-time expression (%s) is read as false: %s", what, b.Expression.Value, instead).Hint = "write true or false"
-	return false
 }
 
 // secretRefs finds secrets.NAME references in s.
