@@ -273,11 +273,12 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 			return true
 		case *actionlint.RawYAMLObject:
 			b.WriteByte('{')
+			keys := t.propKeys(v)
 			for i, k := range slices.Sorted(maps.Keys(v.Props)) {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				lit(k)
+				lit(keys[k])
 				b.WriteByte(':')
 				if !value(v.Props[k]) {
 					return false
@@ -286,7 +287,7 @@ func (t *translator) runtimeMatrixExpr(m *actionlint.Matrix) (string, bool) {
 			b.WriteByte('}')
 			return true
 		}
-		lit(rawValue(v))
+		lit(t.rawValue(v))
 		return true
 	}
 	type namedRow struct {
@@ -517,17 +518,18 @@ func (t *translator) matrixValue(v actionlint.RawYAMLValue) (out any, dynamic, o
 		return arr, dynamic, true
 	case *actionlint.RawYAMLObject:
 		obj := make(map[string]any, len(v.Props))
+		keys := t.propKeys(v)
 		for k, e := range v.Props {
 			val, dyn, ok := t.matrixValue(e)
 			if !ok {
 				return nil, false, false
 			}
 			dynamic = dynamic || dyn
-			obj[k] = val
+			obj[keys[k]] = val
 		}
 		return obj, dynamic, true
 	}
-	return rawValue(v), false, true
+	return t.rawValue(v), false, true
 }
 
 // matrixKey is a row or include key: ${{ }} in it is evaluated now when it
@@ -645,9 +647,15 @@ func describeJSON(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// rawValue converts a matrix value of actionlint's YAML tree. Scalars stay
-// strings, as GitHub compares and prints them, except true, false and null.
-func rawValue(v actionlint.RawYAMLValue) any {
+// rawValue converts a matrix value of actionlint's YAML tree as GitHub
+// reads it, from the workflow's own node (yamlValue). Without one (an
+// alias), scalars stay strings except true, false, null and plain
+// integers.
+func (t *translator) rawValue(v actionlint.RawYAMLValue) any {
+	if n := t.yamlNode(v); n != nil {
+		t.warnNumbers(n)
+		return yamlValue(n)
+	}
 	switch v := v.(type) {
 	case *actionlint.RawYAMLString:
 		switch v.Value {
@@ -665,13 +673,14 @@ func rawValue(v actionlint.RawYAMLValue) any {
 	case *actionlint.RawYAMLArray:
 		out := make([]any, len(v.Elems))
 		for i, e := range v.Elems {
-			out[i] = rawValue(e)
+			out[i] = t.rawValue(e)
 		}
 		return out
 	case *actionlint.RawYAMLObject:
 		out := map[string]any{}
+		keys := t.propKeys(v)
 		for k, e := range v.Props {
-			out[k] = rawValue(e)
+			out[keys[k]] = t.rawValue(e)
 		}
 		return out
 	}

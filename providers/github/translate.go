@@ -138,6 +138,10 @@ type translator struct {
 	inlined bool
 	// yamlRoot is the source as yaml.v3 reads it, parsed when needed.
 	yamlRoot *yaml.Node
+	// nodes index the YAML nodes actionlint parsed by position (yamlNode).
+	nodes map[nodeKey]*yaml.Node
+	// warnedNumbers are the matrix scalars warnNumbers saw.
+	warnedNumbers map[*yaml.Node]bool
 	// prep is what was taken out of the source before actionlint read it
 	// (GitHub's 2026 keys); nil for a composite action's steps.
 	prep *prepared
