@@ -387,14 +387,14 @@ func joinInts(ns []int) string {
 
 // ServicePorts are the node's services' ports, as GitHub's
 // job.services.<id>.ports gives them: container port to the port on the
-// runner's host. In the steps' shared network a service's container port
-// is its host port, unless a mapping publishes it on another.
+// runner's host, the mapping's or, for a port given alone, a free one (the
+// container port also answers, in the steps' shared network).
 func (w *workspace) ServicePorts() map[string]map[string]string {
 	return w.servicePorts
 }
 
-// publish makes each HOST:CONTAINER mapping whose ports differ reachable
-// at HOST on this machine, by a forwarder of gantry's own, when the
+// publish makes each HOST:CONTAINER mapping whose ports differ, and each
+// port given alone (on a free host port), reachable on this machine, by a forwarder of gantry's own, when the
 // daemon's network is this machine's (which it checks: a port gantry
 // listens on must be seen by the prober); otherwise it says why not.
 func (w *workspace) publish(ctx context.Context, name string, ports []servicePort, probe **prober) error {
@@ -403,7 +403,9 @@ func (w *workspace) publish(ctx context.Context, name string, ports []servicePor
 	var forward []servicePort
 	for _, p := range ports {
 		known[strconv.Itoa(p.container)] = strconv.Itoa(p.container)
-		if p.host != 0 && p.host != p.container {
+		// A port without a host port gets a free one, as docker -p
+		// gives it on GitHub's runner.
+		if p.host != p.container {
 			forward = append(forward, p)
 		}
 	}
@@ -425,7 +427,7 @@ func (w *workspace) publish(ctx context.Context, name string, ports []servicePor
 			return fmt.Errorf("service %q: publishing port %s: %w", name, p.written, err)
 		}
 		w.forwarders = append(w.forwarders, f)
-		known[strconv.Itoa(p.container)] = strconv.Itoa(p.host)
+		known[strconv.Itoa(p.container)] = strconv.Itoa(f.port)
 	}
 	return nil
 }
@@ -455,6 +457,8 @@ func (w *workspace) sharesNetwork(ctx context.Context, probe **prober) bool {
 
 // forwarder publishes a service's port on this machine.
 type forwarder struct {
+	// port is the host port, the one asked for or a free one.
+	port      int
 	listeners []net.Listener
 	wg        sync.WaitGroup
 	mu        sync.Mutex
@@ -471,14 +475,20 @@ func forwardPort(p servicePort) (*forwarder, error) {
 	if p.hostIP != "" {
 		ips = []string{p.hostIP}
 	}
+	f.port = p.host
 	for i, ip := range ips {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p.host)))
+		// The first listener picks a free port when none was given; the
+		// others take the same.
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(f.port)))
 		if err != nil {
 			if i > 0 {
 				continue // no IPv6 loopback here
 			}
 			f.close()
 			return nil, err
+		}
+		if f.port == 0 {
+			f.port = l.Addr().(*net.TCPAddr).Port
 		}
 		f.listeners = append(f.listeners, l)
 		f.wg.Add(1)
