@@ -100,6 +100,11 @@ func (r *run) execNode(ctx context.Context, n *dag.Node, needs map[string]any) N
 	if n.Image != "" && ws.HostDir() != "" {
 		r.opts.Reporter.Line(n.ID, "gantry", fmt.Sprintf("running on this machine, not in %s (--platform-host)", n.Image))
 	}
+	if sn := n.Snapshot; sn != nil {
+		// GitHub makes a custom runner image of the job's runner when the
+		// job ends; a local run has no runner to make one of.
+		r.opts.Reporter.Line(n.ID, "gantry", r.opts.Masker.Mask(fmt.Sprintf("snapshot %s: not made locally (GitHub makes a runner image of the job's runner when it ends there)", sn.ImageName)))
+	}
 	// Removing a workspace takes a while; the node is done before that, so
 	// it happens in the background and Run waits for it at the end.
 	r.releases.Add(1)
