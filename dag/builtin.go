@@ -30,3 +30,16 @@ func BuiltinAction(uses string) bool {
 	}
 	return false
 }
+
+// RemoteAction reports whether uses names an action or reusable workflow
+// of another repository, OWNER/REPO[/PATH]@REF, that is fetched: not a
+// local path (./, ../, $/), not a docker:// image, not one of
+// BuiltinActions and not known only at run time (${{ }}).
+func RemoteAction(uses string) bool {
+	if uses == "" || strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "../") || strings.HasPrefix(uses, "$/") ||
+		strings.HasPrefix(uses, "docker://") || strings.Contains(uses, "${{") || BuiltinAction(uses) {
+		return false
+	}
+	name, _, ok := strings.Cut(uses, "@")
+	return ok && strings.Contains(name, "/")
+}

@@ -3,7 +3,6 @@ package lock
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/gantry-ci/gantry/dag"
@@ -75,11 +74,11 @@ func (r *Recorder) Include(kind, ref string, data []byte) error {
 func (r *Recorder) Pipeline(ctx context.Context, p *dag.Pipeline) {
 	for _, n := range p.Nodes {
 		for _, s := range n.Steps {
-			if remoteUses(s.Uses) {
+			if dag.RemoteAction(s.Uses) {
 				r.Action(ctx, s.Uses)
 			}
 		}
-		if remoteUses(n.Uses) {
+		if dag.RemoteAction(n.Uses) {
 			r.Action(ctx, n.Uses)
 		}
 	}
@@ -98,17 +97,4 @@ func (r *Recorder) File() (*File, error) {
 	}
 	f := r.file
 	return &f, nil
-}
-
-// remoteUses says whether a uses: names a remote GitHub action or
-// reusable workflow that gantry fetches.
-func remoteUses(uses string) bool {
-	if uses == "" || strings.HasPrefix(uses, "./") || strings.HasPrefix(uses, "docker://") || strings.Contains(uses, "${{") || !strings.Contains(uses, "@") {
-		return false
-	}
-	if dag.BuiltinAction(uses) {
-		return false
-	}
-	name, _, _ := strings.Cut(uses, "@")
-	return strings.Count(name, "/") >= 1
 }

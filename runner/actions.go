@@ -217,7 +217,7 @@ func (j *job) runPres(ctx context.Context) []StepResult {
 	var results []StepResult
 	for i := range j.n.Steps {
 		s := &j.n.Steps[i]
-		if s.Uses == "" || dag.BuiltinAction(s.Uses) || strings.HasPrefix(s.Uses, "docker://") || strings.Contains(s.Uses, "${{") {
+		if !dag.RemoteAction(s.Uses) && !localAction(s.Uses) {
 			continue
 		}
 		// GitHub runs no pre for ./path actions; $/path ones get theirs.
