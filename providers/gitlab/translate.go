@@ -345,11 +345,26 @@ func flatten(items []*node) []*node {
 }
 
 func (t *translator) changes(v *node) *dag.Changes {
+	paths := v
 	if v.kind == mapKind {
-		c := &dag.Changes{Paths: v.get("paths").strings(), CompareTo: v.get("compare_to").str()}
-		return c
+		paths = v.get("paths")
 	}
-	return &dag.Changes{Paths: v.strings()}
+	// GitLab refuses a changes: without paths ("changes config should be
+	// an array of strings"); gantry must not read it as "any change".
+	if paths == nil || paths.isNull() {
+		at := v.pos
+		if v.kind == mapKind {
+			at = v.keyAt("paths")
+		}
+		t.diags.Errorf(at, "changes", "changes: names no paths").
+			Hint = "give a list of paths or globs (changes: [src/**/*]), or changes: {paths: [...], compare_to: REF}"
+		return nil
+	}
+	c := &dag.Changes{Paths: paths.strings(), CompareTo: v.get("compare_to").str()}
+	if c.Paths == nil {
+		c.Paths = []string{}
+	}
+	return c
 }
 
 // scalarPos is where a scalar's text starts (after its quote).
