@@ -1,10 +1,13 @@
 package lock
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/gantry-ci/gantry/providers/gitlab"
 )
 
 // Fetcher fetches a remote action or reusable workflow (uses:
@@ -59,17 +62,17 @@ func (f *File) ResolveActions(fetch Fetcher, locked bool, warn func(string)) fun
 // CheckIncludes checks the remote files a run includes against the lock f (nil
 // for none), as gitlab.Options.Included sees them: with locked, each must
 // be in it with the same content; otherwise a changed one is a warning.
-func (f *File) CheckIncludes(locked bool, warn func(string)) func(kind, ref string, data []byte) error {
-	return func(kind, ref string, data []byte) error {
-		entry, ok := f.Include(kind, ref)
-		h := ContentHash(data)
+func (f *File) CheckIncludes(locked bool, warn func(string)) func(gitlab.Fetched) error {
+	return func(in gitlab.Fetched) error {
+		entry, ok := f.Include(in.Kind, in.Key)
+		h := ContentHash(in.Data)
 		switch {
 		case locked && !ok:
 			return fmt.Errorf("not in gantry.lock: run gantry lock")
 		case locked && entry.Hash != h:
-			return fmt.Errorf("its content (%s) is not what gantry.lock says (%s); run gantry lock again if that is expected", h, entry.Hash)
+			return fmt.Errorf("its content (%s, at %s) is not what gantry.lock says (%s, at %s); run gantry lock again if that is expected", h, cmp.Or(in.Commit, "the URL"), entry.Hash, cmp.Or(entry.Commit, "the URL"))
 		case ok && entry.Hash != h:
-			warn(fmt.Sprintf("gantry.lock is stale: include:%s %s changed (run gantry lock, or gantry run --locked)", kind, ref))
+			warn(fmt.Sprintf("gantry.lock is stale: include:%s %s changed (run gantry lock, or gantry run --locked)", in.Kind, in.Key))
 		}
 		return nil
 	}

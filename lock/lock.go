@@ -49,11 +49,18 @@ type Image struct {
 	Hash string `json:"hash,omitempty"`
 }
 
-// Include is one included remote file.
+// Include is one file a GitLab pipeline includes from elsewhere: its
+// kind (project, component, template, remote) and key (the include as
+// written, variables expanded), the instance, project, commit and path it
+// was read from (for the API's kinds), and a hash of its content.
 type Include struct {
-	Kind string `json:"kind"`
-	Ref  string `json:"ref"`
-	Hash string `json:"hash"`
+	Kind     string `json:"kind"`
+	Ref      string `json:"ref"`
+	Instance string `json:"instance,omitempty"`
+	Project  string `json:"project,omitempty"`
+	Commit   string `json:"commit,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Hash     string `json:"hash"`
 }
 
 // Read reads a lock file; a missing file gives nil and no error.
@@ -100,6 +107,13 @@ func (f *File) Action(uses string) (Action, bool) {
 		}
 	}
 	return Action{}, false
+}
+
+// Pinned is the commit the lock recorded for an include, for reading it
+// there again (gitlab.Options.Pinned).
+func (f *File) Pinned(kind, key string) (string, bool) {
+	in, ok := f.Include(kind, key)
+	return in.Commit, ok && in.Commit != ""
 }
 
 // Include finds the locked entry of a remote file.

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/providers/gitlab"
 )
 
 // Recorder builds a lock while pipelines are translated (gantry lock):
@@ -60,11 +61,11 @@ func (r *Recorder) Action(ctx context.Context, uses string) (string, error) {
 	return dir, nil
 }
 
-// Include records the hash of an included remote file.
-func (r *Recorder) Include(kind, ref string, data []byte) error {
+// Include records an included file: where it was read and its hash.
+func (r *Recorder) Include(f gitlab.Fetched) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.file.Includes = append(r.file.Includes, Include{Kind: kind, Ref: ref, Hash: ContentHash(data)})
+	r.file.Includes = append(r.file.Includes, Include{Kind: f.Kind, Ref: f.Key, Instance: f.Instance, Project: f.Project, Commit: f.Commit, Path: f.Path, Hash: ContentHash(f.Data)})
 	return nil
 }
 

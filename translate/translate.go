@@ -12,6 +12,7 @@ import (
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/providers/gitlab"
 )
 
 // File is one source file.
@@ -40,9 +41,21 @@ type Options struct {
 	// Actions makes remote GitHub actions available on this machine (see
 	// github.Options.Actions); nil keeps them as references.
 	Actions func(uses string) (string, error)
-	// Included sees every remote file a GitLab pipeline includes (see
-	// gitlab.Options.Included).
-	Included func(kind, ref string, data []byte) error
+	// GitLab reads GitLab includes from instances through their API (see
+	// gitlab.Options.Remote); nil leaves them to TemplateDir and Projects.
+	GitLab *gitlab.Remote
+	// GitLabHost is the instance the repository's GitLab pipelines run
+	// on (gitlab.Options.Host).
+	GitLabHost string
+	// Vars are the variables GitLab include paths may use
+	// (gitlab.Options.Vars).
+	Vars map[string]string
+	// Pinned gives the commit gantry.lock recorded for a GitLab include
+	// (gitlab.Options.Pinned).
+	Pinned func(kind, key string) (commit string, ok bool)
+	// Included sees every file a GitLab pipeline includes from elsewhere
+	// (see gitlab.Options.Included).
+	Included func(gitlab.Fetched) error
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

@@ -39,7 +39,7 @@ when there is any (informational notes do not count).`,
 }
 
 func runLint(ctx context.Context, io *IO, opts *lintOptions) error {
-	topts, err := opts.Source.options("")
+	topts, err := opts.Source.options("", opts.Files...)
 	if err != nil {
 		return err
 	}

@@ -122,7 +122,8 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	default:
 		return usagef("--executor %q: use host, buildkit or auto", opts.Executor)
 	}
-	topts, err := opts.Source.options("")
+	opts.Source.Vars = opts.Vars
+	topts, err := opts.Source.options("", opts.Files...)
 	if err != nil {
 		return err
 	}

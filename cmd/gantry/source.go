@@ -1,33 +1,53 @@
 package main
 
 import (
+	"context"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gantry-ci/gantry/providers/gitlab"
 	"github.com/gantry-ci/gantry/translate"
 )
 
 // sourceFlags are how commands that read CI files find what those files
-// refer to: the repository, GitLab's templates, other projects, caches.
+// refer to: the repository, GitLab's instances, templates, other
+// projects, caches.
 type sourceFlags struct {
 	Dir         string
 	TemplateDir string
 	Projects    []string
 	Offline     bool
+	// GitLab maps instances' hosts to URLs (and tokens): HOST=URL[,token-env=VAR].
+	GitLab []string
+	// Vars are --var KEY=VALUE, which GitLab include paths may use.
+	Vars []string
+
+	cmd *cobra.Command
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.Dir, "dir", ".", "repository root that local actions, reusable workflows and includes resolve against")
-	cmd.Flags().StringVar(&f.TemplateDir, "template-dir", os.Getenv("GANTRY_GITLAB_TEMPLATES"), "GitLab's CI templates, for include:template (env GANTRY_GITLAB_TEMPLATES)")
-	cmd.Flags().StringArrayVar(&f.Projects, "project-dir", nil, "GROUP/PROJECT=PATH: a local checkout for GitLab include:project (repeatable)")
+	f.cmd = cmd
+	cmd.Flags().StringVar(&f.Dir, "dir", ".", "repository root that local actions, reusable workflows and includes resolve against (default: the named file's git repository, else the current directory)")
+	cmd.Flags().StringVar(&f.TemplateDir, "template-dir", os.Getenv("GANTRY_GITLAB_TEMPLATES"), "GitLab's CI templates, for include:template, instead of the instance's (env GANTRY_GITLAB_TEMPLATES)")
+	cmd.Flags().StringArrayVar(&f.Projects, "project-dir", nil, "GROUP/PROJECT=PATH: a local checkout for GitLab include:project, instead of the instance's (repeatable)")
 	cmd.Flags().BoolVar(&f.Offline, "offline", false, "fetch nothing: remote includes and actions come from the cache only")
+	cmd.Flags().StringArrayVar(&f.GitLab, "gitlab", nil, "HOST=URL[,token-env=VAR]: reach GitLab instance HOST at URL, with the token in $VAR (repeatable; env GANTRY_GITLAB, entries separated by spaces)")
+	if cmd.Flags().Lookup("var") == nil {
+		cmd.Flags().StringArrayVar(&f.Vars, "var", nil, "KEY=VALUE: a variable GitLab include paths may use (repeatable)")
+	}
 }
 
-// options builds the translation options; a malformed flag is a usage error.
-func (f *sourceFlags) options(provider string) (translate.Options, error) {
+// options builds the translation options for files (the repository root
+// is theirs when --dir is not given); a malformed flag is a usage error.
+func (f *sourceFlags) options(provider string, files ...string) (translate.Options, error) {
+	if f.cmd != nil && !f.cmd.Flags().Changed("dir") && len(files) > 0 {
+		f.Dir = projectRoot(files[0])
+	}
 	o := translate.Options{Provider: provider, Dir: f.Dir, TemplateDir: f.TemplateDir, Offline: f.Offline}
 	o.CacheDir = filepath.Join(f.Dir, ".gantry", "cache")
 	for _, p := range f.Projects {
@@ -40,5 +60,175 @@ func (f *sourceFlags) options(provider string) (translate.Options, error) {
 		}
 		o.Projects[name] = path
 	}
+	remote, host, err := f.gitlab()
+	if err != nil {
+		return o, err
+	}
+	o.GitLab, o.GitLabHost = remote, host
+	o.Vars = f.includeVars(host)
 	return o, nil
+}
+
+// projectRoot is the repository a CI file belongs to: its git work tree's
+// top, else its directory. A .gitlab-ci.yml's include:local paths are
+// relative to its project, wherever gantry is started.
+func projectRoot(file string) string {
+	dir := filepath.Dir(file)
+	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+		dir = file
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err == nil {
+		if top := strings.TrimSpace(string(out)); top != "" {
+			if rel, err := filepath.Rel(mustAbs("."), top); err == nil && !strings.HasPrefix(rel, "..") {
+				return rel
+			}
+			return top
+		}
+	}
+	// Files under .github/workflows belong to the directory above it.
+	if filepath.Base(dir) == "workflows" && filepath.Base(filepath.Dir(dir)) == ".github" {
+		return filepath.Dir(filepath.Dir(dir))
+	}
+	return dir
+}
+
+func mustAbs(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return abs
+}
+
+// gitlab makes the Remote GitLab includes are read through, and names
+// the instance the repository's pipelines run on: its origin remote's host
+// (unless that is a forge other than GitLab), else CI_SERVER_URL's, else
+// gitlab.com. Tokens: a mapping's token-env, else GITLAB_TOKEN, else
+// CI_JOB_TOKEN inside a GitLab CI job.
+func (f *sourceFlags) gitlab() (*gitlab.Remote, string, error) {
+	opts := gitlab.RemoteOptions{Offline: f.Offline, URLs: map[string]string{}, Credentials: map[string]gitlab.Credential{}}
+	if dir, err := os.UserCacheDir(); err == nil {
+		opts.CacheDir = filepath.Join(dir, "gantry", "gitlab")
+	}
+	switch {
+	case os.Getenv("GITLAB_TOKEN") != "":
+		opts.Credentials[""] = gitlab.Credential{Token: os.Getenv("GITLAB_TOKEN"), From: "GITLAB_TOKEN"}
+	case os.Getenv("CI_JOB_TOKEN") != "" && os.Getenv("GITLAB_CI") == "true":
+		opts.Credentials[""] = gitlab.Credential{Token: os.Getenv("CI_JOB_TOKEN"), From: "CI_JOB_TOKEN", Job: true}
+	}
+	entries := append(strings.Fields(os.Getenv("GANTRY_GITLAB")), f.GitLab...)
+	for _, e := range entries {
+		host, rest, ok := strings.Cut(e, "=")
+		u, extra, _ := strings.Cut(rest, ",")
+		if !ok || host == "" || u == "" {
+			return nil, "", usagef("--gitlab %q: expected HOST=URL[,token-env=VAR]", e)
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, "", usagef("--gitlab %q: %q is not an http(s) URL", e, u)
+		}
+		host = strings.ToLower(host)
+		opts.URLs[host] = u
+		if extra != "" {
+			name, ok := strings.CutPrefix(extra, "token-env=")
+			if !ok || name == "" {
+				return nil, "", usagef("--gitlab %q: after the URL, expected token-env=VAR (the variable holding that instance's token)", e)
+			}
+			if tok := os.Getenv(name); tok != "" {
+				opts.Credentials[host] = gitlab.Credential{Token: tok, From: name + " (--gitlab " + host + ")"}
+			}
+		}
+	}
+	remote, err := gitlab.NewRemote(opts)
+	if err != nil {
+		return nil, "", usagef("%v", err)
+	}
+	return remote, f.instanceHost(), nil
+}
+
+// instanceHost is the GitLab instance the repository's pipelines run on.
+func (f *sourceFlags) instanceHost() string {
+	if host := remoteHost(gitOutput(f.Dir, "remote", "get-url", "origin")); host != "" {
+		switch host {
+		case "github.com", "bitbucket.org", "codeberg.org", "dev.azure.com", "ssh.dev.azure.com":
+		default:
+			return host
+		}
+	}
+	if u, err := url.Parse(os.Getenv("CI_SERVER_URL")); err == nil && u.Hostname() != "" {
+		return strings.ToLower(u.Hostname())
+	}
+	return "gitlab.com"
+}
+
+// includeVars are the variables GitLab lets include paths use, as the
+// repository gives them, then --var's.
+func (f *sourceFlags) includeVars(host string) map[string]string {
+	vars := map[string]string{
+		"CI_SERVER_FQDN": host,
+		"CI_SERVER_HOST": host,
+		"CI_SERVER_URL":  "https://" + host,
+	}
+	if u := os.Getenv("CI_SERVER_URL"); u != "" && os.Getenv("GITLAB_CI") == "true" {
+		vars["CI_SERVER_URL"] = u
+	}
+	origin := gitOutput(f.Dir, "remote", "get-url", "origin")
+	if path := remotePath(origin); path != "" {
+		vars["CI_PROJECT_PATH"] = path
+		i := strings.LastIndex(path, "/")
+		vars["CI_PROJECT_NAMESPACE"], vars["CI_PROJECT_NAME"] = path[:i], path[i+1:]
+		vars["CI_PROJECT_ROOT_NAMESPACE"], _, _ = strings.Cut(path, "/")
+	}
+	if sha := gitOutput(f.Dir, "rev-parse", "HEAD"); sha != "" {
+		vars["CI_COMMIT_SHA"] = sha
+	}
+	if branch := gitOutput(f.Dir, "symbolic-ref", "-q", "--short", "HEAD"); branch != "" {
+		vars["CI_COMMIT_REF_NAME"], vars["CI_COMMIT_BRANCH"] = branch, branch
+	}
+	if def := strings.TrimPrefix(gitOutput(f.Dir, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"), "origin/"); def != "" {
+		vars["CI_DEFAULT_BRANCH"] = def
+	}
+	for _, kv := range f.Vars {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			vars[k] = v
+		}
+	}
+	return vars
+}
+
+func gitOutput(dir string, args ...string) string {
+	out, err := exec.CommandContext(context.Background(), "git", append([]string{"-C", dir}, args...)...).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// remoteHost is the host of a git remote URL (https://host/..., ssh://,
+// git@host:path), lower-cased; "" for a local path.
+func remoteHost(remote string) string {
+	if u, err := url.Parse(remote); err == nil && u.Scheme != "" && u.Host != "" && u.Scheme != "file" {
+		return strings.ToLower(u.Hostname())
+	}
+	if at, _, ok := strings.Cut(remote, ":"); ok {
+		if _, host, ok := strings.Cut(at, "@"); ok {
+			return strings.ToLower(host)
+		}
+	}
+	return ""
+}
+
+// remotePath is the project path of a git remote URL (group/sub/project).
+func remotePath(remote string) string {
+	var p string
+	if u, err := url.Parse(remote); err == nil && u.Scheme != "" && u.Host != "" && u.Scheme != "file" {
+		p = u.Path
+	} else if _, rest, ok := strings.Cut(remote, ":"); ok && strings.Contains(remote[:len(remote)-len(rest)], "@") {
+		p = rest
+	}
+	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
+	if !strings.Contains(p, "/") || strings.Contains(p, "..") {
+		return ""
+	}
+	return p
 }

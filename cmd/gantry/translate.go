@@ -52,7 +52,7 @@ func runTranslate(ctx context.Context, io *IO, opts *translateOptions) error {
 	if opts.Format != "yaml" && opts.Format != "json" {
 		return usagef("--format %q: expected yaml or json", opts.Format)
 	}
-	topts, err := opts.Source.options(opts.Provider)
+	topts, err := opts.Source.options(opts.Provider, opts.Files...)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,16 +33,53 @@ type Options struct {
 	TemplateDir string
 	// Projects maps "group/project" to a local checkout for include:project.
 	Projects map[string]string
-	// CacheDir keeps fetched include:remote files; empty disables fetching.
+	// CacheDir keeps fetched include:remote files when there is no
+	// Remote; empty disables fetching.
 	CacheDir string
 	// Offline refuses to fetch include:remote files not in the cache.
 	Offline bool
-	// Included, when set, sees every remote file included (kind "remote",
-	// its URL, its content) and may refuse it (a locked run whose content
-	// changed).
-	Included func(kind, ref string, data []byte) error
+	// Remote reads include:project, component, template and remote
+	// files from GitLab instances; nil leaves those to Projects and
+	// TemplateDir (and include:remote to CacheDir).
+	Remote *Remote
+	// Host is the instance the pipeline runs on, whose projects
+	// include:project names and whose templates include:template gets.
+	// Default gitlab.com.
+	Host string
+	// Vars are the variables include paths may use, as GitLab expands
+	// them there: predefined ones ($CI_SERVER_FQDN, $CI_PROJECT_PATH,
+	// $CI_COMMIT_REF_NAME, ...) and project variables.
+	Vars map[string]string
+	// Pinned, when set, gives the commit gantry.lock recorded for an
+	// include (by kind and key), which is read instead of resolving its
+	// ref again.
+	Pinned func(kind, key string) (commit string, ok bool)
+	// Included, when set, sees every file included from elsewhere and
+	// may refuse it (a locked run whose content changed).
+	Included func(Fetched) error
 	// HTTPClient fetches include:remote; default one with a 30s timeout.
 	HTTPClient *http.Client
+}
+
+// Fetched is a file included from elsewhere, as gantry.lock records it.
+type Fetched struct {
+	// Kind is project, component, template or remote.
+	Kind string
+	// Key names the include, its variables expanded: HOST/PROJECT:FILE@REF,
+	// HOST/PROJECT/NAME@VERSION, HOST:TEMPLATE, or the URL.
+	Key string
+	// Instance is the GitLab host read from ("" for a plain URL).
+	Instance, Project string
+	// Commit is what the ref or version resolved to, Path the file read.
+	Commit, Path string
+	Data         []byte
+}
+
+func (o Options) host() string {
+	if o.Host == "" {
+		return "gitlab.com"
+	}
+	return strings.ToLower(o.Host)
 }
 
 func (o Options) dir() string {
@@ -86,7 +124,7 @@ type includeSpec struct {
 
 // load reads a file and everything it includes, merged: included files
 // first, in order, then the file itself on top.
-func (l *loader) load(file string, data []byte, inputs *node, stack []string, from source) *node {
+func (l *loader) load(file string, data []byte, inputs *node, stack []string, from source, component map[string]string) *node {
 	docs, dl := parseYAML(file, data)
 	l.diags.Add(dl...)
 	if docs == nil {
@@ -112,6 +150,24 @@ func (l *loader) load(file string, data []byte, inputs *node, stack []string, fr
 			return nil
 		}
 		interp := &interpolator{file: file, values: values}
+		if keys := spec.get("component"); keys != nil {
+			// spec:component lists the $[[ component.* ]] keys the file
+			// may use (GitLab: name, sha, version, reference).
+			interp.component = map[string]string{}
+			for _, k := range keys.strings() {
+				v, ok := component[k]
+				switch {
+				case component == nil:
+					l.diags.Errorf(keys.pos, "include-inputs", "spec:component in %s: the file is not included as a component", file).
+						Hint = "include it with include:component, or remove spec:component"
+					return nil
+				case !ok:
+					l.diags.Errorf(keys.pos, "include-inputs", "spec:component in %s names %q, not one of name, sha, version, reference", file, k)
+					return nil
+				}
+				interp.component[k] = v
+			}
+		}
 		docs[0] = interp.node(docs[0])
 		l.diags.Add(interp.diags...)
 		if interp.diags.HasErrors() {
@@ -149,7 +205,7 @@ func (l *loader) load(file string, data []byte, inputs *node, stack []string, fr
 				l.diags.Errorf(spec.pos, "include-count", "more than %d files are included; GitLab stops there too", maxIncludes)
 				return nil
 			}
-			sub := l.load(f.name, f.data, spec.inputs, append(slices.Clone(stack), f.name), f.source)
+			sub := l.load(f.name, f.data, spec.inputs, append(slices.Clone(stack), f.name), f.source, f.component)
 			if sub != nil {
 				merged = deepMerge(merged, sub)
 			}
@@ -162,13 +218,18 @@ type loadedFile struct {
 	name string
 	data []byte
 	source
+	// component is the $[[ component.* ]] context of a component's file.
+	component map[string]string
 }
 
 // source is where a file came from: the directory its local includes
-// resolve in, and the label its files are named with.
+// resolve in, and the label its files are named with; for a file of
+// another project, the instance, project and commit its local includes
+// are read at.
 type source struct {
-	root  string
-	label string
+	root                  string
+	label                 string
+	host, project, commit string
 }
 
 func (l *loader) includes(inc *node) []includeSpec {
@@ -232,48 +293,77 @@ func (l *loader) includes(inc *node) []includeSpec {
 
 // resolve reads the files of one include entry.
 func (l *loader) resolve(s includeSpec, from source) []loadedFile {
+	s = l.expandSpec(s)
 	switch {
 	case s.component != "":
-		l.diags.Errorf(s.pos, "unsupported", "include:component %q is not supported: components are fetched from a GitLab instance's catalog", s.component).
-			Hint = "vendor the component's template into the project and include it with include:local"
+		return l.component(s)
 	case s.project != "":
-		dir, ok := l.opts.Projects[s.project]
-		if !ok {
+		if len(s.files) == 0 {
+			l.diags.Errorf(s.pos, "include-project", "include:project needs file:").
+				Hint = "name the file (or a list of files) to include from " + s.project
+			return nil
+		}
+		if dir, ok := l.opts.Projects[s.project]; ok {
+			var out []loadedFile
+			for _, f := range s.files {
+				if f, ok := l.readInside(s.pos, dir, f, s.project+":"); ok {
+					out = append(out, f...)
+				}
+			}
+			return out
+		}
+		if l.opts.Remote == nil {
 			l.diags.Errorf(s.pos, "include-project", "include:project %q is not mapped to a local checkout", s.project).
 				Hint = fmt.Sprintf("pass --project-dir %s=PATH", s.project)
 			return nil
 		}
+		// A project is looked up on the instance of the file that names
+		// it: a project's file including another project stays there.
+		host := cmp.Or(from.host, l.opts.host())
 		var out []loadedFile
 		for _, f := range s.files {
-			if f, ok := l.readInside(s.pos, dir, f, s.project+":"); ok {
-				out = append(out, f...)
+			if f, ok := l.projectFile(s.pos, host, s.project, s.ref, f); ok {
+				out = append(out, f)
 			}
-		}
-		if len(s.files) == 0 {
-			l.diags.Errorf(s.pos, "include-project", "include:project needs file:")
 		}
 		return out
 	case s.template != "":
-		if l.opts.TemplateDir == "" {
+		if l.opts.TemplateDir != "" {
+			if f, ok := l.readInside(s.pos, l.opts.TemplateDir, s.template, "template:"); ok {
+				return f
+			}
+			return nil
+		}
+		if l.opts.Remote == nil {
 			l.diags.Errorf(s.pos, "include-template", "include:template %q needs GitLab's templates, which gantry does not bundle", s.template).
 				Hint = "pass --template-dir with a checkout of GitLab's lib/gitlab/ci/templates"
 			return nil
 		}
-		f, ok := l.readInside(s.pos, l.opts.TemplateDir, s.template, "template:")
-		if ok {
-			return f
-		}
+		return l.template(s)
 	case s.remote != "":
+		if l.opts.Remote != nil {
+			return l.remoteURL(s)
+		}
 		if f, ok := l.fetch(s); ok {
-			if l.opts.Included != nil {
-				if err := l.opts.Included("remote", s.remote, f.data); err != nil {
-					l.diags.Errorf(s.pos, "include-remote", "include:remote %q: %v", s.remote, err)
-					return nil
-				}
+			if !l.included(s.pos, Fetched{Kind: "remote", Key: s.remote, Data: f.data}) {
+				return nil
 			}
 			return []loadedFile{f}
 		}
 	case s.local != "":
+		if from.project != "" {
+			// A local include in another project's file is a file of that
+			// project at the same commit, as GitLab reads it.
+			if strings.ContainsAny(s.local, "*?[") {
+				l.diags.Errorf(s.pos, "include-local", "include:local %q is a glob in a file of project %s: gantry reads other projects' files one by one", s.local, from.project).
+					Hint = "name the files, or map the project to a checkout with --project-dir " + from.project + "=PATH"
+				return nil
+			}
+			if f, ok := l.projectFile(s.pos, from.host, from.project, from.commit, s.local); ok {
+				return []loadedFile{f}
+			}
+			return nil
+		}
 		// A local include is local to the including file's own project (or
 		// template directory), as GitLab resolves nested includes.
 		f, ok := l.readInside(s.pos, from.root, s.local, from.label)
@@ -284,6 +374,158 @@ func (l *loader) resolve(s includeSpec, from source) []loadedFile {
 		l.diags.Errorf(s.pos, "include", "this include names no file")
 	}
 	return nil
+}
+
+// included passes a fetched file to Options.Included; false when it is
+// refused (reported at the include).
+func (l *loader) included(at diag.Pos, f Fetched) bool {
+	if l.opts.Included == nil {
+		return true
+	}
+	if err := l.opts.Included(f); err != nil {
+		l.diags.Errorf(at, "include-"+f.Kind, "include:%s %s: %v", f.Kind, f.Key, err)
+		return false
+	}
+	return true
+}
+
+// projectFile reads a file of a project on an instance: at the commit
+// gantry.lock pinned, else at ref (the default branch when empty).
+func (l *loader) projectFile(at diag.Pos, host, project, ref, file string) (loadedFile, bool) {
+	file = strings.TrimPrefix(path.Clean("/"+file), "/")
+	key := host + "/" + project + ":" + file
+	if ref != "" {
+		key += "@" + ref
+	}
+	read := ref
+	if l.opts.Pinned != nil {
+		if commit, ok := l.opts.Pinned("project", key); ok {
+			read = commit
+		}
+	}
+	f, err := l.opts.Remote.projectFile(l.ctx, host, project, read, file)
+	if err != nil {
+		d := l.diags.Errorf(at, "include-project", "include:project %s, file %s: %v", project, file, err)
+		d.Hint = fmt.Sprintf("check the project's path, the file and the ref; or map the project to a checkout with --project-dir %s=PATH", project)
+		return loadedFile{}, false
+	}
+	if !l.included(at, Fetched{Kind: "project", Key: key, Instance: host, Project: project, Commit: f.commit, Path: file, Data: f.data}) {
+		return loadedFile{}, false
+	}
+	name := host + "/" + project + ":" + file
+	return loadedFile{name: name, data: f.data, source: source{root: l.opts.dir(), label: host + "/" + project + ":", host: host, project: project, commit: f.commit}}, true
+}
+
+// component reads an include:component: its template, with
+// $[[ component.* ]] for it.
+func (l *loader) component(s includeSpec) []loadedFile {
+	if l.opts.Remote == nil {
+		l.diags.Errorf(s.pos, "include-component", "include:component %q is read from a GitLab instance, and this translation has no access to one", s.component).
+			Hint = "vendor the component's template into the project and include it with include:local"
+		return nil
+	}
+	c, err := parseComponent(s.component)
+	if err != nil {
+		l.diags.Errorf(s.pos, "include-component", "%v", err)
+		return nil
+	}
+	key := c.String()
+	if l.opts.Pinned != nil {
+		if commit, ok := l.opts.Pinned("component", key); ok && !fullSHA.MatchString(c.version) {
+			pinned := c
+			pinned.version = commit
+			f, rv, file, err := l.opts.Remote.component(l.ctx, pinned)
+			if err == nil {
+				rv.version = c.version
+				return l.componentFile(s, c, key, f, rv, file)
+			}
+		}
+	}
+	f, rv, file, err := l.opts.Remote.component(l.ctx, c)
+	if err != nil {
+		l.diags.Errorf(s.pos, "include-component", "%v", err).
+			Hint = "check the component's path and version (its project's releases), or vendor its template and include it with include:local"
+		return nil
+	}
+	return l.componentFile(s, c, key, f, rv, file)
+}
+
+func (l *loader) componentFile(s includeSpec, c componentRef, key string, f fetched, rv resolvedVersion, file string) []loadedFile {
+	if !l.included(s.pos, Fetched{Kind: "component", Key: key, Instance: c.host, Project: c.project, Commit: f.commit, Path: file, Data: f.data}) {
+		return nil
+	}
+	name := c.host + "/" + c.project + ":" + file
+	lf := loadedFile{name: name, data: f.data, source: source{root: l.opts.dir(), label: c.host + "/" + c.project + ":", host: c.host, project: c.project, commit: f.commit}}
+	// $[[ component.* ]]: its name, the commit, the version released
+	// (or the ref given), and the reference as written.
+	lf.component = map[string]string{
+		"name":      c.name,
+		"sha":       f.commit,
+		"version":   rv.version,
+		"reference": c.version,
+	}
+	return []loadedFile{lf}
+}
+
+// template reads an include:template as the pipeline's instance serves it.
+func (l *loader) template(s includeSpec) []loadedFile {
+	host := l.opts.host()
+	f, err := l.opts.Remote.template(l.ctx, host, s.template)
+	if err != nil {
+		l.diags.Errorf(s.pos, "include-template", "include:template %s: %v", s.template, err).
+			Hint = "check the template's name (as in GitLab's lib/gitlab/ci/templates), or pass --template-dir"
+		return nil
+	}
+	key := host + ":" + s.template
+	if !l.included(s.pos, Fetched{Kind: "template", Key: key, Instance: host, Commit: f.commit, Path: s.template, Data: f.data}) {
+		return nil
+	}
+	return []loadedFile{{name: "template:" + s.template, data: f.data, source: source{root: l.opts.dir(), label: "template:"}}}
+}
+
+// remoteURL reads an include:remote through the Remote (a GitLab host's
+// token, the cache, offline).
+func (l *loader) remoteURL(s includeSpec) []loadedFile {
+	f, err := l.opts.Remote.remoteFile(l.ctx, s.remote)
+	if err != nil {
+		l.diags.Errorf(s.pos, "include-remote", "include:remote %s: %v", s.remote, err).
+			Hint = "check the URL, or download the file and use include:local"
+		return nil
+	}
+	if !l.included(s.pos, Fetched{Kind: "remote", Key: s.remote, Data: f.data}) {
+		return nil
+	}
+	return []loadedFile{{name: s.remote, data: f.data, source: source{root: l.opts.dir()}}}
+}
+
+// includeVar is a variable in an include's paths.
+var includeVar = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
+
+// expandSpec expands the variables GitLab allows in an include's paths
+// (Options.Vars); unknown ones stay as written.
+func (l *loader) expandSpec(s includeSpec) includeSpec {
+	if len(l.opts.Vars) == 0 {
+		return s
+	}
+	expand := func(v string) string {
+		if !strings.Contains(v, "$") {
+			return v
+		}
+		return includeVar.ReplaceAllStringFunc(v, func(m string) string {
+			sub := includeVar.FindStringSubmatch(m)
+			if val, ok := l.opts.Vars[sub[1]+sub[2]]; ok {
+				return val
+			}
+			return m
+		})
+	}
+	s.local, s.project, s.ref, s.remote, s.template, s.component = expand(s.local), expand(s.project), expand(s.ref), expand(s.remote), expand(s.template), expand(s.component)
+	files := make([]string, len(s.files))
+	for i, f := range s.files {
+		files[i] = expand(f)
+	}
+	s.files = files
+	return s
 }
 
 // readInside reads a path (a glob for local includes) under root, refusing
@@ -478,8 +720,12 @@ func (l *loader) inputValues(file string, spec, given *node) (map[string]*node, 
 type interpolator struct {
 	file   string
 	values map[string]*node
-	diags  diag.List
+	// component is the $[[ component.* ]] context (nil: none).
+	component map[string]string
+	diags     diag.List
 }
+
+var componentKeyRef = regexp.MustCompile(`\$\[\[\s*component\.([A-Za-z0-9_-]+)\s*\]\]`)
 
 func (in *interpolator) node(n *node) *node {
 	switch n.kind {
@@ -522,7 +768,7 @@ func (in *interpolator) text(s string, at diag.Pos) string {
 	if !strings.Contains(s, "$[[") {
 		return s
 	}
-	return inputRef.ReplaceAllStringFunc(s, func(m string) string {
+	s = inputRef.ReplaceAllStringFunc(s, func(m string) string {
 		sub := inputRef.FindStringSubmatch(m)
 		v, ok := in.values[sub[1]]
 		if !ok {
@@ -531,6 +777,16 @@ func (in *interpolator) text(s string, at diag.Pos) string {
 			return m
 		}
 		return in.apply(scalarText(v), sub[2], at)
+	})
+	return componentKeyRef.ReplaceAllStringFunc(s, func(m string) string {
+		key := componentKeyRef.FindStringSubmatch(m)[1]
+		v, ok := in.component[key]
+		if !ok {
+			in.diags.Errorf(at, "include-inputs", "$[[ component.%s ]] in %s is not in its spec:component", key, in.file).
+				Hint = "list it under spec:component (name, sha, version, reference)"
+			return m
+		}
+		return v
 	})
 }
 

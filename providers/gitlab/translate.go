@@ -45,7 +45,7 @@ func Translate(ctx context.Context, path string, data []byte, opts Options) (*da
 		return nil, nil, err
 	}
 	l := &loader{ctx: ctx, opts: opts}
-	root := l.load(path, data, nil, []string{path}, source{root: opts.dir()})
+	root := l.load(path, data, nil, []string{path}, source{root: opts.dir()}, nil)
 	diags := l.diags
 	if root == nil || diags.HasErrors() {
 		diags.Sort()
