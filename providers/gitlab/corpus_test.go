@@ -12,6 +12,7 @@ import (
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/internal/gitlabfake"
 	"github.com/gantry-ci/gantry/providers/gitlab"
 )
 
@@ -100,6 +101,64 @@ func TestTemplates(t *testing.T) {
 	}
 	if ok*100 < len(files)*95 {
 		t.Errorf("translated %d/%d, below 95%%", ok, len(files))
+	}
+}
+
+// TestTemplatesFromInstance translates every template through the
+// instance, with no --template-dir: a fake GitLab serves the corpus as
+// GitLab's own templates, the top-level ones through the templates API and
+// the others (Jobs/, Security/, ...) as files of gitlab-org/gitlab at the
+// revision the instance's version names. The bar is the same as
+// TestTemplates': every template that translates from the directory
+// translates from the instance.
+func TestTemplatesFromInstance(t *testing.T) {
+	dir, files := templateFiles(t)
+	srv := gitlabfake.New(t)
+	tree := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree["lib/gitlab/ci/templates/"+f] = string(data)
+		if key, ok := strings.CutSuffix(f, ".gitlab-ci.yml"); ok && !strings.Contains(key, "/") {
+			srv.Templates[key] = string(data)
+		}
+	}
+	// Templates include others by name (template: Jobs/Build.gitlab-ci.yml).
+	srv.Project("gitlab.com", "gitlab-org/gitlab").Commit(srv.Revision, tree)
+	remote := fakeRemote(t, srv, t.TempDir(), false, map[string]gitlab.Credential{"": {Token: "glpat-test", From: "GITLAB_TOKEN"}})
+	fromDir, fromInstance := 0, 0
+	for _, f := range files {
+		in := including(dir, f)
+		if p, _, _ := gitlab.Translate(t.Context(), ".gitlab-ci.yml", in, gitlab.Options{Dir: t.TempDir(), TemplateDir: dir}); p != nil {
+			fromDir++
+		}
+		p, l, err := gitlab.Translate(t.Context(), ".gitlab-ci.yml", in, gitlab.Options{Dir: t.TempDir(), Remote: remote})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if p == nil {
+			t.Logf("%s: %v", f, l.Err())
+			continue
+		}
+		fromInstance++
+	}
+	t.Logf("translated %d/%d from the instance (%d/%d from the directory)", fromInstance, len(files), fromDir, len(files))
+	if fromInstance < fromDir {
+		t.Errorf("%d templates translate from the directory, only %d from the instance", fromDir, fromInstance)
+	}
+	api, files2 := 0, 0
+	for _, r := range srv.Requests() {
+		switch {
+		case strings.HasPrefix(r.Path, "/api/v4/templates/gitlab_ci_ymls/"):
+			api++
+		case strings.HasPrefix(r.Path, "/api/v4/projects/gitlab-org%2Fgitlab/repository/files/") && r.Query.Get("ref") == srv.Revision:
+			files2++
+		}
+	}
+	if api == 0 || files2 == 0 {
+		t.Errorf("%d templates API and %d files API requests at the instance's revision; want both", api, files2)
 	}
 }
 

@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -117,6 +118,14 @@ func (r *Remote) client(host string) (*gl.Client, error) {
 		gl.WithBaseURL(r.baseURL(host) + "/api/v4"),
 		gl.WithHTTPClient(r.opts.HTTPClient),
 		gl.WithCustomRetryMax(2),
+		// Busy answers are tried again; an instance that cannot be
+		// reached is not waited for: the cache may serve.
+		gl.WithCustomRetry(func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			if ctx.Err() != nil || err != nil || resp == nil {
+				return false, ctx.Err()
+			}
+			return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, nil
+		}),
 		gl.WithCustomRetryWaitMinMax(200*time.Millisecond, 2*time.Second),
 		gl.WithUserAgent("gantry"),
 	}
@@ -360,17 +369,20 @@ func (r *Remote) fetchTemplate(ctx context.Context, host, name string) (fetched,
 	// Templates in directories (Jobs/, Security/, Workflows/) are not in
 	// the templates API: they are read from GitLab's source at the
 	// revision the instance runs (its version's, when it gives none).
+	rev, version := "", "the newest"
 	v, resp, err := c.Version.GetVersion(gl.WithContext(ctx))
-	if err != nil {
+	switch {
+	case err == nil:
+		rev, version = cmp.Or(v.Revision, "v"+v.Version), v.Version
+	case resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
+		// The version is for signed-in users: without a token, the
+		// templates of GitLab's default branch serve.
+	default:
 		return fetched{}, r.apiError(host, "the version of the instance (to find template "+name+")", resp, err)
-	}
-	rev := v.Revision
-	if rev == "" {
-		rev = "v" + v.Version
 	}
 	f, err := r.projectFile(ctx, "gitlab.com", templateProject, rev, templateDir+name)
 	if err != nil {
-		return fetched{}, fmt.Errorf("template %s (GitLab %s, revision %s): %w", name, v.Version, rev, err)
+		return fetched{}, fmt.Errorf("template %s (GitLab %s, revision %s): %w", name, version, refName(rev), err)
 	}
 	return f, nil
 }

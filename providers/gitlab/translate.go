@@ -226,8 +226,10 @@ func (t *translator) variables(v *node) map[string]string {
 		val := v.fields[k]
 		switch val.kind {
 		case scalarKind:
-			if val.tag != "!!str" && val.tag != "!!int" {
-				t.diags.Errorf(val.pos, "variables", "variable %q is %s; GitLab takes strings and integers only", k, val.tag[2:]).
+			// GitLab takes booleans too (gitlab-org/gitlab#21587), as
+			// real pipelines write them (MACOS_AMD64: true).
+			if val.tag != "!!str" && val.tag != "!!int" && val.tag != "!!bool" {
+				t.diags.Errorf(val.pos, "variables", "variable %q is %s; GitLab takes strings, integers and booleans only", k, val.tag[2:]).
 					Hint = fmt.Sprintf("quote it: %s: \"%s\"", k, val.value)
 				continue
 			}
