@@ -8,13 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
 )
-
-func timeSeconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // instance is one node of a job: the job itself, or one of its parallel
 // copies with their variables.
@@ -383,6 +380,9 @@ func (t *translator) checkKeywords(name string, job *node) {
 	}
 	if when != "delayed" && job.has("start_in") {
 		t.diags.Errorf(job.keyAt("start_in"), "when", "job %q has start_in: but is not when: delayed", name)
+	} else if job.has("rules") && job.has("start_in") {
+		t.diags.Errorf(job.keyAt("start_in"), "when", "job %q has rules: and start_in:; GitLab rejects that", name).
+			Hint = "give the delay in the rule: rules: [{when: delayed, start_in: ...}]"
 	}
 	if job.has("run") {
 		t.diags.Errorf(job.keyAt("run"), "unsupported", "run: (GitLab CI steps) in job %q is not supported: its steps come from a step catalog gantry cannot read", name).
@@ -408,7 +408,7 @@ func (t *translator) commonFields(name string, job *node, n *dag.Node) {
 	if w := job.get("when"); w != nil {
 		n.When = t.when(w)
 		if n.When == dag.WhenDelayed {
-			n.StartIn = t.duration(job.get("start_in"))
+			n.StartIn = t.duration(job.get("start_in"), startInDuration)
 		}
 	}
 	t.allowFailure(job, n)
@@ -420,7 +420,7 @@ func (t *translator) commonFields(name string, job *node, n *dag.Node) {
 		n.Retry = t.retry(r)
 	}
 	if to := job.get("timeout"); to != nil {
-		n.Timeout = t.duration(to)
+		n.Timeout = t.duration(to, timeoutDuration)
 	}
 	if tags := job.get("tags").strings(); len(tags) > 0 {
 		n.Tags = tags
@@ -434,6 +434,16 @@ func (t *translator) commonFields(name string, job *node, n *dag.Node) {
 			n.Environment = &dag.Environment{Name: e.get("name").str(), URL: e.get("url").str()}
 			if a := e.get("action").str(); a == "stop" {
 				n.Meta = setMeta(n.Meta, "environment-action", a)
+			}
+			if s := e.get("auto_stop_in"); s != nil && !s.isNull() {
+				// Recorded: gantry stops no environment.
+				stop := t.duration(s, autoStopDuration)
+				if strings.EqualFold(s.str(), "never") {
+					stop = "never"
+				}
+				if stop != "" {
+					n.Meta = setMeta(n.Meta, "environment-auto-stop-in", string(stop))
+				}
 			}
 		}
 	}
@@ -452,6 +462,9 @@ func (t *translator) commonFields(name string, job *node, n *dag.Node) {
 	}
 	if job.has("pages") || name == "pages" {
 		n.Meta = setMeta(n.Meta, "pages", "true")
+		if p := job.get("pages"); p != nil && p.kind == mapKind {
+			t.duration(p.get("expire_in"), pagesExpireIn)
+		}
 	}
 	if tr := job.get("trigger"); tr != nil {
 		t.trigger(name, job, tr, n)
@@ -668,7 +681,7 @@ func (t *translator) artifacts(v *node) *dag.Artifacts {
 		main.When = t.when(w)
 	}
 	if e := v.get("expire_in"); e != nil {
-		main.ExpireIn = t.duration(e)
+		main.ExpireIn = t.duration(e, expireInDuration)
 	}
 	if len(main.Paths) > 0 || main.Untracked {
 		a.Produces = append(a.Produces, main)

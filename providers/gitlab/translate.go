@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gantry-ci/gantry/dag"
@@ -314,7 +313,7 @@ func (t *translator) rules(v *node, owner string) []dag.Rule {
 				}
 				dr.AllowFailure = &b
 			case "start_in":
-				dr.StartIn = t.duration(val)
+				dr.StartIn = t.duration(val, startInDuration)
 			case "variables":
 				dr.Env = t.variables(val)
 			case "needs":
@@ -326,6 +325,13 @@ func (t *translator) rules(v *node, owner string) []dag.Rule {
 					d.Hint = fmt.Sprintf("did you mean %q?", s)
 				}
 			}
+		}
+		if dr.When == dag.WhenDelayed && !r.has("start_in") {
+			t.diags.Errorf(r.keyAt("when"), "when", "a rule of %s is when: delayed but has no start_in:", owner).Hint = "add start_in: such as 30 minutes"
+		}
+		if r.has("start_in") && dr.When != dag.WhenDelayed {
+			t.diags.Errorf(r.keyAt("start_in"), "when", "a rule of %s has start_in: but is not when: delayed; GitLab rejects that", owner)
+			dr.StartIn = ""
 		}
 		out = append(out, dr)
 	}
@@ -388,47 +394,6 @@ func (t *translator) when(v *node) dag.When {
 		return ""
 	}
 	return w
-}
-
-var durationPart = regexp.MustCompile(`(?i)(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w)\b`)
-
-// duration reads GitLab's human durations ("1h 30m", "3 hours", "10 min",
-// "30"), as seconds when there is no unit.
-func (t *translator) duration(v *node) dag.Duration {
-	s := strings.TrimSpace(v.str())
-	if s == "" {
-		return ""
-	}
-	if n, err := strconv.Atoi(s); err == nil {
-		return dag.Duration(fmt.Sprintf("%ds", n))
-	}
-	if strings.EqualFold(s, "never") {
-		return ""
-	}
-	ms := durationPart.FindAllStringSubmatch(s, -1)
-	rest := durationPart.ReplaceAllString(s, "")
-	rest = strings.NewReplacer("and", "", ",", "", " ", "").Replace(rest)
-	if len(ms) == 0 || rest != "" {
-		t.diags.Errorf(v.pos, "duration", "cannot read %q as a duration", s).Hint = "write it as GitLab documents, such as \"1h 30m\" or \"3 hours\""
-		return ""
-	}
-	var secs float64
-	for _, m := range ms {
-		n, _ := strconv.ParseFloat(m[1], 64)
-		switch u := strings.ToLower(m[2]); {
-		case strings.HasPrefix(u, "w"):
-			secs += n * 7 * 86400
-		case strings.HasPrefix(u, "d"):
-			secs += n * 86400
-		case strings.HasPrefix(u, "h"):
-			secs += n * 3600
-		case strings.HasPrefix(u, "m"):
-			secs += n * 60
-		default:
-			secs += n
-		}
-	}
-	return dag.DurationOf(timeSeconds(secs))
 }
 
 // implicitOnly gives jobs without rules GitLab's implicit only: [branches,
