@@ -73,6 +73,8 @@ func (f *File) CheckIncludes(locked bool, warn func(string)) func(gitlab.Fetched
 			return fmt.Errorf("its content (%s, at %s) is not what gantry.lock says (%s, at %s); run gantry lock again if that is expected", h, cmp.Or(in.Commit, "the URL"), entry.Hash, cmp.Or(entry.Commit, "the URL"))
 		case ok && entry.Hash != h:
 			warn(fmt.Sprintf("gantry.lock is stale: include:%s %s changed (run gantry lock, or gantry run --locked)", in.Kind, in.Key))
+		case ok && in.Commit != "" && entry.Commit != "" && in.Commit != entry.Commit:
+			warn(fmt.Sprintf("gantry.lock is stale: include:%s %s is now at %.12s, the lock has %.12s (run gantry lock, or gantry run --locked)", in.Kind, in.Key, in.Commit, entry.Commit))
 		}
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-ci/gantry/internal/gitlabfake"
 	"github.com/gantry-ci/gantry/internal/ocilayout"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -76,6 +77,7 @@ func TestScripts(t *testing.T) {
 		fmt.Fprint(w, sha)
 	}))
 	t.Cleanup(api.Close)
+	gl := fakeGitLab(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -89,6 +91,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GANTRY_TEST_ROOTFS", os.Getenv("GANTRY_TEST_ROOTFS"))
 			env.Setenv("GANTRY_TEST_DEBIAN_ROOTFS", os.Getenv("GANTRY_TEST_DEBIAN_ROOTFS"))
 			env.Setenv("FAKE_GITHUB_API", api.URL+"/")
+			env.Setenv("FAKE_GITLAB", gl.URL("gitlab.example.org"))
+			env.Setenv("FAKE_GITLAB_COM", gl.URL("gitlab.com"))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -104,6 +108,17 @@ func TestScripts(t *testing.T) {
 			return false, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// gitlab-push PROJECT FILE TEXT: a new commit on the fake
+			// GitLab's project (on gitlab.example.org), FILE changed to TEXT.
+			"gitlab-push": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 3 {
+					ts.Fatalf("usage: gitlab-push PROJECT FILE TEXT")
+				}
+				pr := gl.Project("gitlab.example.org", args[0])
+				files := pr.Files("main")
+				files[args[1]] = strings.ReplaceAll(args[2], `\n`, "\n")
+				pr.Commit("main", files)
+			},
 			// mkoci DIR ROOTFS [CMD...]: an OCI image layout of a root
 			// filesystem, with CMD as the image's command.
 			"mkoci": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -146,4 +161,37 @@ func tarGz(t *testing.T, dir, top string) []byte {
 	tw.Close()
 	zw.Close()
 	return buf.Bytes()
+}
+
+// fakeGitLab is the GitLab instance the scripts include from (see
+// gitlab-includes.txtar): gitlab.example.org with a private project of
+// shared CI files (token glpat-fake), a component with releases, and
+// gitlab.com with GitLab's own templates.
+func fakeGitLab(t *testing.T) *gitlabfake.Server {
+	srv := gitlabfake.New(t)
+	srv.Token = "glpat-fake"
+	shared := srv.Project("gitlab.example.org", "platform/ci")
+	shared.Private = true
+	shared.Commit("main", map[string]string{
+		"templates/build.yml":  "include:\n  - local: templates/common.yml\nbuild:\n  extends: .common\n  stage: build\n  script: [\"echo built by $BUILDER\"]\n",
+		"templates/common.yml": ".common:\n  variables:\n    BUILDER: platform\n",
+		"remote.yml":           "remote-job:\n  stage: test\n  script: [\"echo from a remote include\"]\n",
+	})
+	greet := srv.Project("gitlab.example.org", "components/greet")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		greet.Commit(v, map[string]string{"templates/greet.yml": "spec:\n  component: [version]\n  inputs:\n    who: {type: string, default: world}\n---\ngreet:\n  stage: test\n  script: [\"echo hello $[[ inputs.who ]] from greet $[[ component.version ]]\"]\n"})
+		greet.Release(v)
+	}
+	srv.Templates["Hello"] = "hello-template:\n  stage: test\n  script: [\"echo from the templates API\"]\n"
+	// GitLab's source: at the revision the instance runs (what a token
+	// learns from /version), and on its default branch (what serves
+	// without one).
+	src := srv.Project("gitlab.com", "gitlab-org/gitlab")
+	src.DefaultBranch = "master"
+	for _, ref := range []string{srv.Revision, "master"} {
+		src.Commit(ref, map[string]string{
+			"lib/gitlab/ci/templates/Jobs/Lint.gitlab-ci.yml": "lint-template:\n  stage: test\n  script: [\"echo from Jobs/Lint\"]\n",
+		})
+	}
+	return srv
 }

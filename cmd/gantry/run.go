@@ -141,6 +141,10 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	warn := func(msg string) { fmt.Fprintln(io.Err, "gantry: warning: "+msg) }
 	actions := lf.ResolveActions(remote, opts.Locked, warn)
 	topts.Included = lf.CheckIncludes(opts.Locked, warn)
+	if opts.Locked {
+		// Includes are read at the commits the lock recorded.
+		topts.Pinned = lf.Pinned
+	}
 	topts.Actions = func(uses string) (string, error) { return actions(ctx, uses) }
 	files := opts.Files
 	if len(files) == 0 {

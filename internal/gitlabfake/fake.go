@@ -60,6 +60,8 @@ type Project struct {
 	refs     map[string]string            // branch or tag → commit
 	commits  map[string]map[string][]byte // commit → path → content
 	releases []release
+	// mu is the server's: a test may push while requests are answered.
+	mu *sync.Mutex
 }
 
 type release struct{ tag, commit string }
@@ -84,7 +86,7 @@ func (s *Server) Project(host, path string) *Project {
 		return p
 	}
 	s.nextID++
-	p := &Project{ID: s.nextID, Path: path, DefaultBranch: "main", refs: map[string]string{}, commits: map[string]map[string][]byte{}}
+	p := &Project{ID: s.nextID, Path: path, DefaultBranch: "main", refs: map[string]string{}, commits: map[string]map[string][]byte{}, mu: &s.mu}
 	s.projects[key] = p
 	return p
 }
@@ -92,6 +94,8 @@ func (s *Server) Project(host, path string) *Project {
 // Commit records files as a commit that ref (a branch or tag) names, and
 // returns its id, a hash of the content.
 func (p *Project) Commit(ref string, files map[string]string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	h := sha1.New()
 	for _, name := range sortedKeys(files) {
 		fmt.Fprintf(h, "%s\x00%s\x00", name, files[name])
@@ -110,10 +114,27 @@ func (p *Project) Commit(ref string, files map[string]string) string {
 }
 
 // Head is the commit ref names.
-func (p *Project) Head(ref string) string { return p.refs[ref] }
+func (p *Project) Head(ref string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refs[ref]
+}
+
+// Files are the files at ref, to build a next commit from.
+func (p *Project) Files(ref string) map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]string{}
+	for name, data := range p.commits[p.refs[ref]] {
+		out[name] = string(data)
+	}
+	return out
+}
 
 // Release publishes a release of tag, at the commit tag names.
 func (p *Project) Release(tag string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.releases = append(p.releases, release{tag: tag, commit: p.refs[tag]})
 }
 
@@ -136,10 +157,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if token == "" {
 		tokenHeader = ""
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Recorded under s.mu, held until the handler returns.
 	defer func() {
-		s.mu.Lock()
 		s.requests = append(s.requests, Request{Host: host, Method: r.Method, Path: p, Query: r.URL.Query(), Token: token, TokenHeader: tokenHeader, Status: status})
-		s.mu.Unlock()
 	}()
 	fail := func(code int, msg string) {
 		status = code
@@ -242,9 +264,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// lookup finds a project; the caller holds s.mu.
 func (s *Server) lookup(host, path string, authorized bool) *Project {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.projects[host+"/"+strings.ToLower(path)]
 	if p == nil || p.Private && !authorized {
 		return nil

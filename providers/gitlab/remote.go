@@ -369,11 +369,12 @@ func (r *Remote) fetchTemplate(ctx context.Context, host, name string) (fetched,
 	// Templates in directories (Jobs/, Security/, Workflows/) are not in
 	// the templates API: they are read from GitLab's source at the
 	// revision the instance runs (its version's, when it gives none).
-	rev, version := "", "the newest"
+	rev, at := "", "GitLab's default branch"
 	v, resp, err := c.Version.GetVersion(gl.WithContext(ctx))
 	switch {
 	case err == nil:
-		rev, version = cmp.Or(v.Revision, "v"+v.Version), v.Version
+		rev = cmp.Or(v.Revision, "v"+v.Version)
+		at = fmt.Sprintf("GitLab %s, revision %s", v.Version, rev)
 	case resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
 		// The version is for signed-in users: without a token, the
 		// templates of GitLab's default branch serve.
@@ -382,7 +383,7 @@ func (r *Remote) fetchTemplate(ctx context.Context, host, name string) (fetched,
 	}
 	f, err := r.projectFile(ctx, "gitlab.com", templateProject, rev, templateDir+name)
 	if err != nil {
-		return fetched{}, fmt.Errorf("template %s (GitLab %s, revision %s): %w", name, version, refName(rev), err)
+		return fetched{}, fmt.Errorf("template %s (%s): %w", name, at, err)
 	}
 	return f, nil
 }
