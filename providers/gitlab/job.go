@@ -726,7 +726,8 @@ func (t *translator) caches(v *node) []dag.Cache {
 		if k := c.get("key"); k != nil {
 			switch k.kind {
 			case scalarKind:
-				dc.Key = k.str()
+				// key: with no value is GitLab's default key.
+				dc.Key = cmp.Or(k.str(), dc.Key)
 			case mapKind:
 				files := k.get("files").strings()
 				quoted := make([]string, len(files))

@@ -205,9 +205,20 @@ func (l *loader) load(file string, data []byte, inputs *node, stack []string, fr
 				l.diags.Errorf(spec.pos, "include-count", "more than %d files are included; GitLab stops there too", maxIncludes)
 				return nil
 			}
+			before := len(l.diags)
 			sub := l.load(f.name, f.data, spec.inputs, append(slices.Clone(stack), f.name), f.source, f.component)
 			if sub != nil {
 				merged = deepMerge(merged, sub)
+			} else if fetched := f.project != "" || strings.Contains(f.name, "://"); fetched {
+				// A fetched file is not in the user's tree: its first
+				// error is said at the include too.
+				for _, d := range l.diags[before:] {
+					if d.Severity == diag.Error && d.Pos.File == f.name {
+						l.diags.Errorf(spec.pos, "include", "%s, included here, is not a CI file gantry can read: %s", f.name, d.Message).
+							Hint = "check what the include names (a HTML page, a file of another format?)"
+						break
+					}
+				}
 			}
 		}
 	}
@@ -706,12 +717,71 @@ func (l *loader) inputValues(file string, spec, given *node) (map[string]*node, 
 		}
 	}
 	for _, name := range declared {
-		if _, set := values[name]; !set {
+		v, set := values[name]
+		if !set {
 			l.diags.Errorf(specInputs.keyAt(name), "include-inputs", "input %q of %s has no default and is not given", name, file)
+			ok = false
+			continue
+		}
+		if err := checkInput(specInputs.fields[name], v); err != "" {
+			at := v.pos
+			if given != nil && given.has(name) {
+				at = given.keyAt(name)
+			}
+			l.diags.Errorf(at, "include-inputs", "input %q of %s: %s", name, file, err)
 			ok = false
 		}
 	}
 	return values, ok
+}
+
+// checkInput checks a value against its spec:inputs entry as GitLab does:
+// its type (string, number, boolean, array), its options and its regex;
+// it says what is wrong, or "".
+// https://docs.gitlab.com/ci/inputs/#input-configuration
+func checkInput(spec, v *node) string {
+	typ := "string"
+	if t := spec.get("type"); t != nil {
+		typ = t.str()
+	}
+	switch typ {
+	case "string":
+		if v.kind != scalarKind {
+			return fmt.Sprintf("the value is %s, not a string (type: string)", v.describe())
+		}
+	case "number":
+		if v.kind != scalarKind || (v.tag != "!!int" && v.tag != "!!float") {
+			return fmt.Sprintf("the value %s is not a number (type: number)", v.describe())
+		}
+	case "boolean":
+		if v.kind != scalarKind || v.tag != "!!bool" {
+			return fmt.Sprintf("the value %s is not a boolean (type: boolean)", v.describe())
+		}
+	case "array":
+		if v.kind != seqKind {
+			return fmt.Sprintf("the value is %s, not an array (type: array)", v.describe())
+		}
+	default:
+		return fmt.Sprintf("type %q is not one of string, number, boolean, array", typ)
+	}
+	if opts := spec.get("options"); opts != nil && v.kind == scalarKind {
+		allowed := opts.strings()
+		if !slices.Contains(allowed, v.str()) {
+			return fmt.Sprintf("%q is not one of its options (%s)", v.str(), strings.Join(allowed, ", "))
+		}
+	}
+	if re := spec.get("regex"); re != nil && v.kind == scalarKind {
+		// GitLab writes the pattern between slashes, as a Ruby regexp.
+		pattern := strings.TrimSuffix(strings.TrimPrefix(re.str(), "/"), "/")
+		rx, err := regexp.Compile(pattern)
+		if err != nil {
+			return fmt.Sprintf("its regex %s does not compile: %v", re.str(), err)
+		}
+		if !rx.MatchString(v.str()) {
+			return fmt.Sprintf("%q does not match its regex %s", v.str(), re.str())
+		}
+	}
+	return ""
 }
 
 // interpolator fills $[[ inputs.x ]] into parsed values, so that an input

@@ -250,7 +250,7 @@ func TestIncludeErrors(t *testing.T) {
 	priv.Private = true
 	priv.Commit("main", map[string]string{"ci.yml": "x:\n  script: [x]\n"})
 	a := srv.Project("gitlab.com", "team/a")
-	a.Commit("main", map[string]string{"a.yml": "include:\n  - project: team/b\n    file: b.yml\na:\n  script: [a]\n", "big.yml": strings.Repeat("#", 5<<20), "notyaml.yml": "<html>{{ not: yaml"})
+	a.Commit("main", map[string]string{"a.yml": "include:\n  - project: team/b\n    file: b.yml\na:\n  script: [a]\n", "big.yml": strings.Repeat("#", 5<<20), "notyaml.yml": "<!DOCTYPE html>\n<html>\n<head><title>Sign in</title></head>\n"})
 	srv.Project("gitlab.com", "team/b").Commit("main", map[string]string{"b.yml": "include:\n  - project: team/a\n    file: a.yml\nb:\n  script: [b]\n"})
 	withToken := func(tok string) gitlab.Options {
 		creds := map[string]gitlab.Credential{}
@@ -269,7 +269,7 @@ func TestIncludeErrors(t *testing.T) {
 		{"wrong token", "include:\n  - project: team/private\n    file: ci.yml\n", "wrong", "refused it (401 Unauthorized); the token from GITLAB_TOKEN was sent"},
 		{"cycle across projects", "include:\n  - project: team/a\n    file: a.yml\n", "right", "include cycle"},
 		{"too big", "include:\n  - project: team/a\n    file: big.yml\n", "right", "more than the 4194304 an include may be"},
-		{"not YAML", "include:\n  - project: team/a\n    file: notyaml.yml\n", "right", "gitlab.com/team/a:notyaml.yml"},
+		{"not YAML", "include:\n  - project: team/a\n    file: notyaml.yml\n", "right", ".gitlab-ci.yml:2:5: gitlab.com/team/a:notyaml.yml, included here, is not a CI file gantry can read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := translateErr(t, tc.src, withToken(tc.token))
