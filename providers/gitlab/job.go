@@ -99,6 +99,7 @@ func (t *translator) instances(name string, job *node) []instance {
 func (t *translator) assignIDs() {
 	t.ids = map[string][]string{}
 	t.inst = map[string][]instance{}
+	t.byName = map[string]instanceRef{}
 	used := map[string]string{}
 	for _, name := range t.names {
 		insts := t.instances(name, t.jobs[name])
@@ -110,96 +111,14 @@ func (t *translator) assignIDs() {
 			used[id] = name
 			insts[i].id = id
 			t.ids[name] = append(t.ids[name], id)
+			if insts[i].name != name {
+				// GitLab names each parallel job (build 1/3, build: [a, b]),
+				// and needs: and dependencies: may name one.
+				t.byName[insts[i].name] = instanceRef{job: name, id: id}
+			}
 		}
 		t.inst[name] = insts
 	}
-}
-
-// needIDs reads a needs: list into node ids.
-func (t *translator) needIDs(v *node) []string {
-	ids, _ := t.needs(v, "")
-	return ids
-}
-
-// needs reads a job's needs: node ids, and the jobs whose artifacts come along.
-func (t *translator) needs(v *node, job string) (ids []string, artifacts []string) {
-	if v == nil || v.isNull() {
-		return nil, nil
-	}
-	items := v.items
-	if v.kind != seqKind {
-		items = []*node{v}
-	}
-	for _, it := range items {
-		name, optional, withArtifacts := "", false, true
-		var filter *node
-		switch it.kind {
-		case scalarKind:
-			name = it.str()
-		case mapKind:
-			name = it.get("job").str()
-			optional = it.get("optional").str() == "true"
-			withArtifacts = it.get("artifacts").str() != "false"
-			filter = it.get("parallel").get("matrix")
-			if it.has("pipeline") || it.has("project") {
-				t.diags.Warnf(it.pos, "caveat", "needs from another pipeline or project (%s) are recorded only in the source; gantry runs one pipeline", cmp.Or(it.get("project").str(), it.get("pipeline").str()))
-				continue
-			}
-		default:
-			t.diags.Errorf(it.pos, "needs", "a need is a job name or a mapping with job:, found %s", it.describe())
-			continue
-		}
-		targets, ok := t.ids[name]
-		if !ok {
-			if optional {
-				continue
-			}
-			d := t.diags.Errorf(it.pos, "needs", "job %q needs %q, which is not a job of this pipeline", job, name)
-			if s := diag.Closest(name, t.names); s != "" {
-				d.Hint = fmt.Sprintf("did you mean %q? (or mark the need optional: true)", s)
-			}
-			continue
-		}
-		if name == job {
-			t.diags.Errorf(it.pos, "needs", "job %q needs itself", job)
-			continue
-		}
-		if job != "" && stageIndex(t.stages, t.stageOf[name]) > stageIndex(t.stages, t.stageOf[job]) {
-			t.diags.Errorf(it.pos, "needs", "job %q (stage %s) needs %q of a later stage (%s)", job, t.stageOf[job], name, t.stageOf[name])
-		}
-		if filter != nil {
-			targets = t.matchInstances(name, filter)
-			if len(targets) == 0 {
-				t.diags.Errorf(filter.pos, "needs", "no parallel:matrix job of %q has these values", name)
-			}
-		}
-		ids = append(ids, targets...)
-		if withArtifacts && t.produces[name] {
-			artifacts = append(artifacts, targets...)
-		}
-	}
-	return ids, artifacts
-}
-
-// matchInstances finds a parallel:matrix job's instances whose variables
-// match one of the filter's entries.
-func (t *translator) matchInstances(name string, filter *node) []string {
-	var out []string
-	for _, inst := range t.inst[name] {
-		for _, entry := range filter.items {
-			ok := entry.kind == mapKind
-			for _, k := range entry.keys {
-				if !slices.Contains(entry.fields[k].strings(), inst.vars[k]) {
-					ok = false
-				}
-			}
-			if ok {
-				out = append(out, inst.id)
-				break
-			}
-		}
-	}
-	return out
 }
 
 func stageIndex(stages []string, s string) int { return slices.Index(stages, s) }
@@ -211,45 +130,7 @@ func stageBarrier(stage string) string { return "stage." + dag.SanitizeID(stage)
 func (t *translator) jobNodes(name string, job *node, globalEnv map[string]string) []*dag.Node {
 	t.checkKeywords(name, job)
 	stage := t.stageOf[name]
-	var needs, consumes []string
-	explicitNeeds := job.has("needs")
-	if explicitNeeds {
-		needs, consumes = t.needs(job.get("needs"), name)
-	} else if prev := t.previousStage(stage); prev != "" {
-		// Without needs:, a job waits for every job of the stages before it.
-		needs = []string{stageBarrier(prev)}
-		for _, other := range t.names {
-			if stageIndex(t.stages, t.stageOf[other]) < stageIndex(t.stages, stage) && t.produces[other] {
-				consumes = append(consumes, t.ids[other]...)
-			}
-		}
-	}
-	if deps := job.get("dependencies"); deps != nil {
-		consumes = nil
-		needed := map[string]bool{}
-		for _, it := range job.get("needs").itemsOrSelf() {
-			needed[cmp.Or(it.str(), it.get("job").str())] = true
-		}
-		for _, d := range deps.strings() {
-			ids, ok := t.ids[d]
-			if !ok {
-				t.diags.Errorf(deps.pos, "dependencies", "job %q depends on %q, which is not a job of this pipeline", name, d)
-				continue
-			}
-			if explicitNeeds && !needed[d] {
-				t.diags.Errorf(deps.pos, "dependencies", "job %q: dependency %q should be part of needs", name, d).
-					Hint = fmt.Sprintf("add %q to needs, or remove it from dependencies", d)
-				continue
-			}
-			if !explicitNeeds && stageIndex(t.stages, t.stageOf[d]) >= stageIndex(t.stages, stage) {
-				t.diags.Errorf(deps.pos, "dependencies", "job %q: dependency %q is not defined in current or prior stages", name, d)
-				continue
-			}
-			if t.produces[d] {
-				consumes = append(consumes, ids...)
-			}
-		}
-	}
+	links := t.jobLinks(name, job)
 	base := &dag.Node{
 		Stage: stage,
 		Pos:   dag.SourcePos{Pos: job.pos},
@@ -257,7 +138,11 @@ func (t *translator) jobNodes(name string, job *node, globalEnv map[string]strin
 	base.Pos.Pos = t.root.keyAt(name)
 	t.commonFields(name, job, base)
 	var nodes []*dag.Node
-	for _, inst := range t.inst[name] {
+	for i, inst := range t.inst[name] {
+		needs, consumes := links[0].needs, links[0].consumes
+		if len(links) > 1 {
+			needs, consumes = links[i].needs, links[i].consumes
+		}
 		n := *base
 		n.ID, n.Name = inst.id, inst.name
 		n.Needs = slices.Compact(slices.Sorted(slices.Values(needs)))

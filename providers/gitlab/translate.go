@@ -76,6 +76,8 @@ type translator struct {
 	// ids maps job names to node ids (several for parallel jobs).
 	ids  map[string][]string
 	inst map[string][]instance
+	// byName maps the names GitLab gives parallel jobs to their nodes.
+	byName map[string]instanceRef
 	// stages in order, and the stage of each job.
 	stages   []string
 	stageOf  map[string]string
