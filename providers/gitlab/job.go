@@ -434,6 +434,12 @@ func (t *translator) services(v *node) []dag.Service {
 			t.diags.Errorf(s.pos, "services", "a service is an image name or a mapping with name:")
 			continue
 		}
+		if svc.Image == "" {
+			// GitLab: "service name can't be blank".
+			t.diags.Errorf(s.pos, "services", "this service names no image").
+				Hint = "write the image (services: [postgres:16]) or name: IMAGE in a mapping"
+			continue
+		}
 		svc.Name = serviceName(svc.Image)
 		if len(svc.Aliases) > 0 {
 			svc.Name = svc.Aliases[0]
