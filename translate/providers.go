@@ -33,7 +33,7 @@ var gitlabProvider = Provider{
 	Detect: gitlab.Detect,
 	Translate: func(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List, error) {
 		p, l, err := gitlab.Translate(ctx, f.Path, f.Data, gitlab.Options{
-			Dir: opts.Dir, TemplateDir: opts.TemplateDir, Projects: opts.Projects, CacheDir: opts.CacheDir, Offline: opts.Offline,
+			Dir: opts.Dir, TemplateDir: opts.TemplateDir, Projects: opts.Projects,
 			Remote: opts.GitLab, Host: opts.GitLabHost, Vars: opts.Vars, Pinned: opts.Pinned, Included: opts.Included,
 		})
 		if p == nil {

@@ -35,9 +35,6 @@ type Options struct {
 	// Projects maps GitLab "group/project" names to local checkouts, for
 	// include:project.
 	Projects map[string]string
-	// CacheDir keeps fetched remote includes; Offline uses only the cache.
-	CacheDir string
-	Offline  bool
 	// Actions makes remote GitHub actions available on this machine (see
 	// github.Options.Actions); nil keeps them as references.
 	Actions func(uses string) (string, error)

@@ -48,8 +48,7 @@ func (f *sourceFlags) options(provider string, files ...string) (translate.Optio
 	if f.cmd != nil && !f.cmd.Flags().Changed("dir") && len(files) > 0 {
 		f.Dir = projectRoot(files[0])
 	}
-	o := translate.Options{Provider: provider, Dir: f.Dir, TemplateDir: f.TemplateDir, Offline: f.Offline}
-	o.CacheDir = filepath.Join(f.Dir, ".gantry", "cache")
+	o := translate.Options{Provider: provider, Dir: f.Dir, TemplateDir: f.TemplateDir}
 	for _, p := range f.Projects {
 		name, path, ok := strings.Cut(p, "=")
 		if !ok || name == "" || path == "" {

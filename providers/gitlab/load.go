@@ -3,14 +3,10 @@ package gitlab
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gantry-ci/gantry/diag"
 )
@@ -33,11 +28,6 @@ type Options struct {
 	TemplateDir string
 	// Projects maps "group/project" to a local checkout for include:project.
 	Projects map[string]string
-	// CacheDir keeps fetched include:remote files when there is no
-	// Remote; empty disables fetching.
-	CacheDir string
-	// Offline refuses to fetch include:remote files not in the cache.
-	Offline bool
 	// Remote reads include:project, component, template and remote
 	// files from GitLab instances; nil leaves those to Projects and
 	// TemplateDir (and include:remote to CacheDir).
@@ -57,8 +47,6 @@ type Options struct {
 	// Included, when set, sees every file included from elsewhere and
 	// may refuse it (a locked run whose content changed).
 	Included func(Fetched) error
-	// HTTPClient fetches include:remote; default one with a 30s timeout.
-	HTTPClient *http.Client
 }
 
 // Fetched is a file included from elsewhere, as gantry.lock records it.
@@ -352,15 +340,12 @@ func (l *loader) resolve(s includeSpec, from source) []loadedFile {
 		}
 		return l.template(s)
 	case s.remote != "":
-		if l.opts.Remote != nil {
-			return l.remoteURL(s)
+		if l.opts.Remote == nil {
+			l.diags.Errorf(s.pos, "include-remote", "include:remote %q is fetched, and this translation fetches nothing", s.remote).
+				Hint = "download the file and use include:local"
+			return nil
 		}
-		if f, ok := l.fetch(s); ok {
-			if !l.included(s.pos, Fetched{Kind: "remote", Key: s.remote, Data: f.data}) {
-				return nil
-			}
-			return []loadedFile{f}
-		}
+		return l.remoteURL(s)
 	case s.local != "":
 		if from.project != "" {
 			// A local include in another project's file is a file of that
@@ -638,52 +623,6 @@ func globRegexp(glob string) (*regexp.Regexp, error) {
 	}
 	b.WriteString("$")
 	return regexp.Compile(b.String())
-}
-
-// fetch reads an include:remote file, from the cache when it is there.
-func (l *loader) fetch(s includeSpec) (loadedFile, bool) {
-	sum := sha256.Sum256([]byte(s.remote))
-	var cached string
-	if l.opts.CacheDir != "" {
-		cached = filepath.Join(l.opts.CacheDir, "include-"+hex.EncodeToString(sum[:8])+".yml")
-		if data, err := os.ReadFile(cached); err == nil {
-			return loadedFile{name: s.remote, data: data, source: source{root: l.opts.dir()}}, true
-		}
-	}
-	if l.opts.Offline || l.opts.CacheDir == "" {
-		l.diags.Errorf(s.pos, "include-remote", "include:remote %q is not in the cache and gantry is offline", s.remote).
-			Hint = "run once with network access (the file is cached), or download it and use include:local"
-		return loadedFile{}, false
-	}
-	client := l.opts.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	req, err := http.NewRequestWithContext(l.ctx, http.MethodGet, s.remote, nil)
-	if err != nil {
-		l.diags.Errorf(s.pos, "include-remote", "include:remote %q: %v", s.remote, err)
-		return loadedFile{}, false
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		l.diags.Errorf(s.pos, "include-remote", "include:remote %q could not be fetched: %v", s.remote, err).
-			Hint = "check the network, or download the file and use include:local"
-		return loadedFile{}, false
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		l.diags.Errorf(s.pos, "include-remote", "include:remote %q: the server answered %s", s.remote, resp.Status)
-		return loadedFile{}, false
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		l.diags.Errorf(s.pos, "include-remote", "include:remote %q: %v", s.remote, err)
-		return loadedFile{}, false
-	}
-	if err := os.MkdirAll(l.opts.CacheDir, 0o755); err == nil {
-		_ = os.WriteFile(cached, data, 0o644)
-	}
-	return loadedFile{name: s.remote, data: data, source: source{root: l.opts.dir()}}, true
 }
 
 var inputRef = regexp.MustCompile(`\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*((?:\|[^\]]*)?)\]\]`)

@@ -33,7 +33,7 @@ func TestSchemaSuite(t *testing.T) {
 				t.Fatal(err)
 			}
 			rel, _ := filepath.Rel(dir, f)
-			p, l, err := gitlab.Translate(t.Context(), rel, data, gitlab.Options{Dir: t.TempDir(), Offline: true})
+			p, l, err := gitlab.Translate(t.Context(), rel, data, gitlab.Options{Dir: t.TempDir()})
 			if err != nil {
 				t.Errorf("%s: internal error: %v", rel, err)
 				continue
