@@ -150,12 +150,8 @@ func (w *workspace) startServices(ctx context.Context, services []dag.Service, i
 		}
 	}
 	w.servicePorts = map[string]map[string]string{}
-	var probe *prober
-	defer func() {
-		if probe != nil {
-			probe.close(ctx)
-		}
-	}()
+	probe := &lazyProber{w: w}
+	defer probe.close(ctx)
 	for i, s := range services {
 		ref, img := s.Image, images[i]
 		if err := img.config(ctx, w.gw, ref); err != nil {
@@ -230,19 +226,14 @@ func (w *workspace) startServices(ctx context.Context, services []dag.Service, i
 				}
 			}
 			if len(wait) > 0 {
-				if probe == nil {
-					if probe, err = w.newProber(ctx); err != nil {
-						w.e.notice(w.node.ID, "service %q: its ports are not checked: %v", s.Name, err)
-					}
-				}
-				if probe != nil {
-					if err := w.waitPorts(ctx, svc, probe, wait); err != nil {
-						return err
-					}
+				if p, err := probe.get(ctx); err != nil {
+					w.e.notice(w.node.ID, "service %q: its ports are not checked: %v", s.Name, err)
+				} else if err := w.waitPorts(ctx, svc, p, wait); err != nil {
+					return err
 				}
 			}
 		}
-		if err := w.publish(ctx, s.Name, ports, &probe); err != nil {
+		if err := w.publish(ctx, s.Name, ports, probe); err != nil {
 			return err
 		}
 		w.e.notice(w.node.ID, "service %q is up (%s, %s)", s.Name, ref, strings.Join(argv, " "))
@@ -397,7 +388,7 @@ func (w *workspace) ServicePorts() map[string]map[string]string {
 // port given alone (on a free host port), reachable on this machine, by a forwarder of gantry's own, when the
 // daemon's network is this machine's (which it checks: a port gantry
 // listens on must be seen by the prober); otherwise it says why not.
-func (w *workspace) publish(ctx context.Context, name string, ports []servicePort, probe **prober) error {
+func (w *workspace) publish(ctx context.Context, name string, ports []servicePort, probe *lazyProber) error {
 	known := map[string]string{}
 	w.servicePorts[name] = known
 	var forward []servicePort
@@ -434,7 +425,7 @@ func (w *workspace) publish(ctx context.Context, name string, ports []servicePor
 
 // sharesNetwork reports whether the steps' network is this machine's: a
 // port gantry listens on here is listened on there. Checked once.
-func (w *workspace) sharesNetwork(ctx context.Context, probe **prober) bool {
+func (w *workspace) sharesNetwork(ctx context.Context, probe *lazyProber) bool {
 	if w.shared != nil {
 		return *w.shared
 	}
@@ -445,14 +436,35 @@ func (w *workspace) sharesNetwork(ctx context.Context, probe **prober) bool {
 		return false
 	}
 	defer l.Close()
-	if *probe == nil {
-		if *probe, err = w.newProber(ctx); err != nil {
-			return false
-		}
+	p, err := probe.get(ctx)
+	if err != nil {
+		return false
 	}
-	listening, err := (*probe).listening(ctx)
+	listening, err := p.listening(ctx)
 	shared = err == nil && listening[l.Addr().(*net.TCPAddr).Port]
 	return shared
+}
+
+// lazyProber is the prober the services of a node share, started when
+// first needed (not at all for services without ports) and closed when
+// they are all up.
+type lazyProber struct {
+	w   *workspace
+	p   *prober
+	err error
+}
+
+func (l *lazyProber) get(ctx context.Context) (*prober, error) {
+	if l.p == nil && l.err == nil {
+		l.p, l.err = l.w.newProber(ctx)
+	}
+	return l.p, l.err
+}
+
+func (l *lazyProber) close(ctx context.Context) {
+	if l.p != nil {
+		l.p.close(ctx)
+	}
 }
 
 // forwarder publishes a service's port on this machine.
