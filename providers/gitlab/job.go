@@ -269,13 +269,6 @@ func (t *translator) checkKeywords(name string, job *node) {
 		t.diags.Errorf(job.keyAt("start_in"), "when", "job %q has rules: and start_in:; GitLab rejects that", name).
 			Hint = "give the delay in the rule: rules: [{when: delayed, start_in: ...}]"
 	}
-	if job.has("run") {
-		t.diags.Errorf(job.keyAt("run"), "unsupported", "run: (GitLab CI steps) in job %q is not supported: its steps come from a step catalog gantry cannot read", name).
-			Hint = "write the commands under script:"
-	}
-	if job.has("inputs") {
-		t.diags.Warnf(job.keyAt("inputs"), "caveat", "job inputs of %q are recorded only in the source; their defaults are not applied", name)
-	}
 	if job.has("rules") && (job.has("only") || job.has("except")) {
 		t.diags.Errorf(job.keyAt("rules"), "rules-only", "job %q uses rules: together with only:/except:; GitLab rejects that", name)
 	}
@@ -289,7 +282,18 @@ func (t *translator) commonFields(name string, job *node, n *dag.Node) {
 	}
 	n.Image, n.Container = t.image(job.get("image"))
 	n.Services = t.services(job.get("services"))
-	n.Steps = t.scripts(job)
+	if run := job.get("run"); run != nil {
+		steps, expressions := t.functionSteps(name, job, run)
+		n.Steps = steps
+		if expressions {
+			// The step runner evaluates ${{ }} in script: and env: just
+			// before each step.
+			yes := true
+			n.Defaults = &dag.Defaults{Expressions: &yes}
+		}
+	} else {
+		n.Steps = t.scripts(job)
+	}
 	if w := job.get("when"); w != nil {
 		n.When = t.when(w)
 		if n.When == dag.WhenDelayed {

@@ -164,7 +164,7 @@ func (t *translator) pipeline(root *node) *dag.Pipeline {
 			}
 			continue
 		}
-		job := inheritDefaults(v, defaults)
+		job := t.jobInputs(name, inheritDefaults(v, defaults))
 		t.names = append(t.names, name)
 		t.jobs[name] = job
 		stage := job.get("stage").str()
