@@ -448,6 +448,12 @@ func (t *translator) services(v *node) []dag.Service {
 		if len(svc.Aliases) > 0 {
 			svc.Name = svc.Aliases[0]
 		}
+		if svc.Name == "" {
+			// ":0" or "@sha256:...": a tag or digest with no image before it.
+			t.diags.Errorf(s.pos, "services", "service image %q names no image before its tag or digest", svc.Image).
+				Hint = "write the image's name: postgres:16, registry.example.com/db:1"
+			continue
+		}
 		out = append(out, svc)
 	}
 	return out
