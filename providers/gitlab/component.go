@@ -3,11 +3,15 @@ package gitlab
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 )
+
+// hostName is an instance's host as a component names it.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
 
 // componentRef is an include:component reference,
 // HOST/GROUP/PROJECT/NAME@VERSION, as GitLab reads it: the host is the
@@ -38,6 +42,9 @@ func parseComponent(s string) (componentRef, error) {
 		if p == "" || p == "." || p == ".." || strings.ContainsAny(p, " \t\n\\?#%") {
 			return componentRef{}, fmt.Errorf("component %q: %q is not a path segment", s, p)
 		}
+	}
+	if !hostName.MatchString(parts[0]) {
+		return componentRef{}, fmt.Errorf("component %q: %q is not a host name (letters, digits, dots and dashes, then :PORT)", s, parts[0])
 	}
 	if !strings.Contains(parts[0], ".") && !strings.Contains(parts[0], ":") && parts[0] != "localhost" {
 		return componentRef{}, fmt.Errorf("component %q starts with %q, not an instance's host: write HOST/GROUP/PROJECT/NAME@VERSION (often $CI_SERVER_FQDN/...)", s, parts[0])
@@ -87,6 +94,9 @@ func resolveVersion(version string, releases []release) (resolvedVersion, error)
 			}
 		}
 		return resolvedVersion{}, false
+	}
+	if version == "" {
+		return resolvedVersion{}, fmt.Errorf("no version given")
 	}
 	if version == "~latest" {
 		if rv, ok := newest(func(*semver.Version) bool { return true }); ok {
