@@ -168,19 +168,37 @@ func (r *Remote) projectFile(ctx context.Context, host, project, ref, file strin
 			return f, nil
 		}
 	}
+	return r.answer(
+		func() (fetched, error) { return r.fetchFile(ctx, host, project, ref, file) },
+		func() (fetched, error) { return r.offlineFile(host, project, ref, file) })
+}
+
+// answer asks the instance (fetch, which caches what it gets), or the
+// cache (cached) when offline, and when the instance cannot be reached at
+// all: what was read before serves.
+func (r *Remote) answer(fetch, cached func() (fetched, error)) (fetched, error) {
 	if r.opts.Offline {
-		return r.offlineFile(host, project, ref, file)
+		return cached()
 	}
-	f, err := r.fetchFile(ctx, host, project, ref, file)
+	f, err := fetch()
 	var netErr *unreachable
 	if errors.As(err, &netErr) {
-		// The instance cannot be reached: what was read before serves.
-		if f, cerr := r.offlineFile(host, project, ref, file); cerr == nil {
-			f.cached = true
-			return f, nil
+		if c, cerr := cached(); cerr == nil {
+			c.cached = true
+			return c, nil
 		}
 	}
 	return f, err
+}
+
+// cachedBlob is the blob the index has under key, or what notCached says.
+func (r *Remote) cachedBlob(key string, notCached error) (fetched, error) {
+	sum, ok := r.recall(key)
+	data, ok2 := r.load(sum)
+	if !ok || !ok2 {
+		return fetched{}, notCached
+	}
+	return fetched{data: data, cached: true}, nil
 }
 
 func (r *Remote) fetchFile(ctx context.Context, host, project, ref, file string) (fetched, error) {
@@ -266,25 +284,27 @@ type release struct {
 // releases lists a project's releases, newest first as GitLab lists them.
 func (r *Remote) releases(ctx context.Context, host, project string) ([]release, error) {
 	key := "releases\x00" + host + "\x00" + strings.ToLower(project)
-	if !r.opts.Offline {
-		out, err := r.fetchReleases(ctx, host, project)
-		var netErr *unreachable
-		if err == nil {
-			if b, err := json.Marshal(out); err == nil {
-				r.remember(key, r.store(b))
+	f, err := r.answer(
+		func() (fetched, error) {
+			out, err := r.fetchReleases(ctx, host, project)
+			if err != nil {
+				return fetched{}, err
 			}
-			return out, nil
-		} else if !errors.As(err, &netErr) {
-			return nil, err
-		}
-	}
-	sum, ok := r.recall(key)
-	data, ok2 := r.load(sum)
-	if !ok || !ok2 {
-		return nil, fmt.Errorf("the releases of project %s on %s are not in the cache (%s) and gantry is offline: run once with network access", project, host, r.opts.CacheDir)
+			b, err := json.Marshal(out)
+			if err != nil {
+				return fetched{}, err
+			}
+			r.remember(key, r.store(b))
+			return fetched{data: b}, nil
+		},
+		func() (fetched, error) {
+			return r.cachedBlob(key, fmt.Errorf("the releases of project %s on %s are not in the cache (%s) and gantry is offline: run once with network access", project, host, r.opts.CacheDir))
+		})
+	if err != nil {
+		return nil, err
 	}
 	var out []release
-	if err := json.Unmarshal(data, &out); err != nil {
+	if err := json.Unmarshal(f.data, &out); err != nil {
 		return nil, fmt.Errorf("the cached releases of %s: %w", project, err)
 	}
 	return out, nil
@@ -325,31 +345,20 @@ const (
 // else the file of GitLab's source at the revision the instance runs.
 func (r *Remote) template(ctx context.Context, host, name string) (fetched, error) {
 	key := "template\x00" + host + "\x00" + name
-	if r.opts.Offline {
-		return r.cachedTemplate(key, host, name)
-	}
-	f, err := r.fetchTemplate(ctx, host, name)
-	var netErr *unreachable
-	if errors.As(err, &netErr) {
-		if f, cerr := r.cachedTemplate(key, host, name); cerr == nil {
-			return f, nil
-		}
-	}
-	if err == nil {
-		r.remember(key, r.store(f.data))
-		r.remember(key+"\x00commit", f.commit)
-	}
-	return f, err
-}
-
-func (r *Remote) cachedTemplate(key, host, name string) (fetched, error) {
-	sum, ok := r.recall(key)
-	data, ok2 := r.load(sum)
-	if !ok || !ok2 {
-		return fetched{}, fmt.Errorf("template %s of %s is not in the cache (%s) and gantry is offline: run once with network access, or pass --template-dir", name, host, r.opts.CacheDir)
-	}
-	commit, _ := r.recall(key + "\x00commit")
-	return fetched{data: data, commit: commit, cached: true}, nil
+	return r.answer(
+		func() (fetched, error) {
+			f, err := r.fetchTemplate(ctx, host, name)
+			if err == nil {
+				r.remember(key, r.store(f.data))
+				r.remember(key+"\x00commit", f.commit)
+			}
+			return f, err
+		},
+		func() (fetched, error) {
+			f, err := r.cachedBlob(key, fmt.Errorf("template %s of %s is not in the cache (%s) and gantry is offline: run once with network access, or pass --template-dir", name, host, r.opts.CacheDir))
+			f.commit, _ = r.recall(key + "\x00commit")
+			return f, err
+		})
 }
 
 func (r *Remote) fetchTemplate(ctx context.Context, host, name string) (fetched, error) {
@@ -392,29 +401,17 @@ func (r *Remote) fetchTemplate(ctx context.Context, host, name string) (fetched,
 // the URL is on a GitLab instance gantry knows.
 func (r *Remote) remoteFile(ctx context.Context, raw string) (fetched, error) {
 	key := "remote\x00" + raw
-	if r.opts.Offline {
-		return r.cachedRemote(key, raw)
-	}
-	f, err := r.fetchRemote(ctx, raw)
-	var netErr *unreachable
-	if errors.As(err, &netErr) {
-		if f, cerr := r.cachedRemote(key, raw); cerr == nil {
-			return f, nil
-		}
-	}
-	if err == nil {
-		r.remember(key, r.store(f.data))
-	}
-	return f, err
-}
-
-func (r *Remote) cachedRemote(key, raw string) (fetched, error) {
-	sum, ok := r.recall(key)
-	data, ok2 := r.load(sum)
-	if !ok || !ok2 {
-		return fetched{}, fmt.Errorf("%s is not in the cache (%s) and gantry is offline: run once with network access, or download it and use include:local", raw, r.opts.CacheDir)
-	}
-	return fetched{data: data, cached: true}, nil
+	return r.answer(
+		func() (fetched, error) {
+			f, err := r.fetchRemote(ctx, raw)
+			if err == nil {
+				r.remember(key, r.store(f.data))
+			}
+			return f, err
+		},
+		func() (fetched, error) {
+			return r.cachedBlob(key, fmt.Errorf("%s is not in the cache (%s) and gantry is offline: run once with network access, or download it and use include:local", raw, r.opts.CacheDir))
+		})
 }
 
 func (r *Remote) fetchRemote(ctx context.Context, raw string) (fetched, error) {
