@@ -90,6 +90,9 @@ func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs
 	case "actions/cache", "actions/cache/restore", "actions/cache/save":
 		return j.cache(ctx, name, with, outputs)
 	}
+	if strings.ToLower(name) == "actions/setup-go" && r.opts.ToolCache != "" {
+		return j.setupGo(ctx, with, se, outputs)
+	}
 	if tool, ok := setupTools[strings.ToLower(name)]; ok {
 		return j.setup(ctx, tool, with, env)
 	}

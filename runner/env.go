@@ -339,6 +339,9 @@ func (j *job) environ(s *dag.Step, index int) (*stepEnv, error) {
 		all[v] = filepath.Join(seen, f)
 	}
 	all["RUNNER_TEMP"] = filepath.Join(j.ws.StateDir(), "tmp")
+	if tc := j.toolCacheDir(); tc != "" {
+		all["RUNNER_TOOL_CACHE"] = tc
+	}
 	if len(paths) > 0 {
 		all["PATH"] = strings.Join(append(paths, all["PATH"]), string(os.PathListSeparator))
 	}

@@ -35,7 +35,12 @@ type Options struct {
 	ScratchDir string
 	// CacheDir keeps caches between runs (.gantry/cache).
 	CacheDir string
-	Event    Event
+	// ToolCache is the tool cache's directory on the host
+	// (toolcache.Default()), shared by runs: setup-go provisions the
+	// versions it asks for there, and steps see it as RUNNER_TOOL_CACHE.
+	// Empty: the setup-* actions use what is on PATH.
+	ToolCache string
+	Event     Event
 	// Jobs runs only these nodes (and what they need); a manual node runs
 	// only when named here.
 	Jobs []string

@@ -78,6 +78,7 @@ func TestScripts(t *testing.T) {
 	}))
 	t.Cleanup(api.Close)
 	gl := fakeGitLab(t)
+	goproxy, gosumdb := toolchainDist(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -93,9 +94,15 @@ func TestScripts(t *testing.T) {
 			env.Setenv("FAKE_GITHUB_API", api.URL+"/")
 			env.Setenv("FAKE_GITLAB", gl.URL("gitlab.example.org"))
 			env.Setenv("FAKE_GITLAB_COM", gl.URL("gitlab.com"))
+			// Go toolchains for setup-go, from the module cache.
+			env.Setenv("TEST_GOPROXY", goproxy)
+			env.Setenv("TEST_GOSUMDB", gosumdb)
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
+			if cond == "toolchains" {
+				return goproxy != "", nil
+			}
 			if cond != "buildkit" {
 				return false, fmt.Errorf("unknown condition %q", cond)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/checkrun"
 	"github.com/gantry-ci/gantry/runner/host"
+	"github.com/gantry-ci/gantry/runner/toolcache"
 	"github.com/gantry-ci/gantry/translate"
 )
 
@@ -202,6 +203,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			fmt.Fprintf(io.Err, "gantry: running on the host executor: each job in its own copy of %s%s\n", root, why)
 		}
 	}
+	// The tool cache setup-* provision into, shared by runs (an error
+	// leaves setup-* with what is on PATH).
+	toolCache, _ := toolcache.Default()
 	anyFailed, infraWhy := false, ""
 	for _, p := range pipelines {
 		ropts := runner.Options{
@@ -209,6 +213,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			Source:       root,
 			RunDir:       filepath.Join(root, ".gantry", "runs", runID()),
 			CacheDir:     filepath.Join(root, ".gantry", "cache"),
+			ToolCache:    toolCache,
 			Event:        event,
 			Jobs:         opts.Jobs,
 			Parallel:     opts.Parallel,

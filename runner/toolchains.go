@@ -1,0 +1,116 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/gantry-ci/gantry/runner/toolcache"
+	"github.com/gantry-ci/gantry/runner/toolcache/golang"
+)
+
+// ToolMounter is implemented by workspaces whose steps do not see the
+// host's files (containers): a toolchain of the host's tool cache is
+// mounted read-only into them, at the same TOOL/VERSION/ARCH under
+// ToolCacheDir, for the node's later commands.
+type ToolMounter interface {
+	// ToolCacheDir is RUNNER_TOOL_CACHE as steps see it.
+	ToolCacheDir() string
+	// MountTool mounts the host directory dir at rel (TOOL/VERSION/ARCH)
+	// under ToolCacheDir.
+	MountTool(dir, rel string) error
+}
+
+// toolCacheDir is RUNNER_TOOL_CACHE as the node's steps see it, or ""
+// when the run has no tool cache.
+func (j *job) toolCacheDir() string {
+	if j.r.opts.ToolCache == "" {
+		return ""
+	}
+	if tm, ok := j.ws.(ToolMounter); ok {
+		return tm.ToolCacheDir()
+	}
+	if j.ws.HostDir() != "" {
+		return j.r.opts.ToolCache
+	}
+	return ""
+}
+
+// setupGo provisions the Go toolchain actions/setup-go asks for into the
+// tool cache, and puts it first on the job's PATH, as setup-go does.
+func (j *job) setupGo(ctx context.Context, with map[string]string, se *stepEnv, outputs map[string]string) (int, error) {
+	spec := strings.TrimSpace(with["go-version"])
+	if file := strings.TrimSpace(with["go-version-file"]); spec == "" && file != "" {
+		root, err := j.hostRoot(ctx, []string{file})
+		if err != nil {
+			return 1, err
+		}
+		if spec, err = golang.VersionFile(filepath.Join(root, filepath.FromSlash(file))); err != nil {
+			return 1, err
+		}
+		j.say("setup-go: %s asks for go %s", file, spec)
+	}
+	if spec == "" {
+		// As setup-go does without a version: the go on PATH.
+		return j.setup(ctx, setupTools["actions/setup-go"], with, se.vars)
+	}
+	tm, mounts := j.ws.(ToolMounter)
+	if !mounts && j.ws.HostDir() == "" {
+		return j.setup(ctx, setupTools["actions/setup-go"], with, se.vars)
+	}
+	checkLatest, _ := strconv.ParseBool(with["check-latest"])
+	goos, goarch := runtime.GOOS, runtime.GOARCH
+	if mounts {
+		goos = "linux" // the job's container
+	}
+	lookup := func(k string) string {
+		if v, ok := se.env[k]; ok {
+			return v
+		}
+		if v, ok := j.r.opts.ExtraEnv[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	env := golang.ReadEnv(lookup)
+	in := &golang.Installer{
+		Cache: &toolcache.Cache{Dir: j.r.opts.ToolCache},
+		Env:   &env,
+		GOOS:  goos, GOARCH: goarch,
+		Log: func(format string, args ...any) { j.say("setup-go: "+format, args...) },
+	}
+	res, err := in.Install(ctx, golang.Request{Version: spec, CheckLatest: checkLatest})
+	if err != nil {
+		return 1, fmt.Errorf("setup-go: %w", err)
+	}
+	bin := filepath.Join(res.Dir, "bin")
+	if mounts {
+		rel := path.Join("go", res.Version, toolcache.Arch(goarch))
+		if err := tm.MountTool(res.Dir, rel); err != nil {
+			return 1, fmt.Errorf("setup-go: %w", err)
+		}
+		bin = path.Join(tm.ToolCacheDir(), rel, "bin")
+	}
+	j.mu.Lock()
+	j.paths = append([]string{bin}, j.paths...)
+	if _, set := se.env["GOTOOLCHAIN"]; !set {
+		// As setup-go does when a version is asked for: that version, not
+		// one go.mod's toolchain line would switch to.
+		j.exported["GOTOOLCHAIN"] = "local"
+	}
+	j.mu.Unlock()
+	outputs["go-version"] = res.Version
+	// cache-hit: whether the toolchain was in the tool cache already.
+	outputs["cache-hit"] = strconv.FormatBool(!res.Downloaded)
+	how := "from the tool cache"
+	if res.Downloaded {
+		how = "downloaded into the tool cache"
+	}
+	j.say("setup-go: go %s %s, %s on PATH", res.Version, how, bin)
+	return 0, nil
+}
