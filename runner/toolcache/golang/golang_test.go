@@ -426,3 +426,22 @@ func TestGoName(t *testing.T) {
 		}
 	}
 }
+
+func TestKnownSumDB(t *testing.T) {
+	t.Parallel()
+	for name, key := range knownSumDB {
+		v, err := note.NewVerifier(key)
+		if err != nil || v.Name() != name {
+			t.Errorf("key of %s: %v (name %q)", name, err, v.Name())
+		}
+	}
+	for _, db := range []string{"sum.golang.org", "sum.golang.google.cn", "sum.golang.org https://sum.example"} {
+		c, err := (&Installer{}).newChecker(t.Context(), Env{GOSUMDB: db}, nil, t.TempDir())
+		if err != nil || c == nil || c.name != "sum.golang.org" {
+			t.Errorf("GOSUMDB=%s: %+v, %v", db, c, err)
+		}
+	}
+	if _, err := (&Installer{}).newChecker(t.Context(), Env{GOSUMDB: "a b c"}, nil, t.TempDir()); err == nil {
+		t.Error("GOSUMDB with three fields accepted")
+	}
+}

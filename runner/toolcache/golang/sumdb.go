@@ -18,7 +18,7 @@ import (
 
 // knownSumDB are the checksum databases the go command knows by name.
 var knownSumDB = map[string]string{
-	"sum.golang.org": "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ze6UbJ7IiPcRM9sU",
+	"sum.golang.org": "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8",
 }
 
 // ErrChecksum is returned when a download does not match the checksum
