@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -25,6 +26,10 @@ type ToolMounter interface {
 	// under ToolCacheDir.
 	MountTool(dir, rel string) error
 }
+
+// goCacheDir holds GOMODCACHE and GOCACHE in a container, where setup-go
+// mounts them from the engine's cache.
+const goCacheDir = "/gantry/cache/go"
 
 // toolCacheDir is RUNNER_TOOL_CACHE as the node's steps see it, or ""
 // when the run has no tool cache.
@@ -96,13 +101,29 @@ func (j *job) setupGo(ctx context.Context, with map[string]string, se *stepEnv, 
 		}
 		bin = path.Join(tm.ToolCacheDir(), rel, "bin")
 	}
-	j.mu.Lock()
-	j.paths = append([]string{bin}, j.paths...)
-	if _, set := se.env["GOTOOLCHAIN"]; !set {
+	set := map[string]string{}
+	if _, ok := se.env["GOTOOLCHAIN"]; !ok {
 		// As setup-go does when a version is asked for: that version, not
 		// one go.mod's toolchain line would switch to.
-		j.exported["GOTOOLCHAIN"] = "local"
+		set["GOTOOLCHAIN"] = "local"
 	}
+	if cm, ok := j.ws.(CacheMounter); ok && with["cache"] != "false" {
+		// setup-go's cache: (on by default) keeps the module and build
+		// caches between runs; in a container they are the engine's cache
+		// mounts, shared by the jobs (the host's jobs share the host's).
+		for k, p := range map[string]string{"GOMODCACHE": goCacheDir + "/mod", "GOCACHE": goCacheDir + "/build"} {
+			if _, ok := se.env[k]; ok {
+				continue
+			}
+			if err := cm.MountCache("setup-go-"+strings.ToLower(k), []string{p}); err != nil {
+				return 1, fmt.Errorf("setup-go: %w", err)
+			}
+			set[k] = p
+		}
+	}
+	j.mu.Lock()
+	j.paths = append([]string{bin}, j.paths...)
+	maps.Copy(j.exported, set)
 	j.mu.Unlock()
 	outputs["go-version"] = res.Version
 	// cache-hit: whether the toolchain was in the tool cache already.
