@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/expr"
 	"github.com/gantry-ci/gantry/lock"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/checkrun"
@@ -25,8 +28,12 @@ import (
 
 type runOptions struct {
 	Files        []string
+	Workflows    []string
 	Jobs         []string
 	Event        string
+	eventSet     bool
+	InputFile    string
+	VarFile      string
 	EventPath    string
 	Ref          string
 	Base         string
@@ -85,23 +92,30 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
   gantry run --locked --offline`,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			opts.Files = files
+			opts.eventSet = cmd.Flags().Changed("event")
 			return runRun(cmd.Context(), io, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&opts.Jobs, "job", nil, "run only this node and what it needs (repeatable); manual nodes run only when named")
+	f.StringArrayVarP(&opts.Jobs, "job", "j", nil, "run only this job and what it needs (repeatable): a job id, a job key (all its matrix legs) or a display name, in whichever pipeline has it; manual jobs run only when named")
+	f.StringArrayVarP(&opts.Workflows, "workflows", "W", nil, "a workflow file or directory to run (repeatable), as naming it does")
 	f.StringVar(&opts.Event, "event", "push", "the event: push, pull_request, schedule, manual (workflow_dispatch), merge_request, ...")
-	f.StringVar(&opts.EventPath, "event-path", "", "a JSON file with the event's payload (github.event)")
+	f.StringVarP(&opts.EventPath, "event-path", "e", "", "a JSON file with the event's payload (github.event)")
 	f.StringVar(&opts.Ref, "ref", "", "the ref (refs/heads/BRANCH or refs/tags/TAG); default the current branch")
 	f.StringVar(&opts.Base, "base", "", "compare with this ref to know the changed files (paths filters, rules:changes)")
 	f.StringArrayVar(&opts.Inputs, "input", nil, "KEY=VALUE: an input of a manual run (repeatable)")
+	f.StringVar(&opts.InputFile, "input-file", "", "a dotenv file of inputs (KEY=VALUE lines)")
 	f.StringArrayVar(&opts.Vars, "var", nil, "KEY=VALUE: a variable (GitHub vars context, GitLab CI/CD variable) (repeatable)")
-	f.StringArrayVar(&opts.Secrets, "secret", nil, "NAME or NAME=VALUE: a secret, from the environment when no value is given (repeatable)")
+	f.StringVar(&opts.VarFile, "var-file", "", "a dotenv file of variables (KEY=VALUE lines)")
+	f.StringArrayVarP(&opts.Secrets, "secret", "s", nil, "NAME or NAME=VALUE: a secret, from the environment when no value is given (repeatable)")
 	f.StringVar(&opts.SecretFile, "secret-file", "", "a dotenv file of secrets (NAME=VALUE lines)")
-	f.StringArrayVar(&opts.Env, "env", nil, "NAME: pass this host environment variable to steps (repeatable)")
+	f.StringArrayVar(&opts.Env, "env", nil, "NAME=VALUE: a variable steps see; NAME alone passes this host environment variable (repeatable)")
 	f.StringVar(&opts.EnvFile, "env-file", "", "a dotenv file of variables every step sees (NAME=VALUE lines)")
 	f.StringArrayVar(&opts.Matrix, "matrix", nil, "KEY=VALUE: run only the matrix combinations with this value (repeatable)")
-	f.IntVarP(&opts.Parallel, "jobs", "j", 0, "how many nodes run at once (default: the number of CPUs)")
+	f.IntVarP(&opts.Parallel, "parallel", "p", 0, "how many jobs run at once (default: the number of CPUs)")
+	f.IntVar(&opts.Parallel, "jobs", 0, "how many jobs run at once")
+	_ = f.MarkDeprecated("jobs", "use --parallel (-p); -j selects jobs, as in act")
+	f.SetOutput(io.Err) // the deprecation notice, not in --json's stdout
 	f.StringVar(&opts.Executor, "executor", "auto", "where steps run: host, buildkit, or auto (buildkit when a daemon answers, else host)")
 	opts.Engine.register(cmd)
 	f.StringVar(&opts.Report, "report", "auto", "report each node as a GitHub check run on the commit: github, none, or auto (github inside GitHub Actions with a GITHUB_TOKEN)")
@@ -122,6 +136,13 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	case "auto", "host", "buildkit":
 	default:
 		return usagef("--executor %q: use host, buildkit or auto", opts.Executor)
+	}
+	// Bare words are an event (gantry run pull_request, as act takes it)
+	// or jobs (gantry run lint, as gitlab-ci-local takes it).
+	files, words := splitArgs(append(slices.Clone(opts.Files), opts.Workflows...))
+	opts.Files = files
+	if err := opts.readFiles(); err != nil {
+		return err
 	}
 	opts.Source.Vars = opts.Vars
 	topts, err := opts.Source.options("", opts.Files...)
@@ -147,7 +168,6 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		topts.Pinned = lf.Pinned
 	}
 	topts.Actions = func(uses string) (string, error) { return actions(ctx, uses) }
-	files := opts.Files
 	if len(files) == 0 {
 		files = discover(opts.Source.Dir)
 		if len(files) == 0 {
@@ -157,6 +177,27 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	pipelines, err := load(ctx, io, files, topts)
 	if err != nil {
 		return err
+	}
+	if err := opts.readWords(words, pipelines); err != nil {
+		return err
+	}
+	jobs := map[*dag.Pipeline][]string{}
+	if len(opts.Jobs) > 0 {
+		sel, err := selectJobs(pipelines, opts.Jobs)
+		if err != nil {
+			return err
+		}
+		pipelines = nil
+		for _, s := range sel {
+			pipelines = append(pipelines, s.p)
+			jobs[s.p] = s.ids
+		}
+	}
+	if err := checkMatrix(pipelines, opts.Matrix); err != nil {
+		return err
+	}
+	if events := pipelineEvents(pipelines); len(opts.Jobs) == 0 && len(events) > 0 && !slices.Contains(events, opts.Event) && !slices.Contains(events, eventAliases[opts.Event]) {
+		warn(fmt.Sprintf("no pipeline here runs for the event %q: they run for %s", opts.Event, strings.Join(events, ", ")))
 	}
 	event, err := opts.event(ctx)
 	if err != nil {
@@ -172,6 +213,15 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	extraEnv, err := readDotenv(opts.EnvFile)
 	if err != nil {
 		return err
+	}
+	// --env NAME=VALUE sets a value; --env NAME passes the host's.
+	for _, kv := range opts.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if k == "" {
+				return usagef("--env %q: expected NAME=VALUE or NAME", kv)
+			}
+			extraEnv[k] = v
+		}
 	}
 	root, err := filepath.Abs(opts.Source.Dir)
 	if err != nil {
@@ -215,13 +265,13 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			CacheDir:     filepath.Join(root, ".gantry", "cache"),
 			ToolCache:    toolCache,
 			Event:        event,
-			Jobs:         opts.Jobs,
+			Jobs:         jobs[p],
 			Parallel:     opts.Parallel,
 			Secrets:      secrets,
 			Vars:         keyValues(opts.Vars),
 			ExtraEnv:     extraEnv,
 			Matrix:       keyValues(opts.Matrix),
-			Env:          opts.Env,
+			Env:          hostNames(opts.Env),
 			KeepGoing:    opts.KeepGoing,
 			PlatformHost: opts.PlatformHost,
 			Platforms:    opts.Engine.labels(),
@@ -362,6 +412,92 @@ func (o *runOptions) event(ctx context.Context) (runner.Event, error) {
 		e.BaseRef = "refs/heads/" + strings.TrimPrefix(o.Base, "refs/heads/")
 	}
 	return runner.GitEvent(ctx, o.Source.Dir, e, o.Base), nil
+}
+
+// readFiles adds --input-file and --var-file to the inputs and variables
+// (the flags given one by one win).
+func (o *runOptions) readFiles() error {
+	for _, f := range []struct {
+		path string
+		into *[]string
+	}{{o.InputFile, &o.Inputs}, {o.VarFile, &o.Vars}} {
+		kv, err := readDotenv(f.path)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		var from []string
+		for _, k := range slices.Sorted(maps.Keys(kv)) {
+			from = append(from, k+"="+kv[k])
+		}
+		*f.into = append(from, *f.into...)
+	}
+	return nil
+}
+
+// readWords reads run's bare words: an event name (one, unless --event is
+// given) or jobs.
+func (o *runOptions) readWords(words []string, pipelines []*dag.Pipeline) error {
+	events := pipelineEvents(pipelines)
+	for _, w := range words {
+		isEvent := slices.Contains(knownEvents, w) || slices.Contains(events, w)
+		hasJob := false
+		for _, p := range pipelines {
+			hasJob = hasJob || len(matchJob(p, w)) > 0
+		}
+		switch {
+		case hasJob:
+			o.Jobs = append(o.Jobs, w)
+		case isEvent && !o.eventSet:
+			o.Event, o.eventSet = w, true
+		case isEvent:
+			return usagef("%q and --event %s: name one event", w, o.Event)
+		default:
+			// Neither: --job's message lists what is close.
+			o.Jobs = append(o.Jobs, w)
+		}
+	}
+	return nil
+}
+
+// hostNames are the --env entries that pass a host variable (NAME alone).
+func hostNames(env []string) []string {
+	var out []string
+	for _, e := range env {
+		if !strings.Contains(e, "=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkMatrix refuses a --matrix KEY=VALUE that selects no matrix leg of
+// the pipelines (it would run nothing of the matrix, silently).
+func checkMatrix(pipelines []*dag.Pipeline, matrix []string) error {
+	for _, kv := range matrix {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return usagef("--matrix %q: expected KEY=VALUE", kv)
+		}
+		var seen []string
+		dynamic := false
+		for _, p := range pipelines {
+			for _, n := range p.Nodes {
+				dynamic = dynamic || n.MatrixFrom != ""
+				if mv, ok := n.Matrix[k]; ok {
+					seen = append(seen, expr.FromGo(mv).String())
+				}
+			}
+		}
+		if dynamic || slices.Contains(seen, v) {
+			continue
+		}
+		slices.Sort(seen)
+		if seen = slices.Compact(seen); len(seen) == 0 {
+			return usagef("--matrix %s: no matrix of these pipelines has the key %s", kv, k)
+		}
+		return usagef("--matrix %s matches no matrix leg: %s is one of %s", kv, k, strings.Join(seen, ", "))
+	}
+	return nil
 }
 
 // readDotenv reads NAME=VALUE lines (comments, blank lines, "export "
