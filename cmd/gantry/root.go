@@ -36,6 +36,7 @@ back a minimal trigger file for the CI provider.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newRunCmd(io),
+		newListCmd(io),
 		newTranslateCmd(io),
 		newEmitCmd(io),
 		newMigrateCmd(io),
