@@ -51,11 +51,11 @@ func TestSummaryInfrastructure(t *testing.T) {
 		{ID: "test", Status: dag.StatusSkipped, Reason: "a job it needs did not succeed"},
 	}}
 	var text, js bytes.Buffer
-	printSummary(&text, res, false)
+	printSummary(&text, nil, res, false)
 	if !strings.Contains(text.String(), "failure (infrastructure)") {
 		t.Errorf("text summary:\n%s", text.String())
 	}
-	printSummary(&js, res, true)
+	printSummary(&js, nil, res, true)
 	var got struct {
 		Infra bool `json:"infrastructure_failed"`
 		Nodes []struct {

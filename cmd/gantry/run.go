@@ -239,6 +239,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if rep, err = opts.checkRuns(ctx, io, rep, event, masker); err != nil {
 		return err
 	}
+	if !opts.JSON {
+		rep = hideInternal(rep, pipelines)
+	}
 	var executor runner.Executor = host.New(host.Options{})
 	if !opts.DryRun {
 		bk, why, err := opts.Engine.connect(ctx, opts.Executor, masker.Writer(io.Err), func(id, msg string) { rep.Line(id, "gantry", masker.Mask(msg)) })
@@ -314,7 +317,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 				fmt.Fprintf(io.Err, "gantry: %d artifact(s) copied to %s\n", n, opts.Output)
 			}
 		}
-		printSummary(out, res, opts.JSON)
+		printSummary(out, p, res, opts.JSON)
 		if res.Failed {
 			anyFailed = true
 		}
@@ -606,21 +609,28 @@ func printPlan(io *IO, p *dag.Pipeline, plan *runner.Plan, asJSON bool) {
 	}
 	fmt.Fprintf(io.Out, "%s: triggered %s\n", p.Name, plan.Why)
 	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
-	for i, pn := range plan.Nodes {
+	i := 0
+	for _, pn := range plan.Nodes {
+		// GitLab's stage barriers are gantry's plumbing: their jobs
+		// stand in for them.
+		if internalNode(pn.Node) {
+			continue
+		}
+		i++
 		what := "run"
 		if !pn.Run {
 			what = "skip: " + pn.Why
 		}
 		needs := ""
-		if len(pn.Node.Needs) > 0 {
-			needs = "after " + strings.Join(pn.Node.Needs, ", ")
+		if vn := visibleNeeds(p, pn.Node); len(vn) > 0 {
+			needs = "after " + strings.Join(vn, ", ")
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", i+1, pn.Node.ID, what, needs)
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", i, pn.Node.ID, what, needs)
 	}
 	tw.Flush()
 }
 
-func printSummary(w interface{ Write([]byte) (int, error) }, res *runner.Result, asJSON bool) {
+func printSummary(w interface{ Write([]byte) (int, error) }, p *dag.Pipeline, res *runner.Result, asJSON bool) {
 	if asJSON {
 		nodes := []map[string]any{}
 		for _, n := range res.Nodes {
@@ -639,6 +649,9 @@ func printSummary(w interface{ Write([]byte) (int, error) }, res *runner.Result,
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NODE\tSTATUS\tDURATION\tWHY")
 	for _, n := range res.Nodes {
+		if p != nil && internalNode(p.Node(n.ID)) {
+			continue // a stage barrier: its jobs say how it went
+		}
 		status := string(n.Status)
 		if n.Infrastructure {
 			status += " (infrastructure)"

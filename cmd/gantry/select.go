@@ -8,6 +8,7 @@ import (
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
+	"github.com/gantry-ci/gantry/runner"
 )
 
 // Choosing what runs, the way users of act and gitlab-ci-local ask for
@@ -92,7 +93,7 @@ func selectJobs(pipelines []*dag.Pipeline, names []string) ([]selection, error) 
 // internalNode reports whether a node is gantry's own plumbing, not a job
 // a user wrote: GitLab's stage barriers.
 func internalNode(n *dag.Node) bool {
-	return strings.HasPrefix(n.ID, "stage.") && len(n.Steps) == 0 && n.Uses == "" && n.MatrixFrom == ""
+	return n != nil && strings.HasPrefix(n.ID, "stage.") && len(n.Steps) == 0 && n.Uses == "" && n.MatrixFrom == ""
 }
 
 // closeMatches are up to three names near name: the closest by edit
@@ -153,4 +154,53 @@ func pipelineEvents(pipelines []*dag.Pipeline) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// withoutInternal is a reporter that leaves out the nodes that are
+// gantry's plumbing (internalNode): GitLab's stage barriers would say
+// again, as "stage test: failure", what their jobs said.
+type withoutInternal struct {
+	runner.Reporter
+	hidden map[string]bool
+}
+
+func hideInternal(rep runner.Reporter, pipelines []*dag.Pipeline) runner.Reporter {
+	hidden := map[string]bool{}
+	for _, p := range pipelines {
+		for _, n := range p.Nodes {
+			if internalNode(n) {
+				hidden[n.ID] = true
+			}
+		}
+	}
+	if len(hidden) == 0 {
+		return rep
+	}
+	return withoutInternal{Reporter: rep, hidden: hidden}
+}
+
+func (w withoutInternal) NodeStarted(id, name string) {
+	if !w.hidden[id] {
+		w.Reporter.NodeStarted(id, name)
+	}
+}
+
+func (w withoutInternal) NodeFinished(r runner.NodeResult) {
+	if !w.hidden[r.ID] {
+		w.Reporter.NodeFinished(r)
+	}
+}
+
+func (w withoutInternal) Line(node, stream, text string) {
+	if !w.hidden[node] {
+		w.Reporter.Line(node, stream, text)
+	}
+}
+
+// Annotation passes annotations on to a reporter that takes them (check
+// runs).
+func (w withoutInternal) Annotation(node string, a runner.Annotation) {
+	if an, ok := w.Reporter.(runner.Annotator); ok && !w.hidden[node] {
+		an.Annotation(node, a)
+	}
 }
