@@ -382,7 +382,8 @@ func (t *translator) inheritVariables(n *dag.Node, inh *node) {
 			n.InheritEnv = &[]string{}
 		}
 	case seqKind:
-		names := inh.strings()
+		// variables: [] inherits none, as false does.
+		names := append([]string{}, inh.strings()...)
 		n.InheritEnv = &names
 	}
 }
