@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,13 +19,17 @@ const (
 	exitInterrupted = 130 // stopped by Ctrl-C or SIGTERM
 )
 
-// usageError marks a bad command line.
-type usageError struct{ err error }
+// usageError marks a bad command line; command, when set, is the
+// command whose --help the message points at.
+type usageError struct {
+	err     error
+	command string
+}
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+func usagef(format string, args ...any) error { return usageError{err: fmt.Errorf(format, args...)} }
 
 // findingsError carries diagnostics in the user's input up to main, which
 // prints them in the chosen format and exits with exitFindings.
@@ -64,7 +69,7 @@ func report(io *IO, err error, interrupted bool) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
-		fmt.Fprintf(io.Err, "gantry: %v\nRun 'gantry --help' for usage.\n", err)
+		fmt.Fprintf(io.Err, "gantry: error: %v\nRun '%s --help' for usage.\n", err, cmp.Or(ue.command, io.command, "gantry"))
 		return exitUsage
 	}
 	var failed failedError
@@ -79,7 +84,7 @@ func report(io *IO, err error, interrupted bool) int {
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		fmt.Fprintf(io.Err, "gantry: %v\n", err)
+		fmt.Fprintf(io.Err, "gantry: error: %v\n", err)
 		return exitFindings
 	}
 	fmt.Fprintf(io.Err, "gantry: internal error: %v\n", err)

@@ -20,6 +20,9 @@ type IO struct {
 	Color bool
 	// ErrorFormat is how diagnostics print: line, pretty, json or github.
 	ErrorFormat string
+	// command is the command line's command (gantry run), whose --help a
+	// usage error points at.
+	command string
 }
 
 func newIO(in io.Reader, out, errw io.Writer) *IO {

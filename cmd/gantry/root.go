@@ -21,6 +21,7 @@ back a minimal trigger file for the CI provider.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			io.command = cmd.CommandPath()
 			formats := []string{"auto", "line", "pretty", "json", "github"}
 			if !slices.Contains(formats, io.ErrorFormat) {
 				return usagef("--error-format %q is not one of %v", io.ErrorFormat, formats)
@@ -33,7 +34,10 @@ back a minimal trigger file for the CI provider.`,
 	root.SetErr(io.Err)
 	root.PersistentFlags().StringVar(&io.ErrorFormat, "error-format", "auto",
 		"how findings print: line (file:line:col: message), pretty (with the source line), json, github (workflow annotations); auto is pretty on a terminal")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		io.command = cmd.CommandPath()
+		return usageError{err: err}
+	})
 	root.AddCommand(
 		newRunCmd(io),
 		newListCmd(io),
@@ -54,7 +58,7 @@ back a minimal trigger file for the CI provider.`,
 func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
 		if err := check(cmd, a); err != nil {
-			return usageError{fmt.Errorf("%s: %w", cmd.CommandPath(), err)}
+			return usageError{err: fmt.Errorf("%s: %w", cmd.CommandPath(), err), command: cmd.CommandPath()}
 		}
 		return nil
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -111,6 +113,26 @@ func runTranslate(ctx context.Context, io *IO, opts *translateOptions) error {
 // load translates files. Errors in the input become a findingsError;
 // warnings alone are printed and do not fail.
 func load(ctx context.Context, io *IO, files []string, opts translate.Options) ([]*dag.Pipeline, error) {
+	// A path that is not there, or a directory without CI files, is a
+	// mistake on the command line, not gantry's.
+	for _, f := range files {
+		if f == "-" {
+			continue
+		}
+		st, err := os.Stat(f)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, usagef("%s does not exist", f)
+		case err != nil:
+			return nil, usagef("%v", err)
+		case st.IsDir():
+			if yml, _ := filepath.Glob(filepath.Join(f, "*.yml")); len(yml) == 0 {
+				if yaml, _ := filepath.Glob(filepath.Join(f, "*.yaml")); len(yaml) == 0 {
+					return nil, usagef("%s: no .yml or .yaml files in this directory (name a CI file, or a directory of them such as .github/workflows)", f)
+				}
+			}
+		}
+	}
 	pipelines, l, err := translate.Files(ctx, files, opts)
 	if err != nil {
 		return nil, err
