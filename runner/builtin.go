@@ -93,6 +93,9 @@ func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs
 	if strings.ToLower(name) == "actions/setup-go" && r.opts.ToolCache != "" {
 		return j.setupGo(ctx, with, se, outputs)
 	}
+	if strings.ToLower(name) == "actions/setup-node" && r.opts.ToolCache != "" {
+		return j.setupNode(ctx, with, se, outputs)
+	}
 	if tool, ok := setupTools[strings.ToLower(name)]; ok {
 		return j.setup(ctx, tool, with, env)
 	}

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gantry-ci/gantry/runner/toolcache"
 	"github.com/gantry-ci/gantry/runner/toolcache/golang"
+	"github.com/gantry-ci/gantry/runner/toolcache/node"
 )
 
 // ToolMounter is implemented by workspaces whose steps do not see the
@@ -95,7 +97,7 @@ func (j *job) setupGo(ctx context.Context, with map[string]string, se *stepEnv, 
 	}
 	bin := filepath.Join(res.Dir, "bin")
 	if mounts {
-		rel := path.Join("go", res.Version, toolcache.Arch(goarch))
+		rel := path.Join("go", res.Version, filepath.Base(res.Dir))
 		if err := tm.MountTool(res.Dir, rel); err != nil {
 			return 1, fmt.Errorf("setup-go: %w", err)
 		}
@@ -133,5 +135,107 @@ func (j *job) setupGo(ctx context.Context, with map[string]string, se *stepEnv, 
 		how = "downloaded into the tool cache"
 	}
 	j.say("setup-go: go %s %s, %s on PATH", res.Version, how, bin)
+	return 0, nil
+}
+
+// setupNode provisions the Node.js actions/setup-node asks for into the
+// tool cache, and puts it first on the job's PATH, as setup-node does.
+func (j *job) setupNode(ctx context.Context, with map[string]string, se *stepEnv, outputs map[string]string) (int, error) {
+	spec := strings.TrimSpace(with["node-version"])
+	if file := strings.TrimSpace(with["node-version-file"]); spec == "" && file != "" {
+		root, err := j.hostRoot(ctx, []string{file})
+		if err != nil {
+			return 1, err
+		}
+		if spec, err = node.VersionFile(filepath.Join(root, filepath.FromSlash(file))); err != nil {
+			return 1, err
+		}
+		j.say("setup-node: %s asks for node %s", file, spec)
+	}
+	tm, mounts := j.ws.(ToolMounter)
+	if spec == "" || !mounts && j.ws.HostDir() == "" {
+		// As setup-node does without a version: the node on PATH.
+		if code, err := j.setup(ctx, setupTools["actions/setup-node"], with, se.vars); err != nil || code != 0 {
+			return code, err
+		}
+		return j.npmrc(with, se)
+	}
+	checkLatest, _ := strconv.ParseBool(with["check-latest"])
+	mirror := strings.TrimSpace(with["mirror"])
+	if mirror == "" {
+		mirror = se.env["NODE_MIRROR"]
+	}
+	if mirror == "" {
+		mirror = cmp.Or(j.r.opts.ExtraEnv["NODE_MIRROR"], os.Getenv("NODE_MIRROR"))
+	}
+	in := &node.Installer{
+		Cache:  &toolcache.Cache{Dir: j.r.opts.ToolCache},
+		Mirror: mirror,
+		Log:    func(format string, args ...any) { j.say("setup-node: "+format, args...) },
+	}
+	res, err := in.Install(ctx, node.Request{Version: spec, CheckLatest: checkLatest})
+	if err != nil {
+		return 1, fmt.Errorf("setup-node: %w", err)
+	}
+	bin := filepath.Join(res.Dir, "bin")
+	if mounts {
+		rel := path.Join("node", res.Version, filepath.Base(res.Dir))
+		if err := tm.MountTool(res.Dir, rel); err != nil {
+			return 1, fmt.Errorf("setup-node: %w", err)
+		}
+		bin = path.Join(tm.ToolCacheDir(), rel, "bin")
+	}
+	j.mu.Lock()
+	j.paths = append([]string{bin}, j.paths...)
+	j.mu.Unlock()
+	outputs["node-version"] = "v" + res.Version
+	outputs["cache-hit"] = strconv.FormatBool(!res.Downloaded)
+	how := "from the tool cache"
+	if res.Downloaded {
+		how = "downloaded into the tool cache"
+	}
+	j.say("setup-node: node %s %s, %s on PATH", res.Version, how, bin)
+	return j.npmrc(with, se)
+}
+
+// npmrc writes the .npmrc setup-node writes for registry-url, in
+// RUNNER_TEMP, and points npm at it (NPM_CONFIG_USERCONFIG); the token
+// comes from NODE_AUTH_TOKEN when npm runs.
+func (j *job) npmrc(with map[string]string, se *stepEnv) (int, error) {
+	registry := strings.TrimSpace(with["registry-url"])
+	if registry == "" {
+		return 0, nil
+	}
+	if !strings.HasSuffix(registry, "/") {
+		registry += "/"
+	}
+	auth := strings.TrimPrefix(strings.TrimPrefix(registry, "https:"), "http:")
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:_authToken=${NODE_AUTH_TOKEN}\n", auth)
+	if scope := strings.TrimSpace(with["scope"]); scope != "" {
+		if !strings.HasPrefix(scope, "@") {
+			scope = "@" + scope
+		}
+		fmt.Fprintf(&b, "%s:registry=%s\n", strings.ToLower(scope), registry)
+	} else {
+		fmt.Fprintf(&b, "registry=%s\n", registry)
+	}
+	if a := with["always-auth"]; a != "" {
+		fmt.Fprintf(&b, "always-auth=%s\n", a)
+	}
+	dir := filepath.Join(j.stateDir, "tmp")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 1, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".npmrc"), []byte(b.String()), 0o644); err != nil {
+		return 1, err
+	}
+	j.mu.Lock()
+	j.exported["NPM_CONFIG_USERCONFIG"] = path.Join(filepath.ToSlash(j.ws.StateDir()), "tmp", ".npmrc")
+	if _, ok := se.env["NODE_AUTH_TOKEN"]; !ok {
+		j.exported["NODE_AUTH_TOKEN"] = "XXXXX-XXXXX-XXXXX-XXXXX"
+	}
+	j.mu.Unlock()
+	j.say("setup-node: .npmrc for %s in RUNNER_TEMP (NPM_CONFIG_USERCONFIG)", registry)
 	return 0, nil
 }

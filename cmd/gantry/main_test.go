@@ -79,6 +79,7 @@ func TestScripts(t *testing.T) {
 	t.Cleanup(api.Close)
 	gl := fakeGitLab(t)
 	goproxy, gosumdb := toolchainDist(t)
+	nodeMirror := nodeDist(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -97,11 +98,15 @@ func TestScripts(t *testing.T) {
 			// Go toolchains for setup-go, from the module cache.
 			env.Setenv("TEST_GOPROXY", goproxy)
 			env.Setenv("TEST_GOSUMDB", gosumdb)
+			env.Setenv("TEST_NODE_MIRROR", nodeMirror)
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "toolchains" {
 				return goproxy != "", nil
+			}
+			if cond == "nodes" {
+				return nodeMirror != "", nil
 			}
 			if cond != "buildkit" {
 				return false, fmt.Errorf("unknown condition %q", cond)
