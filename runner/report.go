@@ -107,12 +107,14 @@ type group struct {
 	lines []string
 }
 
-var palette = []int{36, 33, 35, 32, 34, 96, 93, 95, 92, 94}
+// palette colours the nodes' prefixes: no green nor red, which say how a
+// node went.
+var palette = []int{36, 35, 34, 96, 95, 94, 33, 93}
 
 func (r *TextReporter) prefix(node string) string {
-	name := node
-	if r.Width > 0 && len(name) < r.Width {
-		name += strings.Repeat(" ", r.Width-len(name))
+	name := shorten(node, r.Width)
+	if r.Width > 0 && len([]rune(name)) < r.Width {
+		name += strings.Repeat(" ", r.Width-len([]rune(name)))
 	}
 	if !r.Color {
 		return "[" + name + "] "
@@ -190,7 +192,7 @@ func (r *TextReporter) StepFinished(node, step string, status dag.Status, took t
 	if status != dag.StatusSuccess {
 		// A failed step shows everything, folded or not.
 		r.unfold(node)
-		r.printLocked(node, fmt.Sprintf("  %s %s (%s)", mark(status), step, status))
+		r.printLocked(node, fmt.Sprintf("  %s %s (%s)", r.paint(status, mark(status)), step, r.paint(status, string(status))))
 		return
 	}
 	if g := r.groups[node]; g != nil {
@@ -199,11 +201,52 @@ func (r *TextReporter) StepFinished(node, step string, status dag.Status, took t
 	}
 }
 func (r *TextReporter) NodeFinished(res NodeResult) {
-	msg := fmt.Sprintf("%s %s: %s in %s", mark(res.Status), res.Name, res.Status, res.Duration.Round(time.Millisecond))
+	msg := fmt.Sprintf("%s %s: %s in %s", r.paint(res.Status, mark(res.Status)), res.Name, r.paint(res.Status, string(res.Status)), res.Duration.Round(time.Millisecond))
 	if res.Reason != "" {
 		msg += " (" + res.Reason + ")"
 	}
 	r.printf(res.ID, "%s", msg)
+}
+
+// paint colours text as its status reads (when Color is set): success
+// green, failure red, an allowed failure and a cancellation yellow, a
+// skip dim.
+func (r *TextReporter) paint(s dag.Status, text string) string {
+	if !r.Color {
+		return text
+	}
+	return Paint(s, text)
+}
+
+// Paint colours text as the status s reads on a terminal.
+func Paint(s dag.Status, text string) string {
+	code := ""
+	switch s {
+	case dag.StatusSuccess:
+		code = "32"
+	case dag.StatusFailure:
+		code = "31"
+	case dag.StatusAllowed, dag.StatusCancelled:
+		code = "33"
+	case dag.StatusSkipped:
+		code = "90"
+	}
+	if code == "" {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}
+
+// shorten cuts a name longer than width in its middle, keeping both ends
+// (test-integration-…-ubuntu-24): a matrix leg's ends tell legs apart.
+func shorten(name string, width int) string {
+	r := []rune(name)
+	if width < 5 || len(r) <= width {
+		return name
+	}
+	head := (width - 1) / 2
+	tail := width - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
 func mark(s dag.Status) string {

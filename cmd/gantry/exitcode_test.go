@@ -51,11 +51,11 @@ func TestSummaryInfrastructure(t *testing.T) {
 		{ID: "test", Status: dag.StatusSkipped, Reason: "a job it needs did not succeed"},
 	}}
 	var text, js bytes.Buffer
-	printSummary(&text, nil, res, false)
+	printSummary(&text, res, summaryOptions{})
 	if !strings.Contains(text.String(), "failure (infrastructure)") {
 		t.Errorf("text summary:\n%s", text.String())
 	}
-	printSummary(&js, nil, res, true)
+	printSummary(&js, res, summaryOptions{json: true})
 	var got struct {
 		Infra bool `json:"infrastructure_failed"`
 		Nodes []struct {

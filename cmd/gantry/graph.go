@@ -31,7 +31,7 @@ or image. With --status, nodes are coloured by their outcome in a run.`,
 		Example: `  gantry graph testdata/example.dag.yaml
   gantry graph .github/workflows/ci.yml --format svg -o ci.svg
   gantry graph pipeline.dag.yaml --format dot | dot -Tpng > dag.png
-  gantry graph pipeline.dag.yaml --status .gantry/runs/last.json`,
+  gantry graph pipeline.dag.yaml --status .gantry/runs/last/run.json`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			opts.File = a[0]

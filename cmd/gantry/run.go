@@ -234,7 +234,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if opts.JSON {
 		rep = &runner.JSONReporter{Out: out}
 	} else {
-		rep = &runner.TextReporter{Out: out, Color: io.Color && io.OutTTY, Width: prefixWidth(pipelines), Fold: io.OutTTY}
+		rep = &runner.TextReporter{Out: out, Color: io.Color && io.OutTTY, Width: prefixWidth(pipelines, jobs), Fold: io.OutTTY}
 	}
 	if rep, err = opts.checkRuns(ctx, io, rep, event, masker); err != nil {
 		return err
@@ -307,7 +307,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			}
 			continue
 		}
-		writeRecord(ropts.RunDir, res, masker)
+		record := writeRecord(root, ropts.RunDir, res, masker)
 		if opts.Output != "" {
 			n, err := runner.CopyArtifacts(ropts.RunDir, opts.Output)
 			if err != nil {
@@ -317,7 +317,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 				fmt.Fprintf(io.Err, "gantry: %d artifact(s) copied to %s\n", n, opts.Output)
 			}
 		}
-		printSummary(out, p, res, opts.JSON)
+		printSummary(out, res, summaryOptions{pipeline: p, json: opts.JSON, color: io.Color && io.OutTTY, record: record})
 		if res.Failed {
 			anyFailed = true
 		}
@@ -560,14 +560,31 @@ func runID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
-func prefixWidth(ps []*dag.Pipeline) int {
+// prefixWidth is the width of the progress lines' prefix: the longest id
+// of the jobs that may run (those selected, when --job selects), at most
+// 32 (longer ones are shortened in the middle).
+func prefixWidth(ps []*dag.Pipeline, selected map[*dag.Pipeline][]string) int {
 	w := 0
 	for _, p := range ps {
 		for _, n := range p.Nodes {
-			w = max(w, len(n.ID))
+			if sel, ok := selected[p]; internalNode(n) || ok && !slices.Contains(sel, n.ID) && !isAncestorOf(p, n.ID, sel) {
+				continue
+			}
+			w = max(w, len([]rune(n.ID)))
 		}
 	}
 	return min(w, 32)
+}
+
+// isAncestorOf reports whether id is needed, directly or not, by one of
+// ids (a selected job's needs run too).
+func isAncestorOf(p *dag.Pipeline, id string, ids []string) bool {
+	for _, s := range ids {
+		if _, ok := p.Ancestors(s)[id]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // ensureGitignored keeps .gantry/ out of git status.
@@ -585,12 +602,28 @@ func ensureGitignored(root string) error {
 
 // writeRecord keeps the run's result beside its artifacts, for gantry
 // graph --status and for machines. Values are masked.
-func writeRecord(dir string, res *runner.Result, m *runner.Masker) {
+// writeRecord writes a run's record, points .gantry/runs/last at its
+// directory, and returns the record's path from root ("" when it could
+// not be written).
+func writeRecord(root, dir string, res *runner.Result, m *runner.Masker) string {
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
-		return
+		return ""
 	}
-	_ = os.WriteFile(filepath.Join(dir, "run.json"), []byte(m.Mask(string(b))), 0o644)
+	file := filepath.Join(dir, "run.json")
+	if os.WriteFile(file, []byte(m.Mask(string(b))), 0o644) != nil {
+		return ""
+	}
+	last := filepath.Join(filepath.Dir(dir), "last")
+	tmp := last + ".tmp"
+	_ = os.Remove(tmp)
+	if os.Symlink(filepath.Base(dir), tmp) == nil {
+		_ = os.Rename(tmp, last)
+	}
+	if rel, err := filepath.Rel(root, file); err == nil {
+		return rel
+	}
+	return file
 }
 
 func printPlan(io *IO, p *dag.Pipeline, plan *runner.Plan, asJSON bool) {
@@ -630,7 +663,19 @@ func printPlan(io *IO, p *dag.Pipeline, plan *runner.Plan, asJSON bool) {
 	tw.Flush()
 }
 
-func printSummary(w interface{ Write([]byte) (int, error) }, p *dag.Pipeline, res *runner.Result, asJSON bool) {
+// summaryOptions say how a run's summary prints.
+type summaryOptions struct {
+	// pipeline, when set, tells gantry's plumbing nodes, which are left
+	// out.
+	pipeline *dag.Pipeline
+	json     bool
+	color    bool
+	// record is the run record's path, said under the table.
+	record string
+}
+
+func printSummary(w interface{ Write([]byte) (int, error) }, res *runner.Result, o summaryOptions) {
+	p, asJSON := o.pipeline, o.json
 	if asJSON {
 		nodes := []map[string]any{}
 		for _, n := range res.Nodes {
@@ -656,9 +701,17 @@ func printSummary(w interface{ Write([]byte) (int, error) }, p *dag.Pipeline, re
 		if n.Infrastructure {
 			status += " (infrastructure)"
 		}
+		if o.color {
+			// Every status gets a colour code of the same length, so the
+			// columns stay aligned.
+			status = runner.Paint(n.Status, status)
+		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.ID, status, n.Duration.Round(time.Millisecond), n.Reason)
 	}
 	tw.Flush()
+	if o.record != "" {
+		fmt.Fprintf(w, "  record: %s\n", o.record)
+	}
 	var summaries []string
 	for _, n := range res.Nodes {
 		if n.Summary != "" {
