@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 	"os"
@@ -26,6 +27,8 @@ type sourceFlags struct {
 	GitLab []string
 	// Vars are --var KEY=VALUE, which GitLab include paths may use.
 	Vars []string
+	// Provider forces the CI system the files are read as.
+	Provider string
 
 	cmd *cobra.Command
 }
@@ -37,6 +40,9 @@ func (f *sourceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.Projects, "project-dir", nil, "GROUP/PROJECT=PATH: a local checkout for GitLab include:project, instead of the instance's (repeatable)")
 	cmd.Flags().BoolVar(&f.Offline, "offline", false, "fetch nothing: remote includes and actions come from the cache only")
 	cmd.Flags().StringArrayVar(&f.GitLab, "gitlab", nil, "HOST=URL[,token-env=VAR]: reach GitLab instance HOST at URL, with the token in $VAR (repeatable; env GANTRY_GITLAB, entries separated by spaces)")
+	if cmd.Flags().Lookup("provider") == nil {
+		cmd.Flags().StringVar(&f.Provider, "provider", "", "the CI system the files are for (github, gitlab, gantry), instead of detecting it")
+	}
 	if cmd.Flags().Lookup("var") == nil {
 		cmd.Flags().StringArrayVar(&f.Vars, "var", nil, "KEY=VALUE: a variable GitLab include paths may use (repeatable)")
 	}
@@ -48,7 +54,7 @@ func (f *sourceFlags) options(provider string, files ...string) (translate.Optio
 	if f.cmd != nil && !f.cmd.Flags().Changed("dir") && len(files) > 0 {
 		f.Dir = projectRoot(files[0])
 	}
-	o := translate.Options{Provider: provider, Dir: f.Dir, TemplateDir: f.TemplateDir}
+	o := translate.Options{Provider: cmp.Or(provider, f.Provider), Dir: f.Dir, TemplateDir: f.TemplateDir}
 	for _, p := range f.Projects {
 		name, path, ok := strings.Cut(p, "=")
 		if !ok || name == "" || path == "" {
