@@ -15,9 +15,13 @@ func newRootCmd(io *IO) *cobra.Command {
 GitLab CI files), turns it into one portable, provider-neutral DAG of
 containerized work, runs that DAG on this machine or on BuildKit, and writes
 back a minimal trigger file for the CI provider.`,
-		Example: `  gantry translate .github/workflows/ci.yml
-  gantry graph testdata/example.dag.yaml --format mermaid
-  gantry validate pipeline.dag.yaml`,
+		Example: `  gantry run                          # the repository's pipelines, for a push
+  gantry run -j test pull_request     # one job (and its needs) for a pull request
+  gantry list                         # every job, and which an event runs
+  gantry migrate --dry-run            # what migrating the repository would write
+  gantry emit .github/workflows/ci.yml
+  gantry translate .github/workflows/ci.yml
+  gantry graph .gitlab-ci.yml --format svg -o ci.svg`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {

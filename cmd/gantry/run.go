@@ -128,6 +128,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f.BoolVar(&opts.PlatformHost, "platform-host", false, "run jobs that ask for a container image on this machine anyway")
 	f.StringVarP(&opts.Output, "output", "o", "", "copy the run's artifacts to this directory when it ends (DIR/NAME for upload-artifact, DIR/JOB for GitLab artifacts)")
 	opts.Source.register(cmd)
+	groupFlags(cmd, runFlagGroups)
 	return cmd
 }
 
