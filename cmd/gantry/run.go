@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
 	"github.com/gantry-ci/gantry/expr"
 	"github.com/gantry-ci/gantry/lock"
 	"github.com/gantry-ci/gantry/runner"
@@ -175,7 +176,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			return usagef("no pipeline found: name a file, or run in a repository with .github/workflows/*.yml or .gitlab-ci.yml")
 		}
 	}
-	pipelines, err := load(ctx, io, files, topts)
+	pipelines, warnings, err := loadQuiet(ctx, files, topts)
 	if err != nil {
 		return err
 	}
@@ -188,11 +189,26 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		if err != nil {
 			return err
 		}
+		// The warnings of pipelines no selected job is in are not
+		// what this run is about.
+		unselected := map[string]bool{}
+		for _, p := range pipelines {
+			if p.Source != nil {
+				unselected[p.Source.Path] = true
+			}
+		}
 		pipelines = nil
 		for _, s := range sel {
 			pipelines = append(pipelines, s.p)
 			jobs[s.p] = s.ids
+			if s.p.Source != nil {
+				delete(unselected, s.p.Source.Path)
+			}
 		}
+		warnings = slices.DeleteFunc(warnings, func(d diag.Diagnostic) bool { return unselected[d.Pos.File] })
+	}
+	if len(warnings) > 0 {
+		io.printDiagnostics(warnings)
 	}
 	if err := checkMatrix(pipelines, opts.Matrix); err != nil {
 		return err

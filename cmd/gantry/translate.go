@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/diag"
 	"github.com/gantry-ci/gantry/translate"
 )
 
@@ -113,8 +114,17 @@ func runTranslate(ctx context.Context, io *IO, opts *translateOptions) error {
 // load translates files. Errors in the input become a findingsError;
 // warnings alone are printed and do not fail.
 func load(ctx context.Context, io *IO, files []string, opts translate.Options) ([]*dag.Pipeline, error) {
-	// A path that is not there, or a directory without CI files, is a
-	// mistake on the command line, not gantry's.
+	pipelines, l, err := loadQuiet(ctx, files, opts)
+	if len(l) > 0 {
+		io.printDiagnostics(l)
+	}
+	return pipelines, err
+}
+
+// loadQuiet is load that returns the warnings instead of printing them.
+// A path that is not there, or a directory without CI files, is a mistake
+// on the command line, not gantry's.
+func loadQuiet(ctx context.Context, files []string, opts translate.Options) ([]*dag.Pipeline, diag.List, error) {
 	for _, f := range files {
 		if f == "-" {
 			continue
@@ -122,28 +132,25 @@ func load(ctx context.Context, io *IO, files []string, opts translate.Options) (
 		st, err := os.Stat(f)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			return nil, usagef("%s does not exist", f)
+			return nil, nil, usagef("%s does not exist", f)
 		case err != nil:
-			return nil, usagef("%v", err)
+			return nil, nil, usagef("%v", err)
 		case st.IsDir():
 			if yml, _ := filepath.Glob(filepath.Join(f, "*.yml")); len(yml) == 0 {
 				if yaml, _ := filepath.Glob(filepath.Join(f, "*.yaml")); len(yaml) == 0 {
-					return nil, usagef("%s: no .yml or .yaml files in this directory (name a CI file, or a directory of them such as .github/workflows)", f)
+					return nil, nil, usagef("%s: no .yml or .yaml files in this directory (name a CI file, or a directory of them such as .github/workflows)", f)
 				}
 			}
 		}
 	}
 	pipelines, l, err := translate.Files(ctx, files, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if l.HasErrors() {
-		return nil, findingsError{l}
+		return nil, nil, findingsError{l}
 	}
-	if len(l) > 0 {
-		io.printDiagnostics(l)
-	}
-	return pipelines, nil
+	return pipelines, l, nil
 }
 
 // outputName is a pipeline's file name in an -o directory: the DAG naming
