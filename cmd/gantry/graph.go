@@ -39,6 +39,7 @@ or image. With --status, nodes are coloured by their outcome in a run.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "mermaid", "mermaid, dot, svg or json")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixed("mermaid", "dot", "svg", "json"))
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file instead of stdout")
 	opts.Source.register(cmd)
 	cmd.Flags().StringVar(&opts.Status, "status", "", "a run record (JSON) whose node statuses colour the graph")

@@ -43,6 +43,7 @@ gitlab-ci-local's --list-json.`,
 	cmd.Flags().StringVar(&opts.Event, "event", "push", "the event whose plan the RUNS column shows")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "one JSON object per job")
 	opts.Source.register(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("event", fixed(knownEvents...))
 	return cmd
 }
 

@@ -130,6 +130,10 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f.StringVarP(&opts.Output, "output", "o", "", "copy the run's artifacts to this directory when it ends (DIR/NAME for upload-artifact, DIR/JOB for GitLab artifacts)")
 	opts.Source.register(cmd)
 	groupFlags(cmd, runFlagGroups)
+	_ = cmd.RegisterFlagCompletionFunc("job", completeJobs(&opts.Source))
+	_ = cmd.RegisterFlagCompletionFunc("event", fixed(knownEvents...))
+	_ = cmd.RegisterFlagCompletionFunc("executor", fixed("auto", "host", "buildkit"))
+	_ = cmd.RegisterFlagCompletionFunc("provider", fixed("github", "gitlab", "gantry"))
 	return cmd
 }
 

@@ -46,6 +46,7 @@ exit code is 1 when there is any.`,
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file (or, for several pipelines, this directory) instead of stdout")
 	cmd.Flags().StringVar(&opts.Format, "format", "yaml", "output format: yaml or json")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixed("yaml", "json"))
 	cmd.Flags().StringVar(&opts.Provider, "provider", "", "the CI system the files are for, instead of detecting it")
 	opts.Source.register(cmd)
 	return cmd
