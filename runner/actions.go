@@ -144,12 +144,13 @@ func inputEnv(env []string, with map[string]string, a *action, seen string) []st
 	return append(out, "GITHUB_ACTION_PATH="+seen)
 }
 
-// runJS runs one of a JavaScript action's scripts with node.
-func (j *job) runJS(ctx context.Context, s *dag.Step, seen, script string, env []string, cmds *commands) (int, error) {
+// runJS runs one of a JavaScript action's scripts with nodeBin (see
+// actionNode).
+func (j *job) runJS(ctx context.Context, s *dag.Step, nodeBin, seen, script string, env []string, cmds *commands) (int, error) {
 	lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
 	defer lw.Close()
 	defer ew.Close()
-	return j.ws.Exec(ctx, Command{Argv: []string{"node", filepath.ToSlash(filepath.Join(seen, script))}, Name: s.Label(), Env: env,
+	return j.ws.Exec(ctx, Command{Argv: []string{nodeBin, filepath.ToSlash(filepath.Join(seen, script))}, Name: s.Label(), Env: env,
 		Stdout: lw, Stderr: ew, Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
 }
 
@@ -176,7 +177,8 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[st
 	if !a.node() {
 		return 1, fmt.Errorf("action %s runs with %q: gantry runs JavaScript (node) and Docker actions", s.Uses, a.meta.Runs.Using)
 	}
-	if err := j.checkNode(ctx, strings.TrimPrefix(strings.ToLower(a.meta.Runs.Using), "node"), env); err != nil {
+	nodeBin, err := j.actionNode(ctx, a, env)
+	if err != nil {
 		return 1, fmt.Errorf("action %s: %w", s.Uses, err)
 	}
 	seen, err := j.bringIn(ctx, a)
@@ -186,7 +188,7 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[st
 	if a.meta.Runs.Main == "" {
 		return 1, fmt.Errorf("action %s: action.yml has no runs.main", s.Uses)
 	}
-	code, err := j.runJS(ctx, s, seen, a.meta.Runs.Main, inputEnv(env, with, a, seen), main)
+	code, err := j.runJS(ctx, s, nodeBin, seen, a.meta.Runs.Main, inputEnv(env, with, a, seen), main)
 	if a.meta.Runs.Post != "" {
 		j.addPost(post{
 			label: "Post " + s.Label(), cond: a.meta.Runs.PostIf, step: true, env: j.exprEnvOf(s, index),
@@ -202,7 +204,7 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[st
 				for k, v := range main.state {
 					env = append(env, "STATE_"+k+"="+v)
 				}
-				return j.runHookJS(ctx, s, se, seen, a.meta.Runs.Post, env)
+				return j.runHookJS(ctx, s, se, nodeBin, seen, a.meta.Runs.Post, env)
 			},
 		})
 	}
@@ -258,17 +260,21 @@ func (j *job) runPre(ctx context.Context, s *dag.Step, a *action, se *stepEnv) (
 			return 1, err
 		}
 	}
-	return j.runHookJS(ctx, s, se, seen, a.meta.Runs.Pre, inputEnv(se.vars, with, a, seen))
+	nodeBin, err := j.actionNode(ctx, a, se.vars)
+	if err != nil {
+		return 1, fmt.Errorf("action %s: %w", s.Uses, err)
+	}
+	return j.runHookJS(ctx, s, se, nodeBin, seen, a.meta.Runs.Pre, inputEnv(se.vars, with, a, seen))
 }
 
 // runHookJS runs a JavaScript action's pre or post script with the step
 // protocol's files of its own, as for any step.
-func (j *job) runHookJS(ctx context.Context, s *dag.Step, se *stepEnv, seen, script string, env []string) (int, error) {
+func (j *job) runHookJS(ctx context.Context, s *dag.Step, se *stepEnv, nodeBin, seen, script string, env []string) (int, error) {
 	if err := createProtocolFiles(se.dir); err != nil {
 		return 1, err
 	}
 	cmds := newCommands(se.env)
-	code, err := j.runJS(ctx, s, seen, script, env, cmds)
+	code, err := j.runJS(ctx, s, nodeBin, seen, script, env, cmds)
 	if err != nil {
 		return code, err
 	}

@@ -202,7 +202,7 @@ func (j *job) setup(ctx context.Context, tool setupTool, with map[string]string,
 	want := strings.TrimPrefix(strings.TrimSpace(with[tool.input]), "v")
 	want = strings.TrimSuffix(strings.TrimSuffix(want, ".x"), ".*")
 	if want != "" && !strings.HasPrefix(found, want) && want != "stable" && want != "latest" && !strings.ContainsAny(want, "^~><=") {
-		return 1, fmt.Errorf("%s %s was asked for, and %s %s is on PATH", tool.command[0], with[tool.input], tool.command[0], found)
+		return 1, fmt.Errorf("%s %s was asked for, and %s %s is on PATH; gantry provisions Go and Node.js only: run the job in an image that has it (-P LABEL=IMAGE), or install it on the host", tool.command[0], with[tool.input], tool.command[0], found)
 	}
 	say("using %s %s from PATH", tool.command[0], found)
 	return 0, nil

@@ -55,6 +55,9 @@ type job struct {
 	// background are the background steps started and not yet joined, by
 	// step index.
 	background map[int]*backgroundStep
+	// actionNodes are the node programs JavaScript actions run with, by
+	// the major their runs.using names (see actionNode).
+	actionNodes map[string]string
 }
 
 // execNode runs a node's steps in a fresh workspace.

@@ -165,25 +165,9 @@ func (j *job) setupNode(ctx context.Context, with map[string]string, se *stepEnv
 	if mirror == "" {
 		mirror = se.env["NODE_MIRROR"]
 	}
-	if mirror == "" {
-		mirror = cmp.Or(j.r.opts.ExtraEnv["NODE_MIRROR"], os.Getenv("NODE_MIRROR"))
-	}
-	in := &node.Installer{
-		Cache:  &toolcache.Cache{Dir: j.r.opts.ToolCache},
-		Mirror: mirror,
-		Log:    func(format string, args ...any) { j.say("setup-node: "+format, args...) },
-	}
-	res, err := in.Install(ctx, node.Request{Version: spec, CheckLatest: checkLatest})
+	res, bin, err := j.provisionNode(ctx, tm, mounts, spec, checkLatest, mirror)
 	if err != nil {
 		return 1, fmt.Errorf("setup-node: %w", err)
-	}
-	bin := filepath.Join(res.Dir, "bin")
-	if mounts {
-		rel := path.Join("node", res.Version, filepath.Base(res.Dir))
-		if err := tm.MountTool(res.Dir, rel); err != nil {
-			return 1, fmt.Errorf("setup-node: %w", err)
-		}
-		bin = path.Join(tm.ToolCacheDir(), rel, "bin")
 	}
 	j.mu.Lock()
 	j.paths = append([]string{bin}, j.paths...)
@@ -238,4 +222,76 @@ func (j *job) npmrc(with map[string]string, se *stepEnv) (int, error) {
 	j.mu.Unlock()
 	j.say("setup-node: .npmrc for %s in RUNNER_TEMP (NPM_CONFIG_USERCONFIG)", registry)
 	return 0, nil
+}
+
+// provisionNode installs a Node.js version into the tool cache and returns
+// its bin directory as the job's commands see it (mounted into a
+// container when tm is).
+func (j *job) provisionNode(ctx context.Context, tm ToolMounter, mounts bool, spec string, checkLatest bool, mirror string) (node.Result, string, error) {
+	if mirror == "" {
+		mirror = cmp.Or(j.r.opts.ExtraEnv["NODE_MIRROR"], os.Getenv("NODE_MIRROR"))
+	}
+	in := &node.Installer{
+		Cache:  &toolcache.Cache{Dir: j.r.opts.ToolCache},
+		Mirror: mirror,
+		Log:    func(format string, args ...any) { j.say("setup-node: "+format, args...) },
+	}
+	res, err := in.Install(ctx, node.Request{Version: spec, CheckLatest: checkLatest})
+	if err != nil {
+		return res, "", err
+	}
+	bin := filepath.Join(res.Dir, "bin")
+	if mounts {
+		rel := path.Join("node", res.Version, filepath.Base(res.Dir))
+		if err := tm.MountTool(res.Dir, rel); err != nil {
+			return res, "", err
+		}
+		bin = path.Join(tm.ToolCacheDir(), rel, "bin")
+	}
+	return res, bin, nil
+}
+
+// actionNode is the node program a JavaScript action runs with: the job's
+// own (on PATH in its image, or on the host) when it is the major version
+// the action's runs.using names or newer; else, as GitHub's runner brings
+// its own node, the tool cache's node of that major, provisioned when
+// needed (NODE_MIRROR as for setup-node).
+func (j *job) actionNode(ctx context.Context, a *action, env []string) (string, error) {
+	major := strings.TrimPrefix(strings.ToLower(a.meta.Runs.Using), "node")
+	j.mu.Lock()
+	p, ok := j.actionNodes[major]
+	j.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	err := j.checkNode(ctx, major, env)
+	if err == nil {
+		return "node", nil
+	}
+	tm, mounts := j.ws.(ToolMounter)
+	if ctx.Err() != nil || j.r.opts.ToolCache == "" || !mounts && j.ws.HostDir() == "" {
+		return "", err
+	}
+	mirror := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "NODE_MIRROR="); ok {
+			mirror = v
+		}
+	}
+	res, bin, perr := j.provisionNode(ctx, tm, mounts, major, false, mirror)
+	if perr != nil {
+		return "", fmt.Errorf("%w, and node %s could not be provisioned: %v", err, major, perr)
+	}
+	p = path.Join(filepath.ToSlash(bin), "node")
+	if !mounts {
+		p = filepath.Join(bin, "node")
+	}
+	j.say("%s: %v; it runs with node %s from the tool cache", a.uses, err, res.Version)
+	j.mu.Lock()
+	if j.actionNodes == nil {
+		j.actionNodes = map[string]string{}
+	}
+	j.actionNodes[major] = p
+	j.mu.Unlock()
+	return p, nil
 }
