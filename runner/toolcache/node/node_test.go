@@ -264,3 +264,32 @@ func TestVersionFile(t *testing.T) {
 		})
 	}
 }
+
+func TestUntarRefusesEscapes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		hdr  tar.Header
+	}{
+		{name: "dotdot", hdr: tar.Header{Name: "node-v1-linux-x64/../evil", Typeflag: tar.TypeReg}},
+		{name: "other top", hdr: tar.Header{Name: "elsewhere/file", Typeflag: tar.TypeReg}},
+		{name: "absolute link", hdr: tar.Header{Name: "node-v1-linux-x64/bin/x", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}},
+		{name: "link out", hdr: tar.Header{Name: "node-v1-linux-x64/bin/x", Typeflag: tar.TypeSymlink, Linkname: "../../../etc"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			tw := tar.NewWriter(zw)
+			tw.WriteHeader(&tc.hdr)
+			tw.Close()
+			zw.Close()
+			file := filepath.Join(t.TempDir(), "x.tar.gz")
+			os.WriteFile(file, buf.Bytes(), 0o644)
+			dir := t.TempDir()
+			if err := untar(file, "node-v1-linux-x64/", dir); err == nil {
+				t.Errorf("untar accepted %q -> %q", tc.hdr.Name, tc.hdr.Linkname)
+			}
+		})
+	}
+}
