@@ -20,6 +20,22 @@ func (r *run) artifactDir(node, name string) string {
 	return filepath.Join(r.opts.RunDir, "artifacts", node, name)
 }
 
+// uploaded is the directory of an artifact upload-artifact kept under
+// name in this run, else in the earlier run whose jobs stand for needs
+// not run (--no-needs).
+func (r *run) uploaded(name string) (string, bool) {
+	for _, dir := range []string{r.opts.RunDir, r.opts.PriorRunDir} {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, "artifacts", "_named", name)
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
 // produceArtifacts keeps a node's artifacts, as their when: says.
 func (j *job) produceArtifacts(ctx context.Context, status dag.Status, res *NodeResult) error {
 	r, n := j.r, j.n
@@ -63,6 +79,10 @@ func (j *job) consumeArtifacts(ctx context.Context) error {
 	}
 	for _, c := range n.Artifacts.Consumes {
 		src := filepath.Join(r.opts.RunDir, "artifacts", c.From)
+		if _, err := os.Stat(src); err != nil && r.opts.PriorRunDir != "" {
+			// A need not run (--no-needs): its artifacts of the earlier run.
+			src = filepath.Join(r.opts.PriorRunDir, "artifacts", c.From)
+		}
 		if c.Name != "" {
 			src = filepath.Join(src, c.Name)
 		}

@@ -73,8 +73,8 @@ func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs
 	case "actions/download-artifact":
 		dst := with["path"]
 		if art := with["name"]; art != "" {
-			src := r.artifactDir("_named", art)
-			if _, err := os.Stat(src); err != nil {
+			src, ok := r.uploaded(art)
+			if !ok {
 				return 1, fmt.Errorf("download-artifact: no artifact %q was uploaded in this run", art)
 			}
 			return 0, j.putInto(ctx, src, dst)

@@ -34,6 +34,9 @@ type PlannedNode struct {
 	When dag.When
 	// StartIn is the delay of a delayed node, after its rules.
 	StartIn dag.Duration
+	// Reused, with Options.NoNeeds, is the result that stands for a need
+	// of the selected jobs, which does not run.
+	Reused *NodeResult
 }
 
 // MakePlan decides whether the event triggers the pipeline and which nodes
@@ -102,6 +105,14 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 			if !slices.Contains(opts.Jobs, n.ID) {
 				pn.Run, pn.Why = false, "manual: run it with --job "+n.ID
 			}
+		}
+		if opts.NoNeeds && len(opts.Jobs) > 0 && !slices.Contains(opts.Jobs, n.ID) {
+			reused := NodeResult{ID: n.ID, Name: n.Label(), Status: dag.StatusSuccess, Reason: "not run (--no-needs): no earlier result, so no outputs or artifacts"}
+			if prior, ok := opts.Prior[n.ID]; ok {
+				reused = prior
+				reused.Reason = fmt.Sprintf("not run (--no-needs): its result, outputs and artifacts from run %s", filepath.Base(opts.PriorRunDir))
+			}
+			pn.Run, pn.Why, pn.Reused = false, reused.Reason, &reused
 		}
 		plan.Nodes = append(plan.Nodes, pn)
 	}

@@ -44,6 +44,12 @@ type Options struct {
 	// Jobs runs only these nodes (and what they need); a manual node runs
 	// only when named here.
 	Jobs []string
+	// NoNeeds runs the Jobs without what they need: each need's Prior
+	// result stands for it (its outputs; its artifacts from PriorRunDir),
+	// or, when there is none, a success with no outputs.
+	NoNeeds     bool
+	Prior       map[string]NodeResult
+	PriorRunDir string
 	// Parallel is how many nodes run at once; default the number of CPUs.
 	Parallel int
 	// Secrets are the secret values by name; they are masked everywhere.
@@ -410,6 +416,10 @@ func (r *run) skippedNeed(n *dag.Node) bool {
 func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, slots chan struct{}) *NodeResult {
 	n := pn.Node
 	res := &NodeResult{ID: n.ID, Name: n.Label()}
+	if pn.Reused != nil {
+		*res = *pn.Reused
+		return res
+	}
 	if !pn.Run {
 		res.Status, res.Reason = dag.StatusSkipped, pn.Why
 		return res

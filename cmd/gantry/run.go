@@ -31,6 +31,7 @@ type runOptions struct {
 	Files        []string
 	Workflows    []string
 	Jobs         []string
+	NoNeeds      bool
 	Event        string
 	eventSet     bool
 	InputFile    string
@@ -100,6 +101,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.Jobs, "job", "j", nil, "run only this job and what it needs (repeatable): a job id, a job key (all its matrix legs) or a display name, in whichever pipeline has it; manual jobs run only when named")
 	f.StringArrayVarP(&opts.Workflows, "workflows", "W", nil, "a workflow file or directory to run (repeatable), as naming it does")
+	f.BoolVar(&opts.NoNeeds, "no-needs", false, "with --job: run only the selected jobs, not what they need; the needs' last successful results under .gantry/runs (outputs, artifacts) stand in for them")
 	f.StringVar(&opts.Event, "event", "push", "the event: push, pull_request, schedule, manual (workflow_dispatch), merge_request, ...")
 	f.StringVarP(&opts.EventPath, "event-path", "e", "", "a JSON file with the event's payload (github.event)")
 	f.StringVar(&opts.Ref, "ref", "", "the ref (refs/heads/BRANCH or refs/tags/TAG); default the current branch")
@@ -281,7 +283,15 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	// leaves setup-* with what is on PATH).
 	toolCache, _ := toolcache.Default()
 	anyFailed, infraWhy := false, ""
+	if opts.NoNeeds && len(opts.Jobs) == 0 {
+		return usagef("--no-needs goes with --job: it runs the selected jobs without what they need")
+	}
 	for _, p := range pipelines {
+		var prior map[string]runner.NodeResult
+		var priorDir string
+		if opts.NoNeeds {
+			prior, priorDir = lastResults(filepath.Join(root, ".gantry", "runs"), p.Name)
+		}
 		ropts := runner.Options{
 			Executor:     executor,
 			Source:       root,
@@ -290,6 +300,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			ToolCache:    toolCache,
 			Event:        event,
 			Jobs:         jobs[p],
+			NoNeeds:      opts.NoNeeds,
+			Prior:        prior,
+			PriorRunDir:  priorDir,
 			Parallel:     opts.Parallel,
 			Secrets:      secrets,
 			Vars:         keyValues(opts.Vars),
@@ -623,6 +636,52 @@ func ensureGitignored(root string) error {
 
 // writeRecord keeps the run's result beside its artifacts, for gantry
 // graph --status and for machines. Values are masked.
+// lastResults are the newest successful results of pipeline's nodes in
+// the run records under runs (each node's from the newest record that has
+// it succeeding), and the newest such record's directory, for --no-needs.
+func lastResults(runs, pipeline string) (map[string]runner.NodeResult, string) {
+	entries, err := os.ReadDir(runs)
+	if err != nil {
+		return nil, ""
+	}
+	type record struct {
+		dir  string
+		when time.Time
+	}
+	var recs []record
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == "last" {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(runs, e.Name(), "run.json")); err == nil {
+			recs = append(recs, record{filepath.Join(runs, e.Name()), fi.ModTime()})
+		}
+	}
+	slices.SortFunc(recs, func(a, b record) int { return b.when.Compare(a.when) })
+	out := map[string]runner.NodeResult{}
+	dir := ""
+	for _, rec := range recs {
+		data, err := os.ReadFile(filepath.Join(rec.dir, "run.json"))
+		if err != nil {
+			continue
+		}
+		var res runner.Result
+		if json.Unmarshal(data, &res) != nil || res.Pipeline != pipeline {
+			continue
+		}
+		for _, n := range res.Nodes {
+			if _, seen := out[n.ID]; seen || (n.Status != dag.StatusSuccess && n.Status != dag.StatusAllowed) {
+				continue
+			}
+			out[n.ID] = n
+			if dir == "" {
+				dir = rec.dir
+			}
+		}
+	}
+	return out, dir
+}
+
 // writeRecord writes a run's record, points .gantry/runs/last at its
 // directory, and returns the record's path from root ("" when it could
 // not be written).
