@@ -169,8 +169,13 @@ func (j *job) setupNode(ctx context.Context, with map[string]string, se *stepEnv
 	if err != nil {
 		return 1, fmt.Errorf("setup-node: %w", err)
 	}
+	set, err := j.packageCache(strings.TrimSpace(with["cache"]), se)
+	if err != nil {
+		return 1, fmt.Errorf("setup-node: %w", err)
+	}
 	j.mu.Lock()
 	j.paths = append([]string{bin}, j.paths...)
+	maps.Copy(j.exported, set)
 	j.mu.Unlock()
 	outputs["node-version"] = "v" + res.Version
 	outputs["cache-hit"] = strconv.FormatBool(!res.Downloaded)
@@ -294,4 +299,45 @@ func (j *job) actionNode(ctx context.Context, a *action, env []string) (string, 
 	j.actionNodes[major] = p
 	j.mu.Unlock()
 	return p, nil
+}
+
+// packageCaches are the variables that place each package manager's
+// global cache, as setup-node's cache: input names them.
+var packageCaches = map[string]string{"npm": "npm_config_cache", "yarn": "YARN_CACHE_FOLDER", "pnpm": "npm_config_store_dir"}
+
+// packageCache keeps a package manager's cache (setup-node's cache: npm,
+// yarn or pnpm) between jobs and runs: on the engine's cache mounts in a
+// container, else in the run's cache directory (.gantry/cache), instead of
+// the job's fresh HOME. It returns the variables to set; a job that sets
+// the variable itself keeps its own.
+func (j *job) packageCache(manager string, se *stepEnv) (map[string]string, error) {
+	if manager == "" {
+		return nil, nil
+	}
+	v, ok := packageCaches[strings.ToLower(manager)]
+	if !ok {
+		return nil, fmt.Errorf("cache %q: want npm, yarn or pnpm", manager)
+	}
+	if _, set := se.env[v]; set {
+		return nil, nil
+	}
+	name := "setup-node-" + strings.ToLower(manager)
+	var dir string
+	switch cm, ok := j.ws.(CacheMounter); {
+	case ok:
+		dir = "/gantry/cache/" + strings.ToLower(manager)
+		if err := cm.MountCache(name, []string{dir}); err != nil {
+			return nil, err
+		}
+	case j.r.opts.CacheDir != "":
+		dir = filepath.Join(j.r.opts.CacheDir, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	default:
+		j.say("setup-node: cache %s: no cache directory; the job's own HOME keeps it", manager)
+		return nil, nil
+	}
+	j.say("setup-node: %s's cache is %s (%s), shared by jobs and runs", manager, dir, v)
+	return map[string]string{v: dir}, nil
 }
