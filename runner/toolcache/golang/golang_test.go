@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/gantry-ci/gantry/runner/toolcache"
 	"golang.org/x/mod/sumdb"
 	"golang.org/x/mod/sumdb/dirhash"
@@ -444,4 +445,41 @@ func TestKnownSumDB(t *testing.T) {
 	if _, err := (&Installer{}).newChecker(t.Context(), Env{GOSUMDB: "a b c"}, nil, t.TempDir()); err == nil {
 		t.Error("GOSUMDB with three fields accepted")
 	}
+}
+
+func TestSpecExact(t *testing.T) {
+	t.Parallel()
+	for spec, exact := range map[string]bool{"1.22.12": true, "go1.21rc2": true, "1.22": false, "1.22.x": false, "^1.22.1": false, "stable": false} {
+		s, err := ParseSpec(spec)
+		if err != nil || s.Exact() != exact {
+			t.Errorf("ParseSpec(%q).Exact() = %v (%v), want %v", spec, s.Exact(), err, exact)
+		}
+	}
+}
+
+// FuzzParseSpec: any go-version parses or fails with a message, and a
+// parsed one picks among versions without panicking.
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"1.22", "1.22.x", "^1.22", ">=1.21 <1.23", "stable", "oldstable", "1.23rc1", "go1.20", "1.99", ">=1.21 <<1.23", "~1.22.1 || 1.20.x"} {
+		f.Add(s)
+	}
+	var versions []*semver.Version
+	for _, r := range releases {
+		v, _ := Semver(r)
+		versions = append(versions, v)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		spec, err := ParseSpec(s)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		if v := spec.Pick(versions); v != nil {
+			if _, ok := Semver(strings.TrimPrefix(GoName(v), "go")); !ok {
+				t.Errorf("picked %s, whose Go name %q does not parse", v, GoName(v))
+			}
+		}
+	})
 }

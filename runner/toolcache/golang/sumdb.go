@@ -28,7 +28,8 @@ var ErrChecksum = errors.New("checksum mismatch")
 // checker looks up module hashes in the checksum database GOSUMDB names,
 // reached through the proxies when they serve it (/sumdb/NAME/supported),
 // as the go command reaches it, else directly. Its tiles and latest tree
-// are kept under dir.
+// are kept under dir. One checker serves one download: it holds that
+// download's context because sumdb.ClientOps's methods take none.
 type checker struct {
 	in     *Installer
 	ctx    context.Context

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/gantry-ci/gantry/runner/toolcache"
 )
 
@@ -292,4 +293,30 @@ func TestUntarRefusesEscapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseSpec: any node-version parses or fails with a message, and a
+// parsed one picks among releases without panicking.
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"20", "20.x", "v18.19.1", "^18.1", ">=18 <21", "lts/*", "lts/iron", "lts/-1", "lts/-9", "latest", "node", "lts/", ">=18 <<20"} {
+		f.Add(s)
+	}
+	var rs []release
+	for _, r := range releases {
+		v, err := semver.StrictNewVersion(strings.TrimPrefix(r.version, "v"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		rs = append(rs, release{Version: r.version, LTS: r.lts, v: v})
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		spec, err := ParseSpec(s)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		spec.pick(rs)
+	})
 }
