@@ -56,7 +56,7 @@ func groupFlags(cmd *cobra.Command, groups []flagGroup) {
 
 // runFlagGroups are gantry run's.
 var runFlagGroups = []flagGroup{
-	{"Choosing what runs", []string{"job", "matrix", "workflows", "provider", "dry-run", "keep-going"}},
+	{"Choosing what runs", []string{"job", "no-needs", "matrix", "workflows", "provider", "dry-run", "watch", "keep-going"}},
 	{"The event", []string{"event", "event-path", "ref", "base"}},
 	{"Inputs, variables and secrets", []string{"input", "input-file", "var", "var-file", "secret", "secret-file", "env", "env-file"}},
 	{"Where it runs", []string{"executor", "parallel", "platform", "platform-host", "addr", "progress", "no-cache", "tlscacert", "tlscert", "tlskey", "tlsservername"}},

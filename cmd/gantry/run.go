@@ -32,6 +32,7 @@ type runOptions struct {
 	Workflows    []string
 	Jobs         []string
 	NoNeeds      bool
+	Watch        bool
 	Event        string
 	eventSet     bool
 	InputFile    string
@@ -95,12 +96,16 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			opts.Files = files
 			opts.eventSet = cmd.Flags().Changed("event")
+			if opts.Watch {
+				return watchRun(cmd.Context(), io, opts)
+			}
 			return runRun(cmd.Context(), io, opts)
 		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.Jobs, "job", "j", nil, "run only this job and what it needs (repeatable): a job id, a job key (all its matrix legs) or a display name, in whichever pipeline has it; manual jobs run only when named")
 	f.StringArrayVarP(&opts.Workflows, "workflows", "W", nil, "a workflow file or directory to run (repeatable), as naming it does")
+	f.BoolVarP(&opts.Watch, "watch", "w", false, "run again each time a file of the repository changes (until Ctrl-C)")
 	f.BoolVar(&opts.NoNeeds, "no-needs", false, "with --job: run only the selected jobs, not what they need; the needs' last successful results under .gantry/runs (outputs, artifacts) stand in for them")
 	f.StringVar(&opts.Event, "event", "push", "the event: push, pull_request, schedule, manual (workflow_dispatch), merge_request, ...")
 	f.StringVarP(&opts.EventPath, "event-path", "e", "", "a JSON file with the event's payload (github.event)")
