@@ -81,6 +81,11 @@ func (r *run) contexts(n *dag.Node, needs map[string]any, workspace, hostDir str
 		job = n.Strategy.Group
 	}
 	github := githubContext(r.opts.Event, r.runID, workspace, job, r.p.Name)
+	// github.token is the GITHUB_TOKEN secret when the run has one (an
+	// emitted trigger passes GitHub's), as on GitHub.
+	if tok, ok := r.opts.Secrets["GITHUB_TOKEN"]; ok {
+		github["token"] = expr.String(tok)
+	}
 	return contexts{
 		github: github,
 		values: map[string]expr.Value{

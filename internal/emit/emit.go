@@ -76,6 +76,34 @@ func Secrets(p *dag.Pipeline) []string {
 	return out
 }
 
+// UsesGitHubToken reports whether the pipeline's jobs use the token
+// GitHub gives each run: secrets.GITHUB_TOKEN or github.token in a step,
+// or an action fetched from elsewhere (their token inputs default to
+// github.token). A trigger then passes it to gantry.
+func UsesGitHubToken(p *dag.Pipeline) bool {
+	for _, n := range p.Nodes {
+		if slices.Contains(n.Secrets, "GITHUB_TOKEN") {
+			return true
+		}
+		for _, s := range n.Steps {
+			if dag.RemoteAction(s.Uses) || strings.Contains(s.Run, "github.token") {
+				return true
+			}
+			for _, v := range s.With {
+				if strings.Contains(v, "github.token") || strings.Contains(v, "secrets.GITHUB_TOKEN") {
+					return true
+				}
+			}
+			for _, v := range s.Env {
+				if strings.Contains(v, "github.token") || strings.Contains(v, "secrets.GITHUB_TOKEN") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // ShellWord quotes s for sh when it needs it.
 func ShellWord(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {

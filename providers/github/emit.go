@@ -106,6 +106,11 @@ func writeJob(b *strings.Builder, id string, nodes []*dag.Node, needs []string, 
 	case len(nodes) == 1:
 		cmd += " --job " + emit.ShellWord(nodes[0].ID)
 	}
+	if emit.UsesGitHubToken(p) {
+		// The run's token, for steps' github.token and actions' token
+		// inputs; the workflow's permissions: bound what it may do.
+		secrets = append([]string{"GITHUB_TOKEN"}, secrets...)
+	}
 	for _, s := range secrets {
 		cmd += " --secret " + s
 	}
