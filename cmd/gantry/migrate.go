@@ -87,6 +87,7 @@ func runMigrate(ctx context.Context, io *IO, opts *migrateOptions) error {
 		seen[dagRel] = file
 	}
 	var audit translate.Audit
+	audit.DryRun = opts.DryRun
 	for _, file := range files {
 		rel, _ := filepath.Rel(root, file)
 		rel = filepath.ToSlash(rel)
@@ -167,6 +168,7 @@ func migrateFile(file, rel string, p *dag.Pipeline, fa *translate.FileAudit, opt
 		return err
 	}
 	fa.DAG, fa.Trigger, fa.LinesAfter = dagRel, rel, bytes.Count(trigger, []byte("\n"))
+	fa.DAGLines = bytes.Count(dagBuf.Bytes(), []byte("\n"))
 	if !opts.Replace {
 		fa.Original = rel + ".orig"
 	}
