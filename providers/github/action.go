@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -80,8 +81,13 @@ func (t *translator) remoteAction(s *actionlint.Step, index int, ds dag.Step, us
 	if err != nil {
 		// Kept as a reference: the runner tries again when (and only if)
 		// the step runs, and says then what went wrong.
-		t.warnf(at, "remote-action", "action %q is not inlined: %v", uses, err).
-			Hint = "check the name and ref, the token (--github-token or GITHUB_TOKEN), or map the action to a checkout with --action-dir"
+		hint := "check the name and ref, the token (--github-token or GITHUB_TOKEN), or map the action to a checkout with --action-dir"
+		var ne net.Error
+		if errors.As(err, &ne) || strings.Contains(err.Error(), "dial tcp") || strings.Contains(err.Error(), "no such host") {
+			// Not a refusal: the API could not be reached.
+			hint = "GitHub's API cannot be reached from here: run with --offline once the action is in the cache (a run with network access fetches it), or map it to a checkout with --action-dir " + uses + "=PATH"
+		}
+		t.warnf(at, "remote-action", "action %q is not inlined: %v", uses, err).Hint = hint
 		ds.Uses = uses
 		if len(with) > 0 {
 			ds.With = with
