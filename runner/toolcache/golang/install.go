@@ -211,9 +211,21 @@ func (in *Installer) download(ctx context.Context, env Env, list []proxy, versio
 	if err != nil {
 		return fmt.Errorf("downloading %s@%s from %s: %w", Module, version, from, err)
 	}
-	got, err := dirhash.HashZip(zipFile, dirhash.Hash1)
+	// The zip is extracted into dir (which enters the cache only when
+	// this returns nil) and hashed from there: one decompression, not two.
+	prefix := Module + "@" + version + "/"
+	names, err := unzip(zipFile, prefix, dir)
 	if err != nil {
-		return fmt.Errorf("%s@%s from %s: not a valid zip: %w", Module, version, from, err)
+		return fmt.Errorf("%s@%s from %s: not a valid module zip: %w", Module, version, from, err)
+	}
+	got, err := dirhash.Hash1(names, func(name string) (io.ReadCloser, error) {
+		if strings.HasSuffix(name, "/") {
+			return io.NopCloser(strings.NewReader("")), nil
+		}
+		return os.Open(filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(name, prefix))))
+	})
+	if err != nil {
+		return fmt.Errorf("%s@%s from %s: %w", Module, version, from, err)
 	}
 	if want != "" && got != want {
 		return fmt.Errorf("%s@%s from %s: %w: downloaded %s, the checksum database says %s; the download is refused",
@@ -222,39 +234,41 @@ func (in *Installer) download(ctx context.Context, env Env, list []proxy, versio
 	if want != "" {
 		in.logf("verified %s@%s: %s", Module, version, got)
 	}
-	return unzip(zipFile, Module+"@"+version+"/", dir)
+	return nil
 }
 
 // unzip extracts a module zip's files (all under prefix) into dir, making
-// the toolchain's programs executable as the go command does.
-func unzip(file, prefix, dir string) error {
+// the toolchain's programs executable as the go command does, and returns
+// the zip's names as dirhash hashes them.
+func unzip(file, prefix, dir string) ([]string, error) {
 	z, err := zip.OpenReader(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer z.Close()
+	names := make([]string, 0, len(z.File))
 	for _, zf := range z.File {
+		names = append(names, zf.Name)
 		rel, ok := strings.CutPrefix(zf.Name, prefix)
 		if !ok || !filepath.IsLocal(rel) {
-			return fmt.Errorf("%s: file %q outside %s", file, zf.Name, prefix)
+			return nil, fmt.Errorf("file %q outside %s", zf.Name, prefix)
 		}
 		if strings.HasSuffix(zf.Name, "/") {
 			continue
 		}
 		dst := filepath.Join(dir, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+			return nil, err
 		}
 		mode := os.FileMode(0o644)
-		top := path.Dir(rel)
-		if zf.Mode()&0o111 != 0 || top == "bin" || strings.HasPrefix(rel, "pkg/tool/") {
+		if zf.Mode()&0o111 != 0 || path.Dir(rel) == "bin" || strings.HasPrefix(rel, "pkg/tool/") {
 			mode = 0o755
 		}
 		if err := extract(zf, dst, mode); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return names, nil
 }
 
 func extract(zf *zip.File, dst string, mode os.FileMode) error {
