@@ -177,6 +177,9 @@ type converter struct {
 	file   string
 	values int
 	diags  diag.List
+	// merging are the mappings whose keys a << is merging now: one that
+	// merges itself, directly or not, would never end.
+	merging map[*yaml.Node]bool
 }
 
 func (c *converter) pos(n *yaml.Node) diag.Pos {
@@ -263,8 +266,21 @@ func (c *converter) mapping(n *yaml.Node, out *node, depth int) error {
 				if s.Kind != yaml.MappingNode {
 					return diag.Errorf(c.pos(v), "yaml-merge", "merge key << needs a mapping or a list of mappings")
 				}
+				if c.merging[s] || s == n {
+					return diag.Errorf(c.pos(v), "yaml-merge", "merge key << refers to a mapping that holds it: the merge would never end").
+						WithHint("merge an anchor defined outside this mapping")
+				}
+				if depth > maxDepth {
+					return diag.Errorf(c.pos(v), "yaml-too-deep", "merge keys nest deeper than %d levels", maxDepth)
+				}
+				if c.merging == nil {
+					c.merging = map[*yaml.Node]bool{}
+				}
+				c.merging[n] = true
 				merged := &node{kind: mapKind}
-				if err := c.mapping(s, merged, depth+1); err != nil {
+				err := c.mapping(s, merged, depth+1)
+				delete(c.merging, n)
+				if err != nil {
 					return err
 				}
 				for _, mk := range merged.keys {
