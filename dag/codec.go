@@ -264,6 +264,11 @@ func (c *converter) mapping(n *yaml.Node, ptr string, depth int, out map[string]
 			if s.Kind != yaml.MappingNode {
 				return c.errorf(m, "yaml-merge", "merge key << needs a mapping or a list of mappings")
 			}
+			// A merge of the mapping that holds it would never end; the
+			// depth bounds merges of merges.
+			if depth > maxDepth {
+				return c.errorf(m, "yaml-merge", "merge keys nest deeper than %d levels (does a << merge the mapping that holds it?)", maxDepth)
+			}
 			merged := map[string]any{}
 			if err := c.mapping(s, ptr, depth+1, merged, map[string]bool{}); err != nil {
 				return err
