@@ -77,6 +77,18 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 }
 
 // labels are the runs-on labels -P maps to an image.
+// images are the -P mappings as given (malformed ones left out; connect
+// refuses them).
+func (f *engineFlags) images() map[string]string {
+	out := map[string]string{}
+	for _, kv := range f.Images {
+		if label, img, ok := strings.Cut(kv, "="); ok && label != "" && img != "" {
+			out[label] = img
+		}
+	}
+	return out
+}
+
 func (f *engineFlags) labels() []string {
 	var out []string
 	for _, kv := range f.Images {

@@ -21,6 +21,7 @@ import (
 	"github.com/gantry-ci/gantry/expr"
 	"github.com/gantry-ci/gantry/lock"
 	"github.com/gantry-ci/gantry/runner"
+	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/gantry-ci/gantry/runner/checkrun"
 	"github.com/gantry-ci/gantry/runner/host"
 	"github.com/gantry-ci/gantry/runner/toolcache"
@@ -326,7 +327,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			if err != nil {
 				return err
 			}
-			printPlan(io, p, plan, opts.JSON)
+			printPlan(io, p, plan, planOptions{json: opts.JSON, executor: opts.Executor, images: opts.Engine.images()})
 			continue
 		}
 		if err := ensureGitignored(root); err != nil {
@@ -711,11 +712,38 @@ func writeRecord(root, dir string, res *runner.Result, m *runner.Masker) string 
 	return file
 }
 
-func printPlan(io *IO, p *dag.Pipeline, plan *runner.Plan, asJSON bool) {
+// planOptions say how a dry run's plan prints: which executor, and -P's
+// images, decide where each job would run.
+type planOptions struct {
+	json     bool
+	executor string
+	images   map[string]string
+}
+
+// where says where a node would run: on this machine, or in which image
+// on BuildKit (with --executor auto, BuildKit's when a daemon answers).
+func (o planOptions) where(n *dag.Node) string {
+	if o.executor == "host" {
+		return "on this machine"
+	}
+	ref, why := buildkit.ImageFor(n, o.images)
+	where := "in " + ref + " (" + why + ")"
+	if o.executor == "auto" {
+		where += " on BuildKit, else on this machine"
+	}
+	return where
+}
+
+func printPlan(io *IO, p *dag.Pipeline, plan *runner.Plan, o planOptions) {
+	asJSON := o.json
 	if asJSON {
 		nodes := []map[string]any{}
 		for _, pn := range plan.Nodes {
-			nodes = append(nodes, map[string]any{"id": pn.Node.ID, "run": pn.Run, "why": pn.Why, "needs": pn.Node.Needs})
+			node := map[string]any{"id": pn.Node.ID, "run": pn.Run, "why": pn.Why, "needs": pn.Node.Needs}
+			if pn.Run && len(pn.Node.Steps) > 0 {
+				node["where"] = o.where(pn.Node)
+			}
+			nodes = append(nodes, node)
 		}
 		b, _ := json.Marshal(map[string]any{"event": "plan", "pipeline": p.Name, "triggered": plan.Triggered, "why": plan.Why, "nodes": nodes})
 		fmt.Fprintln(io.Out, string(b))
@@ -743,7 +771,11 @@ func printPlan(io *IO, p *dag.Pipeline, plan *runner.Plan, asJSON bool) {
 		if vn := visibleNeeds(p, pn.Node); len(vn) > 0 {
 			needs = "after " + strings.Join(vn, ", ")
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", i, pn.Node.ID, what, needs)
+		where := ""
+		if pn.Run && len(pn.Node.Steps) > 0 {
+			where = o.where(pn.Node)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", i, pn.Node.ID, what, needs, where)
 	}
 	tw.Flush()
 }

@@ -42,21 +42,56 @@ var DefaultImages = map[string]string{
 // else the one mapped to "default"; the second result says where it came
 // from, for the node's output.
 func (e *Executor) imageRef(n *dag.Node) (ref, why string) {
+	return imageFor(n, e.opts.Images, e.mapImage)
+}
+
+// ImageFor is the image a node runs in on BuildKit with these -P
+// mappings, and why (what --dry-run shows).
+func ImageFor(n *dag.Node, images map[string]string) (ref, why string) {
+	mapped := mappedNames(images)
+	return imageFor(n, images, func(ref string) (string, bool) { return lookupMapped(mapped, ref) })
+}
+
+// mappedNames are the -P images by the normalised name of their label
+// (labels that are no image name, runs-on labels, are left out).
+func mappedNames(images map[string]string) map[string]string {
+	mapped := map[string]string{}
+	for label, img := range images {
+		if l, err := imageref.Parse(label); err == nil && !l.Local() && img != "" {
+			mapped[l.Name] = img
+		}
+	}
+	return mapped
+}
+
+// lookupMapped is the image mapped to ref's normalised name.
+func lookupMapped(mapped map[string]string, ref string) (string, bool) {
+	r, err := imageref.Parse(ref)
+	if err != nil || r.Local() {
+		return ref, false
+	}
+	if m, ok := mapped[r.Name]; ok {
+		return m, true
+	}
+	return ref, false
+}
+
+func imageFor(n *dag.Node, images map[string]string, mapImage func(string) (string, bool)) (ref, why string) {
 	if n.Image != "" {
-		if m, ok := e.mapImage(n.Image); ok {
+		if m, ok := mapImage(n.Image); ok {
 			return m, fmt.Sprintf("the job's image %s, mapped with -P", n.Image)
 		}
 		return n.Image, "the job's image"
 	}
 	if n.Platform != "" {
-		if ref := e.opts.Images[n.Platform]; ref != "" {
+		if ref := images[n.Platform]; ref != "" {
 			return ref, fmt.Sprintf("mapped to runs-on %q", n.Platform)
 		}
-		if ref := DefaultImages[n.Platform]; ref != "" && e.opts.Images["default"] == "" {
+		if ref := DefaultImages[n.Platform]; ref != "" && images["default"] == "" {
 			return ref, fmt.Sprintf("gantry's default for runs-on %q (-P %s=IMAGE to change it)", n.Platform, n.Platform)
 		}
 	}
-	if ref := e.opts.Images["default"]; ref != "" {
+	if ref := images["default"]; ref != "" {
 		if n.Platform != "" {
 			return ref, fmt.Sprintf("runs-on %q is not mapped; the image mapped to \"default\"", n.Platform)
 		}
@@ -69,22 +104,8 @@ func (e *Executor) imageRef(n *dag.Node) (ref, why string) {
 // -P alpine=rootfs://./a serves alpine, alpine:latest and
 // docker.io/library/alpine alike. ok is false when no mapping names it.
 func (e *Executor) mapImage(ref string) (mapped string, ok bool) {
-	r, err := imageref.Parse(ref)
-	if err != nil || r.Local() {
-		return ref, false
-	}
-	e.mappedOnce.Do(func() {
-		e.mapped = map[string]string{}
-		for label, img := range e.opts.Images {
-			if l, err := imageref.Parse(label); err == nil && !l.Local() && img != "" {
-				e.mapped[l.Name] = img
-			}
-		}
-	})
-	if m, ok := e.mapped[r.Name]; ok {
-		return m, true
-	}
-	return ref, false
+	e.mappedOnce.Do(func() { e.mapped = mappedNames(e.opts.Images) })
+	return lookupMapped(e.mapped, ref)
 }
 
 // namedContexts are the Dockerfile frontend's named contexts for the
