@@ -26,15 +26,17 @@ import (
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // DefaultImages are the images runs-on labels map to when -P names none:
-// GitHub's ubuntu-* runners stand for the same Ubuntu release's image.
+// runner-like images of the same Ubuntu release (git, curl, node, the
+// usual build tools), the ones act's users run GitHub workflows in
+// (catthehacker/ubuntu:act-*), as a workflow expects of GitHub's runner.
 // They are registry references; where no registry is reachable, map the
 // labels (or "default") to an oci-layout:// or rootfs:// image.
 var DefaultImages = map[string]string{
-	"ubuntu-latest": "docker.io/library/ubuntu:24.04",
-	"ubuntu-24.04":  "docker.io/library/ubuntu:24.04",
-	"ubuntu-22.04":  "docker.io/library/ubuntu:22.04",
-	"ubuntu-20.04":  "docker.io/library/ubuntu:20.04",
-	"default":       "docker.io/library/ubuntu:24.04",
+	"ubuntu-latest": "docker.io/catthehacker/ubuntu:act-24.04",
+	"ubuntu-24.04":  "docker.io/catthehacker/ubuntu:act-24.04",
+	"ubuntu-22.04":  "docker.io/catthehacker/ubuntu:act-22.04",
+	"ubuntu-20.04":  "docker.io/catthehacker/ubuntu:act-20.04",
+	"default":       "docker.io/catthehacker/ubuntu:act-24.04",
 }
 
 // imageRef picks a node's image: its own (container:, image:), or the
