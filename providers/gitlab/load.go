@@ -372,6 +372,15 @@ func (l *loader) resolve(s includeSpec, from source) []loadedFile {
 	return nil
 }
 
+// unreached warns, at the include, that its instance could not be reached
+// and the cache served what was read before.
+func (l *loader) unreached(at diag.Pos, f fetched, what string) {
+	if f.unreached != "" {
+		l.diags.Warnf(at, "include-cache", "%s cannot be reached: %s is read from the cache, as it was when last fetched", f.unreached, what).
+			Hint = "run with --offline to use the cache without trying the instance"
+	}
+}
+
 // included passes a fetched file to Options.Included; false when it is
 // refused (reported at the include).
 func (l *loader) included(at diag.Pos, f Fetched) bool {
@@ -405,6 +414,7 @@ func (l *loader) projectFile(at diag.Pos, host, project, ref, file string) (load
 		d.Hint = fmt.Sprintf("check the project's path, the file and the ref; or map the project to a checkout with --project-dir %s=PATH", project)
 		return loadedFile{}, false
 	}
+	l.unreached(at, f, "file "+file+" of project "+project)
 	if !l.included(at, Fetched{Kind: "project", Key: key, Instance: host, Project: project, Commit: f.commit, Path: file, Data: f.data}) {
 		return loadedFile{}, false
 	}
@@ -447,6 +457,7 @@ func (l *loader) component(s includeSpec) []loadedFile {
 }
 
 func (l *loader) componentFile(s includeSpec, c componentRef, key string, f fetched, rv resolvedVersion, file string) []loadedFile {
+	l.unreached(s.pos, f, "component "+key)
 	if !l.included(s.pos, Fetched{Kind: "component", Key: key, Instance: c.host, Project: c.project, Commit: f.commit, Path: file, Data: f.data}) {
 		return nil
 	}
@@ -473,6 +484,7 @@ func (l *loader) template(s includeSpec) []loadedFile {
 		return nil
 	}
 	key := host + ":" + s.template
+	l.unreached(s.pos, f, "template "+s.template)
 	if !l.included(s.pos, Fetched{Kind: "template", Key: key, Instance: host, Commit: f.commit, Path: s.template, Data: f.data}) {
 		return nil
 	}
@@ -488,6 +500,7 @@ func (l *loader) remoteURL(s includeSpec) []loadedFile {
 			Hint = "check the URL, or download the file and use include:local"
 		return nil
 	}
+	l.unreached(s.pos, f, s.remote)
 	if !l.included(s.pos, Fetched{Kind: "remote", Key: s.remote, Data: f.data}) {
 		return nil
 	}

@@ -152,8 +152,9 @@ func (r *Remote) client(host string) (*gl.Client, error) {
 type fetched struct {
 	data   []byte
 	commit string
-	// cached says it came from the cache, not the instance.
-	cached bool
+	// unreached names the instance that could not be reached, when the
+	// cache answered in its place.
+	unreached string
 }
 
 // fullSHA matches a commit id, which names the same content forever.
@@ -184,7 +185,7 @@ func (r *Remote) answer(fetch, cached func() (fetched, error)) (fetched, error) 
 	var netErr *unreachable
 	if errors.As(err, &netErr) {
 		if c, cerr := cached(); cerr == nil {
-			c.cached = true
+			c.unreached = netErr.host
 			return c, nil
 		}
 	}
@@ -198,7 +199,7 @@ func (r *Remote) cachedBlob(key string, notCached error) (fetched, error) {
 	if !ok || !ok2 {
 		return fetched{}, notCached
 	}
-	return fetched{data: data, cached: true}, nil
+	return fetched{data: data}, nil
 }
 
 func (r *Remote) fetchFile(ctx context.Context, host, project, ref, file string) (fetched, error) {
@@ -250,7 +251,7 @@ func (r *Remote) cachedFile(host, project, commit, file string) (fetched, bool) 
 		return fetched{}, false
 	}
 	data, ok := r.load(sum)
-	return fetched{data: data, commit: commit, cached: true}, ok
+	return fetched{data: data, commit: commit}, ok
 }
 
 func (r *Remote) offlineFile(host, project, ref, file string) (fetched, error) {

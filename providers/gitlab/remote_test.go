@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -181,10 +182,23 @@ func TestIncludeOffline(t *testing.T) {
 	if d := l[0]; d.Pos.Line != 2 || !strings.Contains(d.Message, "group/other") || !strings.Contains(d.Message, "offline") {
 		t.Errorf("offline miss: %v", d)
 	}
-	// An instance that cannot be reached: the cache serves.
+	// An instance that cannot be reached: the cache serves, and a warning
+	// at each include says so.
 	srv.Close()
 	unreachable := gitlab.Options{Dir: t.TempDir(), Remote: fakeRemote(t, srv, cache, false, nil)}
-	mustTranslate(t, src, unreachable)
+	p, l, err := gitlab.Translate(t.Context(), ".gitlab-ci.yml", []byte(src), unreachable)
+	if err != nil || p == nil {
+		t.Fatalf("unreachable instance: %v\n%v", err, l)
+	}
+	var warned []int
+	for _, d := range l {
+		if d.Code == "include-cache" && strings.Contains(d.Message, "cannot be reached") {
+			warned = append(warned, d.Pos.Line)
+		}
+	}
+	if fmt.Sprint(warned) != "[2 4 6 7]" {
+		t.Errorf("include-cache warnings at lines %v, want one at each of the 4 includes (2 4 6 7):\n%v", warned, l)
+	}
 }
 
 func TestIncludeComponentVersions(t *testing.T) {
