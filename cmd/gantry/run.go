@@ -606,25 +606,25 @@ func runID() string {
 func prefixWidth(ps []*dag.Pipeline, selected map[*dag.Pipeline][]string) int {
 	w := 0
 	for _, p := range ps {
+		// The selected jobs and what they need, found once per pipeline.
+		var runs map[string]bool
+		if sel, ok := selected[p]; ok {
+			runs = map[string]bool{}
+			for _, id := range sel {
+				runs[id] = true
+				for a := range p.Ancestors(id) {
+					runs[a] = true
+				}
+			}
+		}
 		for _, n := range p.Nodes {
-			if sel, ok := selected[p]; internalNode(n) || ok && !slices.Contains(sel, n.ID) && !isAncestorOf(p, n.ID, sel) {
+			if internalNode(n) || runs != nil && !runs[n.ID] {
 				continue
 			}
 			w = max(w, len([]rune(n.ID)))
 		}
 	}
 	return min(w, 32)
-}
-
-// isAncestorOf reports whether id is needed, directly or not, by one of
-// ids (a selected job's needs run too).
-func isAncestorOf(p *dag.Pipeline, id string, ids []string) bool {
-	for _, s := range ids {
-		if _, ok := p.Ancestors(s)[id]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // ensureGitignored keeps .gantry/ out of git status.
