@@ -25,7 +25,7 @@ import (
 
 // testToolchains are the Go releases the toolchain scripts provision: CI
 // downloads them into the module cache first (.ci/run).
-var testToolchains = []string{"1.22.12", "1.23.12"}
+var testToolchains = []string{"1.21.13", "1.22.12", "1.23.12"}
 
 // toolchainDist serves testToolchains as the Go toolchain distribution
 // does, from the module cache, where go mod download left them after
