@@ -76,6 +76,9 @@ type Options struct {
 	// and local actions.
 	Actions  func(ctx context.Context, uses string) (string, error)
 	Reporter Reporter
+	// Observer, when set, gives each node and step its context and extra
+	// variables as it starts (a tracer's spans); see Observer.
+	Observer Observer
 	Masker   *Masker
 	Logger   *slog.Logger
 }
@@ -513,6 +516,7 @@ func (r *run) runNode(ctx context.Context, pn PlannedNode, group *matrixGroup, s
 		return res
 	}
 	r.opts.Reporter.NodeStarted(n.ID, n.Label())
+	ctx = r.observeNode(ctx, n.ID)
 	start := time.Now()
 	attempts := 1
 	if n.Retry != nil {
@@ -666,7 +670,7 @@ func (r *run) runMatrix(ctx context.Context, n *dag.Node, needs map[string]any, 
 		sub.Matrix = c
 		sub.Name = fmt.Sprintf("%s (%s)", n.Label(), comboID(c))
 		r.opts.Reporter.NodeStarted(sub.ID, sub.Name)
-		sr := r.attempt(ctx, &sub, needs, attempts)
+		sr := r.attempt(r.observeNode(ctx, sub.ID), &sub, needs, attempts)
 		r.opts.Reporter.NodeFinished(sr)
 		res.Steps = append(res.Steps, sr.Steps...)
 		res.Outputs = sr.Outputs

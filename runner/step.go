@@ -84,6 +84,9 @@ func (j *job) runStepNotify(ctx context.Context, s *dag.Step, index int, started
 		defer cancel()
 	}
 	r.opts.Reporter.StepStarted(j.n.ID, name)
+	var traced []string
+	sctx, traced = r.observeStep(sctx, j.n.ID, name)
+	env.vars = append(env.vars, traced...)
 	if started != nil {
 		started()
 	}

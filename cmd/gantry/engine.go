@@ -19,6 +19,8 @@ type engineFlags struct {
 	Images   []string
 	NoCache  bool
 	Progress string
+	// secrets are the run's, for container.credentials' passwords.
+	secrets map[string]string
 }
 
 func (f *engineFlags) register(cmd *cobra.Command) {
@@ -65,7 +67,7 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 			return nil, " (no BuildKit daemon: BUILDKIT_HOST is unset and " + buildkit.DefaultAddr + " does not exist)", nil
 		}
 	}
-	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice,
+	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice, Secrets: f.secrets,
 		Progress: progress, ProgressMode: f.Progress})
 	if err != nil {
 		if choice == "auto" {

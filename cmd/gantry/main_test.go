@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -92,6 +93,10 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TEST_BUILDKIT_HOST", os.Getenv("BUILDKIT_HOST"))
 			env.Setenv("GANTRY_TEST_ROOTFS", os.Getenv("GANTRY_TEST_ROOTFS"))
 			env.Setenv("GANTRY_TEST_DEBIAN_ROOTFS", os.Getenv("GANTRY_TEST_DEBIAN_ROOTFS"))
+			// The registries scripts/registry-up starts.
+			for _, k := range []string{"GANTRY_TEST_REGISTRY", "GANTRY_TEST_AUTH_REGISTRY", "GANTRY_TEST_REGISTRY_USER", "GANTRY_TEST_REGISTRY_PASSWORD", "GANTRY_TEST_DOCKER_CONFIG", "GANTRY_BUILDCTL", "GANTRY_BUILDKITD"} {
+				env.Setenv(k, os.Getenv(k))
+			}
 			env.Setenv("FAKE_GITHUB_API", api.URL+"/")
 			env.Setenv("FAKE_GITLAB", gl.URL("gitlab.example.org"))
 			env.Setenv("FAKE_GITLAB_COM", gl.URL("gitlab.com"))
@@ -107,6 +112,15 @@ func TestScripts(t *testing.T) {
 			}
 			if cond == "nodes" {
 				return nodeMirror != "", nil
+			}
+			if cond == "registry" {
+				if os.Getenv("GANTRY_TEST_REGISTRY") != "" && os.Getenv("GANTRY_BUILDCTL") != "" {
+					return true, nil
+				}
+				if os.Getenv("GANTRY_REQUIRE_REGISTRY") != "" {
+					return false, errors.New("GANTRY_REQUIRE_REGISTRY is set but GANTRY_TEST_REGISTRY or GANTRY_BUILDCTL is not")
+				}
+				return false, nil
 			}
 			if cond != "buildkit" {
 				return false, fmt.Errorf("unknown condition %q", cond)
@@ -131,6 +145,20 @@ func TestScripts(t *testing.T) {
 				files[args[1]] = strings.ReplaceAll(args[2], `\n`, "\n")
 				pr.Commit("main", files)
 			},
+			// envsubst FILE...: ${NAME} in the files replaced by the
+			// script's NAME (for addresses known at run time, such as the
+			// test registry's); GitHub's ${{ }} is left alone.
+			"envsubst": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) == 0 {
+					ts.Fatalf("usage: envsubst FILE...")
+				}
+				for _, f := range args {
+					data, err := os.ReadFile(ts.MkAbs(f))
+					ts.Check(err)
+					out := envVar.ReplaceAllStringFunc(string(data), func(m string) string { return ts.Getenv(m[2 : len(m)-1]) })
+					ts.Check(os.WriteFile(ts.MkAbs(f), []byte(out), 0o644))
+				}
+			},
 			// mkoci DIR ROOTFS [CMD...]: an OCI image layout of a root
 			// filesystem, with CMD as the image's command.
 			"mkoci": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -144,6 +172,9 @@ func TestScripts(t *testing.T) {
 		},
 	})
 }
+
+// envVar is a ${NAME} that envsubst replaces.
+var envVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 
 // tarGz packs dir as GitHub serves repository archives: under one top
 // directory.

@@ -25,6 +25,7 @@ import (
 	"github.com/gantry-ci/gantry/runner/checkrun"
 	"github.com/gantry-ci/gantry/runner/host"
 	"github.com/gantry-ci/gantry/runner/toolcache"
+	"github.com/gantry-ci/gantry/runner/tracing"
 	"github.com/gantry-ci/gantry/translate"
 )
 
@@ -57,6 +58,7 @@ type runOptions struct {
 	PlatformHost bool
 	Output       string
 	Report       string
+	OTel         string
 	ActionDirs   []string
 	Locked       bool
 	GitHub       githubFlags
@@ -135,6 +137,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "do not cancel the rest of a matrix when one of its jobs fails")
 	f.BoolVar(&opts.PlatformHost, "platform-host", false, "run jobs that ask for a container image on this machine anyway")
+	f.StringVar(&opts.OTel, "otel", "", "send the run as OpenTelemetry traces to this OTLP endpoint (http://localhost:4318; default OTEL_EXPORTER_OTLP_ENDPOINT)")
 	f.StringVarP(&opts.Output, "output", "o", "", "copy the run's artifacts to this directory when it ends (DIR/NAME for upload-artifact, DIR/JOB for GitLab artifacts)")
 	opts.Source.register(cmd)
 	groupFlags(cmd, runFlagGroups)
@@ -271,7 +274,12 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if !opts.JSON {
 		rep = hideInternal(rep, pipelines)
 	}
+	tr, ctx, err := opts.startTraces(ctx, event, masker)
+	if err != nil {
+		return err
+	}
 	var executor runner.Executor = host.New(host.Options{})
+	opts.Engine.secrets = secrets
 	if !opts.DryRun {
 		bk, why, err := opts.Engine.connect(ctx, opts.Executor, masker.Writer(io.Err), func(id, msg string) { rep.Line(id, "gantry", masker.Mask(msg)) })
 		if err != nil {
@@ -285,10 +293,14 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			fmt.Fprintf(io.Err, "gantry: running on the host executor: each job in its own copy of %s%s\n", root, why)
 		}
 	}
+	if tr != nil {
+		tr.Set(map[string]string{"gantry.executor": executor.Name()})
+	}
 	// The tool cache setup-* provision into, shared by runs (an error
 	// leaves setup-* with what is on PATH).
 	toolCache, _ := toolcache.Default()
 	anyFailed, infraWhy := false, ""
+	defer func() { endTraces(io, tr, opts.OTel, anyFailed) }()
 	if opts.NoNeeds && len(opts.Jobs) == 0 {
 		return usagef("--no-needs goes with --job: it runs the selected jobs without what they need")
 	}
@@ -298,10 +310,11 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		if opts.NoNeeds {
 			prior, priorDir = lastResults(filepath.Join(root, ".gantry", "runs"), p.Name)
 		}
+		runDir := filepath.Join(root, ".gantry", "runs", runID())
 		ropts := runner.Options{
 			Executor:     executor,
 			Source:       root,
-			RunDir:       filepath.Join(root, ".gantry", "runs", runID()),
+			RunDir:       runDir,
 			CacheDir:     filepath.Join(root, ".gantry", "cache"),
 			ToolCache:    toolCache,
 			Event:        event,
@@ -333,7 +346,15 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		if err := ensureGitignored(root); err != nil {
 			return err
 		}
+		var traced *tracing.Pipeline
+		if tr != nil {
+			traced = tr.Pipeline(ctx, p, filepath.Base(runDir))
+			ropts.Reporter, ropts.Observer = runner.Tee{ropts.Reporter, traced}, traced
+		}
 		res, err := runner.Run(ctx, p, ropts)
+		if traced != nil {
+			traced.End(res)
+		}
 		if err != nil && res == nil {
 			return err
 		}

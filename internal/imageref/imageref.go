@@ -128,3 +128,45 @@ func Parse(ref string) (Ref, error) {
 	}
 	return Ref{Kind: Registry, Name: named.String()}, nil
 }
+
+// Host is a registry reference's registry host (docker.io for Docker
+// Hub's images, 127.0.0.1:5000, ghcr.io); "" for local images.
+func (r Ref) Host() string {
+	if r.Kind != Registry {
+		return ""
+	}
+	named, err := reference.ParseNormalizedNamed(r.Name)
+	if err != nil {
+		return ""
+	}
+	return reference.Domain(named)
+}
+
+// Repository is a registry reference without its tag or digest
+// (docker.io/library/alpine); "" for local images.
+func (r Ref) Repository() string {
+	if r.Kind != Registry {
+		return ""
+	}
+	named, err := reference.ParseNormalizedNamed(r.Name)
+	if err != nil {
+		return ""
+	}
+	return named.Name()
+}
+
+// Digest is the digest a registry reference names (sha256:...), "" when
+// it names a tag.
+func (r Ref) Digest() string {
+	if r.Kind != Registry {
+		return ""
+	}
+	named, err := reference.ParseNormalizedNamed(r.Name)
+	if err != nil {
+		return ""
+	}
+	if d, ok := named.(reference.Digested); ok {
+		return d.Digest().String()
+	}
+	return ""
+}

@@ -132,3 +132,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParts(t *testing.T) {
+	t.Parallel()
+	const dgst = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		ref                    string
+		host, repo, wantDigest string
+	}{
+		{ref: "alpine", host: "docker.io", repo: "docker.io/library/alpine"},
+		{ref: "127.0.0.1:5000/private/busybox:latest", host: "127.0.0.1:5000", repo: "127.0.0.1:5000/private/busybox"},
+		{ref: "ghcr.io/o/x@" + dgst, host: "ghcr.io", repo: "ghcr.io/o/x", wantDigest: dgst},
+		{ref: "rootfs://./r"},
+	} {
+		t.Run(tc.ref, func(t *testing.T) {
+			t.Parallel()
+			r, err := imageref.Parse(tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Host() != tc.host || r.Repository() != tc.repo || r.Digest() != tc.wantDigest {
+				t.Errorf("Host, Repository, Digest = %q, %q, %q; want %q, %q, %q", r.Host(), r.Repository(), r.Digest(), tc.host, tc.repo, tc.wantDigest)
+			}
+		})
+	}
+}

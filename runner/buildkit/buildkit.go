@@ -49,6 +49,9 @@ type Options struct {
 	// docker.io/library/alpine. Images are registry references,
 	// oci-layout://DIR[:TAG] or rootfs://DIR.
 	Images map[string]string
+	// Secrets are the run's secrets by name, for the registry passwords
+	// of container.credentials.
+	Secrets map[string]string
 	// NoCache runs every step, as if nothing were cached.
 	NoCache bool
 	// StateDir is where the executor remembers which steps failed, so that

@@ -71,9 +71,6 @@ func (e *Executor) jobContainer(n *dag.Node, cfg imageConfig) jobContainer {
 	if len(c.Ports) > 0 {
 		notApplied = append(notApplied, "ports "+strings.Join(c.Ports, ", ")+" (the job container publishes no port)")
 	}
-	if c.Credentials != nil {
-		notApplied = append(notApplied, "credentials (images are pulled with this machine's docker login)")
-	}
 	var parts []string
 	if len(notApplied) > 0 {
 		parts = append(parts, "not applied on BuildKit: "+strings.Join(notApplied, ", "))

@@ -96,7 +96,7 @@ func (w *workspace) runImage(ctx context.Context, img runner.ActionImage, c runn
 		if err != nil {
 			return 0, err
 		}
-		if err := li.config(ctx, w.gw, img.Ref); err != nil {
+		if err := li.config(ctx, w.gw, img.Ref, w.auth); err != nil {
 			return 0, ctxError(ctx, err)
 		}
 		state, cfg = li.state, li.cfg

@@ -267,12 +267,15 @@ func (e *Executor) rootfsLayout(dir string) (string, error) {
 
 // config reads a registry image's configuration through the gateway,
 // once; ref is the image as the user named it, for messages.
-func (img *image) config(ctx context.Context, gw gateway.Client, ref string) error {
+func (img *image) config(ctx context.Context, gw gateway.Client, ref string, auth *registryAuth) error {
 	if img.loaded {
 		return nil
 	}
 	_, _, dt, err := gw.ResolveImageConfig(ctx, img.name, sourceresolver.Opt{})
 	if err != nil {
+		if rerr := registryError(ref, img.name, auth, err); rerr != nil {
+			return rerr
+		}
 		short := img.name
 		if r, perr := imageref.Parse(img.name); perr == nil {
 			short = r.Familiar()

@@ -9,12 +9,10 @@ import (
 	"sync"
 
 	"github.com/containerd/containerd/v2/core/content"
-	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/session"
-	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	digest "github.com/opencontainers/go-digest"
@@ -27,6 +25,7 @@ type buildSession struct {
 	gw      gateway.Client
 	dirs    *dirSource
 	secrets *secretStore
+	auth    *registryAuth
 	unique  string
 	stores  string // which content stores it has (storesKey)
 	cancel  context.CancelCauseFunc
@@ -124,18 +123,13 @@ func (e *Executor) session(ctx context.Context, stores map[string]content.Store)
 
 // openSession opens a session and waits until it can solve.
 func (e *Executor) openSession(ctx context.Context, stores map[string]content.Store) (*buildSession, error) {
-	s := &buildSession{dirs: &dirSource{}, secrets: &secretStore{}, unique: identity.NewID(), stores: storesKey(stores), done: make(chan struct{})}
+	s := &buildSession{dirs: &dirSource{}, secrets: &secretStore{}, auth: newRegistryAuth(), unique: identity.NewID(), stores: storesKey(stores), done: make(chan struct{})}
 	sessionCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	ready := make(chan error, 1)
 	status := make(chan *client.SolveStatus)
 	opt := client.SolveOpt{
-		Session: []session.Attachable{filesync.NewFSSyncProvider(s.dirs), secretsprovider.NewSecretProvider(s.secrets),
-			// Registry credentials as docker login keeps them
-			// (~/.docker/config.json, credential helpers).
-			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-				AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
-			})},
+		Session:   []session.Attachable{filesync.NewFSSyncProvider(s.dirs), secretsprovider.NewSecretProvider(s.secrets), s.auth.attachable()},
 		OCIStores: stores,
 		Ref:       "gantry-" + s.unique,
 	}

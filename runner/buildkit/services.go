@@ -154,7 +154,7 @@ func (w *workspace) startServices(ctx context.Context, services []dag.Service, i
 	defer probe.close(ctx)
 	for i, s := range services {
 		ref, img := s.Image, images[i]
-		if err := img.config(ctx, w.gw, ref); err != nil {
+		if err := img.config(ctx, w.gw, ref, w.auth); err != nil {
 			return fmt.Errorf("service %q: %w", s.Name, ctxError(ctx, err))
 		}
 		root, err := w.solve(ctx, img.state)

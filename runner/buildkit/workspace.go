@@ -158,7 +158,11 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	}
 	w := &workspace{buildSession: s, e: e, node: n, spec: spec}
 	w.dirs.add("workspace", src)
-	if err := img.config(ctx, w.gw, ref); err != nil {
+	if err := w.useCredentials(n, ref); err != nil {
+		w.Release(context.Background())
+		return nil, err
+	}
+	if err := img.config(ctx, w.gw, ref, w.auth); err != nil {
 		w.Release(context.Background())
 		return nil, err
 	}
