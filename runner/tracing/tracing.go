@@ -144,10 +144,7 @@ func (t *Tracer) End(failed bool, timeout time.Duration) error {
 	if serr := t.provider.Shutdown(ctx); err == nil {
 		err = serr
 	}
-	if err != nil {
-		return fmt.Errorf("traces: %w", err)
-	}
-	return nil
+	return err
 }
 
 // TraceID is the run's trace, in hex, for people to look it up.
