@@ -17,6 +17,7 @@ var BuiltinActions = []string{
 	"actions/setup-node",
 	"actions/setup-python",
 	"actions/setup-java",
+	"actions/setup-dotnet",
 }
 
 // BuiltinAction reports whether uses names one of BuiltinActions, at any

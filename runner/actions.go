@@ -168,6 +168,12 @@ func (j *job) runAction(ctx context.Context, s *dag.Step, index int, with map[st
 	if err != nil {
 		return 1, err
 	}
+	return j.runLoaded(ctx, s, index, a, with, se, outputs, main)
+}
+
+// runLoaded runs an action whose action.yml has been read.
+func (j *job) runLoaded(ctx context.Context, s *dag.Step, index int, a *action, with map[string]string, se *stepEnv, outputs map[string]string, main *commands) (int, error) {
+	env := se.vars
 	if strings.EqualFold(a.meta.Runs.Using, "composite") {
 		return j.runComposite(ctx, s, index, a, with, se, outputs, 0)
 	}

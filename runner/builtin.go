@@ -5,18 +5,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/runner/toolcache/installed"
 )
 
 // builtin runs the stand-ins for the actions nearly every workflow uses,
 // so that workflows run offline.
 func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs map[string]string, se *stepEnv, cmds *commands) (int, error) {
-	env := se.vars
 	r, ws, say := j.r, j.ws, j.say
 	name, _, _ := strings.Cut(s.Uses, "@")
 	switch strings.ToLower(name) {
@@ -91,13 +90,13 @@ func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs
 		return j.cache(ctx, name, with, outputs)
 	}
 	if strings.ToLower(name) == "actions/setup-go" && r.opts.ToolCache != "" {
-		return j.setupGo(ctx, with, se, outputs)
+		return j.setupGo(ctx, s, index, with, se, outputs, cmds)
 	}
 	if strings.ToLower(name) == "actions/setup-node" && r.opts.ToolCache != "" {
-		return j.setupNode(ctx, with, se, outputs)
+		return j.setupNode(ctx, s, index, with, se, outputs, cmds)
 	}
-	if tool, ok := setupTools[strings.ToLower(name)]; ok {
-		return j.setup(ctx, tool, with, env)
+	if _, ok := installed.Tools[strings.ToLower(name)]; ok {
+		return j.setupInstalled(ctx, s, index, with, se, outputs, cmds)
 	}
 	return j.runAction(ctx, s, index, with, se, outputs, cmds)
 }
@@ -171,40 +170,6 @@ func (j *job) cache(ctx context.Context, name string, with, outputs map[string]s
 		// As actions/cache's own post-if says: saved when the job succeeded.
 		j.addPost(post{label: "Post " + name, cond: "success()", run: save})
 	}
-	return 0, nil
-}
-
-type setupTool struct {
-	input   string
-	command []string
-}
-
-var setupTools = map[string]setupTool{
-	"actions/setup-go":     {input: "go-version", command: []string{"go", "version"}},
-	"actions/setup-node":   {input: "node-version", command: []string{"node", "--version"}},
-	"actions/setup-python": {input: "python-version", command: []string{"python3", "--version"}},
-	"actions/setup-java":   {input: "java-version", command: []string{"java", "-version"}},
-}
-
-var versionNumber = regexp.MustCompile(`\d+(\.\d+)*`)
-
-// setup uses the toolchain on PATH when it satisfies the requested
-// version, and otherwise fails saying what was asked and what was found.
-func (j *job) setup(ctx context.Context, tool setupTool, with map[string]string, env []string) (int, error) {
-	say := j.say
-	cmd := exec.CommandContext(ctx, tool.command[0], tool.command[1:]...)
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return 1, fmt.Errorf("%s is not on PATH; install it, or run this job with --executor buildkit", tool.command[0])
-	}
-	found := versionNumber.FindString(string(out))
-	want := strings.TrimPrefix(strings.TrimSpace(with[tool.input]), "v")
-	want = strings.TrimSuffix(strings.TrimSuffix(want, ".x"), ".*")
-	if want != "" && !strings.HasPrefix(found, want) && want != "stable" && want != "latest" && !strings.ContainsAny(want, "^~><=") {
-		return 1, fmt.Errorf("%s %s was asked for, and %s %s is on PATH; gantry provisions Go and Node.js only: run the job in an image that has it (-P LABEL=IMAGE), or install it on the host", tool.command[0], with[tool.input], tool.command[0], found)
-	}
-	say("using %s %s from PATH", tool.command[0], found)
 	return 0, nil
 }
 

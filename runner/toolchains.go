@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/expr"
 	"github.com/gantry-ci/gantry/runner/toolcache"
 	"github.com/gantry-ci/gantry/runner/toolcache/golang"
 	"github.com/gantry-ci/gantry/runner/toolcache/node"
@@ -50,7 +52,7 @@ func (j *job) toolCacheDir() string {
 
 // setupGo provisions the Go toolchain actions/setup-go asks for into the
 // tool cache, and puts it first on the job's PATH, as setup-go does.
-func (j *job) setupGo(ctx context.Context, with map[string]string, se *stepEnv, outputs map[string]string) (int, error) {
+func (j *job) setupGo(ctx context.Context, s *dag.Step, index int, with map[string]string, se *stepEnv, outputs map[string]string, cmds *commands) (int, error) {
 	spec := strings.TrimSpace(with["go-version"])
 	if file := strings.TrimSpace(with["go-version-file"]); spec == "" && file != "" {
 		root, err := j.hostRoot(ctx, []string{file})
@@ -62,13 +64,10 @@ func (j *job) setupGo(ctx context.Context, with map[string]string, se *stepEnv, 
 		}
 		j.say("setup-go: %s asks for go %s", file, spec)
 	}
-	if spec == "" {
-		// As setup-go does without a version: the go on PATH.
-		return j.setup(ctx, setupTools["actions/setup-go"], with, se.vars)
-	}
 	tm, mounts := j.ws.(ToolMounter)
-	if !mounts && j.ws.HostDir() == "" {
-		return j.setup(ctx, setupTools["actions/setup-go"], with, se.vars)
+	if spec == "" || !mounts && j.ws.HostDir() == "" {
+		// As setup-go does without a version: the go on PATH.
+		return j.setupInstalled(ctx, s, index, with, se, outputs, cmds)
 	}
 	checkLatest, _ := strconv.ParseBool(with["check-latest"])
 	goos, goarch := runtime.GOOS, runtime.GOARCH
@@ -128,8 +127,11 @@ func (j *job) setupGo(ctx context.Context, with map[string]string, se *stepEnv, 
 	maps.Copy(j.exported, set)
 	j.mu.Unlock()
 	outputs["go-version"] = res.Version
-	// cache-hit: whether the toolchain was in the tool cache already.
-	outputs["cache-hit"] = strconv.FormatBool(!res.Downloaded)
+	if with["cache"] != "false" {
+		if err := j.goCacheKey(ctx, with, res.Version, outputs); err != nil {
+			return 1, fmt.Errorf("setup-go: %w", err)
+		}
+	}
 	how := "from the tool cache"
 	if res.Downloaded {
 		how = "downloaded into the tool cache"
@@ -138,9 +140,68 @@ func (j *job) setupGo(ctx context.Context, with map[string]string, se *stepEnv, 
 	return 0, nil
 }
 
+// goCacheKey gives setup-go's cache-hit as setup-go computes it: its cache
+// key is the platform, the Go version and the hash of the dependency files
+// (cache-dependency-path, else go.sum at the workspace's root), and
+// cache-hit says whether a job that succeeded saved that key before. The
+// module and build caches themselves are shared by every job (the host's
+// under the cache directory, the engine's cache mounts in a container), so
+// a miss costs no download that a hit would have saved; the key only
+// answers cache-hit. Without the dependency files setup-go warns and
+// leaves cache-hit unset, and so does this.
+func (j *job) goCacheKey(ctx context.Context, with map[string]string, version string, outputs map[string]string) error {
+	if j.r.opts.CacheDir == "" {
+		return nil
+	}
+	deps := lines(with["cache-dependency-path"])
+	if len(deps) == 0 {
+		deps = []string{"go.sum"}
+	}
+	root, err := j.hostRoot(ctx, deps)
+	if err != nil {
+		return err
+	}
+	hash, err := expr.HashFilesIn(root)(deps)
+	if err != nil {
+		return err
+	}
+	if hash == "" {
+		if len(lines(with["cache-dependency-path"])) > 0 {
+			j.warn("Restore cache failed: Some specified paths were not resolved, unable to cache dependencies.")
+		} else {
+			j.warn("Restore cache failed: Dependencies file is not found in " + j.ws.Dir() + ". Supported file pattern: go.sum")
+		}
+		return nil
+	}
+	key := "setup-go-Linux-" + toolcache.Arch(runtime.GOARCH) + "-go-" + version + "-" + hash
+	marker := filepath.Join(j.r.opts.CacheDir, "setup-go", keyUnsafe.ReplaceAllString(key, "_"))
+	_, err = os.Stat(marker)
+	hit := err == nil
+	outputs["cache-hit"] = strconv.FormatBool(hit)
+	if hit {
+		j.say("setup-go: cache restored from key %s", key)
+		return nil
+	}
+	j.say("setup-go: cache is not found for key %s", key)
+	// As setup-go's post step: saved when the job succeeded.
+	j.addPost(post{label: "Post actions/setup-go", cond: "success()", run: func(context.Context) (int, error) {
+		err := os.MkdirAll(filepath.Dir(marker), 0o755)
+		if err == nil {
+			err = os.WriteFile(marker, nil, 0o644)
+		}
+		if err != nil {
+			j.warn("setup-go: cache not saved: " + err.Error())
+		} else {
+			j.say("setup-go: cache saved with the key: %s", key)
+		}
+		return 0, nil
+	}})
+	return nil
+}
+
 // setupNode provisions the Node.js actions/setup-node asks for into the
 // tool cache, and puts it first on the job's PATH, as setup-node does.
-func (j *job) setupNode(ctx context.Context, with map[string]string, se *stepEnv, outputs map[string]string) (int, error) {
+func (j *job) setupNode(ctx context.Context, s *dag.Step, index int, with map[string]string, se *stepEnv, outputs map[string]string, cmds *commands) (int, error) {
 	spec := strings.TrimSpace(with["node-version"])
 	if file := strings.TrimSpace(with["node-version-file"]); spec == "" && file != "" {
 		root, err := j.hostRoot(ctx, []string{file})
@@ -155,7 +216,7 @@ func (j *job) setupNode(ctx context.Context, with map[string]string, se *stepEnv
 	tm, mounts := j.ws.(ToolMounter)
 	if spec == "" || !mounts && j.ws.HostDir() == "" {
 		// As setup-node does without a version: the node on PATH.
-		if code, err := j.setup(ctx, setupTools["actions/setup-node"], with, se.vars); err != nil || code != 0 {
+		if code, err := j.setupInstalled(ctx, s, index, with, se, outputs, cmds); err != nil || code != 0 {
 			return code, err
 		}
 		return j.npmrc(with, se)
