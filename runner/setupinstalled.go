@@ -198,6 +198,11 @@ func (j *job) useInstalled(short string, tool installed.Tool, f installed.Found,
 		}
 	}
 	j.mu.Unlock()
+	if c := strings.TrimSpace(with["cache"]); c != "" && c != "false" && (tool.Input == "python-version" || tool.Input == "java-version" || tool.Input == "dotnet-version") {
+		// Said, not dropped: these caches would need the action's own
+		// key and paths for each package manager.
+		j.say("%s: cache: %s is not restored or saved by gantry's stand-in; the package manager's cache is the job's own (use actions/cache for one shared between runs)", short, c)
+	}
 	asked := strings.Join(specs, ", ")
 	if asked == "" {
 		asked = "no version"
