@@ -64,7 +64,7 @@ func (j *job) setupGo(ctx context.Context, s *dag.Step, index int, with map[stri
 		}
 		j.say("setup-go: %s asks for go %s", file, spec)
 	}
-	tm, mounts := j.ws.(ToolMounter)
+	_, mounts := j.ws.(ToolMounter)
 	if spec == "" || !mounts && j.ws.HostDir() == "" {
 		// As setup-go does without a version: the go on PATH.
 		return j.setupInstalled(ctx, s, index, with, se, outputs, cmds)
@@ -90,17 +90,9 @@ func (j *job) setupGo(ctx context.Context, s *dag.Step, index int, with map[stri
 		GOOS:  goos, GOARCH: goarch,
 		Log: func(format string, args ...any) { j.say("setup-go: "+format, args...) },
 	}
-	res, err := in.Install(ctx, golang.Request{Version: spec, CheckLatest: checkLatest})
+	res, bin, err := j.provision(ctx, "go", in, toolcache.Request{Version: spec, CheckLatest: checkLatest})
 	if err != nil {
 		return 1, fmt.Errorf("setup-go: %w", err)
-	}
-	bin := filepath.Join(res.Dir, "bin")
-	if mounts {
-		rel := path.Join("go", res.Version, filepath.Base(res.Dir))
-		if err := tm.MountTool(res.Dir, rel); err != nil {
-			return 1, fmt.Errorf("setup-go: %w", err)
-		}
-		bin = path.Join(tm.ToolCacheDir(), rel, "bin")
 	}
 	set := map[string]string{}
 	if _, ok := se.env["GOTOOLCHAIN"]; !ok {
@@ -132,11 +124,7 @@ func (j *job) setupGo(ctx context.Context, s *dag.Step, index int, with map[stri
 			return 1, fmt.Errorf("setup-go: %w", err)
 		}
 	}
-	how := "from the tool cache"
-	if res.Downloaded {
-		how = "downloaded into the tool cache"
-	}
-	j.say("setup-go: go %s %s, %s on PATH", res.Version, how, bin)
+	j.say("setup-go: go %s %s, %s on PATH", res.Version, fetched(res), bin)
 	return 0, nil
 }
 
@@ -213,7 +201,7 @@ func (j *job) setupNode(ctx context.Context, s *dag.Step, index int, with map[st
 		}
 		j.say("setup-node: %s asks for node %s", file, spec)
 	}
-	tm, mounts := j.ws.(ToolMounter)
+	_, mounts := j.ws.(ToolMounter)
 	if spec == "" || !mounts && j.ws.HostDir() == "" {
 		// As setup-node does without a version: the node on PATH.
 		if code, err := j.setupInstalled(ctx, s, index, with, se, outputs, cmds); err != nil || code != 0 {
@@ -226,7 +214,7 @@ func (j *job) setupNode(ctx context.Context, s *dag.Step, index int, with map[st
 	if mirror == "" {
 		mirror = se.env["NODE_MIRROR"]
 	}
-	res, bin, err := j.provisionNode(ctx, tm, mounts, spec, checkLatest, mirror)
+	res, bin, err := j.provisionNode(ctx, spec, checkLatest, mirror)
 	if err != nil {
 		return 1, fmt.Errorf("setup-node: %w", err)
 	}
@@ -240,11 +228,7 @@ func (j *job) setupNode(ctx context.Context, s *dag.Step, index int, with map[st
 	j.mu.Unlock()
 	outputs["node-version"] = "v" + res.Version
 	outputs["cache-hit"] = strconv.FormatBool(!res.Downloaded)
-	how := "from the tool cache"
-	if res.Downloaded {
-		how = "downloaded into the tool cache"
-	}
-	j.say("setup-node: node %s %s, %s on PATH", res.Version, how, bin)
+	j.say("setup-node: node %s %s, %s on PATH", res.Version, fetched(res), bin)
 	return j.npmrc(with, se)
 }
 
@@ -291,9 +275,8 @@ func (j *job) npmrc(with map[string]string, se *stepEnv) (int, error) {
 }
 
 // provisionNode installs a Node.js version into the tool cache and returns
-// its bin directory as the job's commands see it (mounted into a
-// container when tm is).
-func (j *job) provisionNode(ctx context.Context, tm ToolMounter, mounts bool, spec string, checkLatest bool, mirror string) (node.Result, string, error) {
+// its bin directory as the job's commands see it.
+func (j *job) provisionNode(ctx context.Context, spec string, checkLatest bool, mirror string) (toolcache.Result, string, error) {
 	if mirror == "" {
 		mirror = cmp.Or(j.r.opts.ExtraEnv["NODE_MIRROR"], os.Getenv("NODE_MIRROR"))
 	}
@@ -302,19 +285,35 @@ func (j *job) provisionNode(ctx context.Context, tm ToolMounter, mounts bool, sp
 		Mirror: mirror,
 		Log:    func(format string, args ...any) { j.say("setup-node: "+format, args...) },
 	}
-	res, err := in.Install(ctx, node.Request{Version: spec, CheckLatest: checkLatest})
+	return j.provision(ctx, "node", in, toolcache.Request{Version: spec, CheckLatest: checkLatest})
+}
+
+// provision installs a version of tool into the tool cache and returns
+// its bin directory as the job's commands see it: in a container, the
+// version is mounted read-only at TOOL/VERSION/ARCH under the container's
+// RUNNER_TOOL_CACHE.
+func (j *job) provision(ctx context.Context, tool string, in toolcache.Installer, req toolcache.Request) (toolcache.Result, string, error) {
+	res, err := in.Install(ctx, req)
 	if err != nil {
 		return res, "", err
 	}
 	bin := filepath.Join(res.Dir, "bin")
-	if mounts {
-		rel := path.Join("node", res.Version, filepath.Base(res.Dir))
+	if tm, ok := j.ws.(ToolMounter); ok {
+		rel := path.Join(tool, res.Version, filepath.Base(res.Dir))
 		if err := tm.MountTool(res.Dir, rel); err != nil {
 			return res, "", err
 		}
 		bin = path.Join(tm.ToolCacheDir(), rel, "bin")
 	}
 	return res, bin, nil
+}
+
+// fetched says where a toolchain came from, for the job's log.
+func fetched(res toolcache.Result) string {
+	if res.Downloaded {
+		return "downloaded into the tool cache"
+	}
+	return "from the tool cache"
 }
 
 // actionNode is the node program a JavaScript action runs with: the job's
@@ -334,7 +333,7 @@ func (j *job) actionNode(ctx context.Context, a *action, env []string) (string, 
 	if err == nil {
 		return "node", nil
 	}
-	tm, mounts := j.ws.(ToolMounter)
+	_, mounts := j.ws.(ToolMounter)
 	if ctx.Err() != nil || j.r.opts.ToolCache == "" || !mounts && j.ws.HostDir() == "" {
 		return "", err
 	}
@@ -344,7 +343,7 @@ func (j *job) actionNode(ctx context.Context, a *action, env []string) (string, 
 			mirror = v
 		}
 	}
-	res, bin, perr := j.provisionNode(ctx, tm, mounts, major, false, mirror)
+	res, bin, perr := j.provisionNode(ctx, major, false, mirror)
 	if perr != nil {
 		return "", fmt.Errorf("%w, and node %s could not be provisioned: %v", err, major, perr)
 	}

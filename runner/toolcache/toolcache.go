@@ -11,6 +11,31 @@ import (
 	"time"
 )
 
+// Request asks an Installer for a version of its tool.
+type Request struct {
+	// Version is the setup action's version input, in its syntax.
+	Version string
+	// CheckLatest asks the source for the latest matching version even
+	// when one in the cache matches.
+	CheckLatest bool
+}
+
+// Result is a provisioned toolchain.
+type Result struct {
+	// Version is the version as the setup action names it ("1.22.12").
+	Version string
+	// Dir is the toolchain's root in the cache: Dir/bin holds its
+	// programs.
+	Dir string
+	// Downloaded says whether this call fetched it.
+	Downloaded bool
+}
+
+// Installer provisions the versions of one tool into a Cache.
+type Installer interface {
+	Install(ctx context.Context, req Request) (Result, error)
+}
+
 // Cache is a tool cache rooted at Dir.
 type Cache struct {
 	// Dir is RUNNER_TOOL_CACHE on the host; Default() when empty.

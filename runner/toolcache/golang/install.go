@@ -34,24 +34,12 @@ type Installer struct {
 	Log func(format string, args ...any)
 }
 
-// Request is what a setup-go step asks for.
-type Request struct {
-	// Version is go-version (ParseSpec).
-	Version string
-	// CheckLatest asks the proxy for the latest matching version even when
-	// one in the cache matches.
-	CheckLatest bool
-}
-
-// Result is a provisioned toolchain.
-type Result struct {
-	// Version is the version as setup-go names it ("1.22.12").
-	Version string
-	// Dir is the toolchain's root in the cache (GOROOT): Dir/bin/go.
-	Dir string
-	// Downloaded says whether this call fetched it.
-	Downloaded bool
-}
+// Request and Result are the tool cache's: go-version (ParseSpec) in, the
+// toolchain's root (GOROOT: Dir/bin/go) out.
+type (
+	Request = toolcache.Request
+	Result  = toolcache.Result
+)
 
 func (in *Installer) platform() (goos, goarch string) {
 	goos, goarch = in.GOOS, in.GOARCH

@@ -46,23 +46,12 @@ type Installer struct {
 	Log func(format string, args ...any)
 }
 
-// Request is what a setup-node step asks for.
-type Request struct {
-	// Version is node-version (ParseSpec).
-	Version string
-	// CheckLatest asks the index for the latest matching version even
-	// when one in the cache matches.
-	CheckLatest bool
-}
-
-// Result is a provisioned Node.js.
-type Result struct {
-	// Version is "20.11.1".
-	Version string
-	// Dir is its root in the cache: Dir/bin/node.
-	Dir        string
-	Downloaded bool
-}
+// Request and Result are the tool cache's: node-version (ParseSpec) in,
+// the version's root (Dir/bin/node) out.
+type (
+	Request = toolcache.Request
+	Result  = toolcache.Result
+)
 
 // Spec is a parsed node-version.
 type Spec struct {
