@@ -3,10 +3,13 @@ package lock
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
+	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/internal/imageref"
 	"github.com/gantry-ci/gantry/providers/gitlab"
 )
 
@@ -78,4 +81,51 @@ func (f *File) CheckIncludes(locked bool, warn func(string)) func(gitlab.Fetched
 		}
 		return nil
 	}
+}
+
+// PinImages is what a --locked run pulls for the registry images the
+// pipelines name: each one's repository at the digest the lock recorded,
+// by normalised name (buildkit.Options.Pinned). An image missing from the
+// lock is an error, and so is a tag that names another digest now than
+// the lock's, asked through resolve (nil when offline: then the digest
+// is pulled unchecked). A registry that cannot be asked leaves the digest
+// pulled, and warn says so. Images the lock has no digest of are pulled
+// by their tag.
+func (f *File) PinImages(ctx context.Context, pipelines []*dag.Pipeline, resolve ImageResolver, warn func(string)) (map[string]string, error) {
+	pins := map[string]string{}
+	checked := map[string]bool{}
+	var errs []error
+	for _, p := range pipelines {
+		for _, ni := range imageRefs(p) {
+			r, err := imageref.Parse(ni.ref)
+			if err != nil || r.Local() || checked[ni.ref] {
+				continue
+			}
+			checked[ni.ref] = true
+			where := ""
+			if ni.pos.Line > 0 {
+				where = ni.pos.String() + ": "
+			}
+			entry, ok := f.Image(ni.ref)
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Errorf("%simage %s is not in gantry.lock: run gantry lock", where, ni.ref))
+				continue
+			case entry.Digest == "" || r.Digest() != "":
+				continue
+			}
+			if resolve != nil {
+				now, err := resolve(ctx, ni.ref)
+				switch {
+				case err != nil:
+					warn(fmt.Sprintf("image %s: the registry could not be asked whether its tag still names gantry.lock's %s (%v); pulling that digest", ni.ref, entry.Digest, err))
+				case now != entry.Digest:
+					errs = append(errs, fmt.Errorf("%simage %s has moved: its tag names %s now, gantry.lock has %s (run gantry lock again if that is expected)", where, ni.ref, now, entry.Digest))
+					continue
+				}
+			}
+			pins[r.Name] = r.Pinned(entry.Digest)
+		}
+	}
+	return pins, errors.Join(errs...)
 }

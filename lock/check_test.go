@@ -212,7 +212,8 @@ func TestRecorder(t *testing.T) {
 	if len(f.Includes) != 1 || f.Includes[0].Hash != lock.ContentHash([]byte("a: b\n")) {
 		t.Errorf("includes %+v", f.Includes)
 	}
-	if len(f.Images) != 1 || f.Images[0].Ref != "golang:1.26" {
+	// The job's image and the docker:// step's.
+	if len(f.Images) != 2 || f.Images[0].Ref != "golang:1.26" || f.Images[1].Ref != "alpine:3" {
 		t.Errorf("images %+v", f.Images)
 	}
 	if !slices.Equal(fetch.asked, []string{"acme/greet@v1", "acme/answer@v2"}) {
@@ -224,5 +225,66 @@ func TestRecorder(t *testing.T) {
 	rec.Action(t.Context(), "acme/gone@v2")
 	if _, err := rec.File(); !errors.Is(err, errNoRef) || !strings.HasPrefix(err.Error(), `acme/gone@v1: no ref "acme/gone@v1"`) {
 		t.Errorf("File after a failed fetch: %v", err)
+	}
+}
+
+func TestPinImages(t *testing.T) {
+	t.Parallel()
+	const old, moved = "sha256:1111111111111111111111111111111111111111111111111111111111111111", "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	p := &dag.Pipeline{Nodes: []*dag.Node{
+		{ID: "a", Image: "reg.example/app:v1", Services: []dag.Service{{Name: "db", Image: "reg.example/db:16"}}},
+		{ID: "b", Image: "rootfs://./r", Steps: []dag.Step{{Uses: "docker://reg.example/tool:1"}}},
+		{ID: "c", Image: "${{ matrix.image }}"},
+	}}
+	now := map[string]string{"reg.example/app:v1": old, "reg.example/db:16": old, "reg.example/tool:1": old}
+	var asked []string
+	resolve := func(_ context.Context, ref string) (string, error) {
+		asked = append(asked, ref)
+		if d, ok := now[ref]; ok {
+			return d, nil
+		}
+		return "", errors.New("unreachable")
+	}
+	var f lock.File
+	f.AddImages(p)
+	var warnings []string
+	warn := func(s string) { warnings = append(warnings, s) }
+	f.ResolveImages(t.Context(), resolve, warn)
+	for _, img := range f.Images {
+		if want := map[bool]string{true: old}[!strings.HasPrefix(img.Ref, "rootfs://")]; img.Digest != want {
+			t.Errorf("%s: digest %q, want %q", img.Ref, img.Digest, want)
+		}
+	}
+	if len(warnings) != 0 || len(asked) != 3 {
+		t.Fatalf("warnings %q, asked %q", warnings, asked)
+	}
+
+	pins, err := f.PinImages(t.Context(), []*dag.Pipeline{p}, resolve, warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pins["reg.example/app:v1"] != "reg.example/app@"+old || pins["reg.example/db:16"] != "reg.example/db@"+old || len(pins) != 3 {
+		t.Errorf("pins %q", pins)
+	}
+
+	// A moved tag is refused; offline (no resolver) the lock's digest
+	// is pulled unchecked; an unreachable registry warns.
+	now["reg.example/app:v1"] = moved
+	if _, err := f.PinImages(t.Context(), []*dag.Pipeline{p}, resolve, warn); err == nil || !strings.Contains(err.Error(), "image reg.example/app:v1 has moved: its tag names "+moved+" now, gantry.lock has "+old) {
+		t.Errorf("moved: %v", err)
+	}
+	if pins, err := f.PinImages(t.Context(), []*dag.Pipeline{p}, nil, warn); err != nil || pins["reg.example/app:v1"] != "reg.example/app@"+old {
+		t.Errorf("offline: %q, %v", pins, err)
+	}
+	delete(now, "reg.example/db:16")
+	now["reg.example/app:v1"] = old
+	if _, err := f.PinImages(t.Context(), []*dag.Pipeline{p}, resolve, warn); err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "reg.example/db:16: the registry could not be asked") {
+		t.Errorf("unreachable: %v, warnings %q", err, warnings)
+	}
+
+	// An image the lock does not have is refused.
+	p.Nodes = append(p.Nodes, &dag.Node{ID: "d", Image: "reg.example/new:1"})
+	if _, err := f.PinImages(t.Context(), []*dag.Pipeline{p}, nil, warn); err == nil || !strings.Contains(err.Error(), "image reg.example/new:1 is not in gantry.lock: run gantry lock") {
+		t.Errorf("missing: %v", err)
 	}
 }

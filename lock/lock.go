@@ -2,6 +2,7 @@ package lock
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,10 +27,10 @@ type File struct {
 	// Actions are remote actions and reusable workflows by their uses:
 	// text, with the commit the ref named and a hash of the fetched tree.
 	Actions []Action `json:"actions,omitempty"`
-	// Images are the container images the pipelines name. Registry
-	// references are recorded as written (no registry is asked for
-	// digests); local images (oci-layout://, rootfs://) get a hash of what
-	// they hold.
+	// Images are the container images the pipelines name: registry
+	// references as written, with the digest their tag named when the
+	// lock was written (when the registry could be asked); local images
+	// (oci-layout://, rootfs://) with a hash of what they hold.
 	Images []Image `json:"images,omitempty"`
 	// Includes are the remote files GitLab pipelines include, with a
 	// hash of their content.
@@ -45,8 +46,10 @@ type Action struct {
 
 // Image is one image reference.
 type Image struct {
-	Ref  string `json:"ref"`
-	Hash string `json:"hash,omitempty"`
+	Ref string `json:"ref"`
+	// Digest is what a registry reference named (sha256:...).
+	Digest string `json:"digest,omitempty"`
+	Hash   string `json:"hash,omitempty"`
 }
 
 // Include is one file a GitLab pipeline includes from elsewhere: its
@@ -129,26 +132,86 @@ func (f *File) Include(kind, ref string) (Include, bool) {
 	return Include{}, false
 }
 
-// AddImages records the images of p's nodes and services. References
-// made at run time (with $) are left out; local images get a hash of
-// their directory when it can be read.
-func (f *File) AddImages(p *dag.Pipeline) {
+// Image finds the locked entry of an image reference, as written.
+func (f *File) Image(ref string) (Image, bool) {
+	if f == nil {
+		return Image{}, false
+	}
+	for _, img := range f.Images {
+		if img.Ref == ref {
+			return img, true
+		}
+	}
+	return Image{}, false
+}
+
+// imageRefs are the images p's nodes name, each with where it is named:
+// the node's image, its services', its docker:// steps'. References made
+// at run time (with $) are left out.
+func imageRefs(p *dag.Pipeline) []namedImage {
+	var out []namedImage
 	for _, n := range p.Nodes {
-		refs := []string{n.Image}
+		add := func(ref string, pos dag.SourcePos) {
+			if ref != "" && !strings.Contains(ref, "$") {
+				out = append(out, namedImage{ref: ref, pos: pos})
+			}
+		}
+		add(n.Image, n.Pos)
 		for _, s := range n.Services {
-			refs = append(refs, s.Image)
+			add(s.Image, n.Pos)
 		}
-		for _, ref := range refs {
-			if ref == "" || strings.Contains(ref, "$") {
-				continue
+		for _, s := range n.Steps {
+			if img, ok := strings.CutPrefix(s.Uses, imageref.DockerScheme); ok {
+				add(img, s.Pos)
 			}
-			img := Image{Ref: ref}
-			if r, err := imageref.Parse(ref); err == nil && r.Local() {
-				if h, err := TreeHash(r.Dir); err == nil {
-					img.Hash = h
-				}
-			}
-			f.Images = append(f.Images, img)
 		}
+	}
+	return out
+}
+
+type namedImage struct {
+	ref string
+	pos dag.SourcePos
+}
+
+// AddImages records the images of p's nodes, services and docker://
+// steps. References made at run time (with $) are left out; local images
+// get a hash of their directory when it can be read. Registry images get
+// their digests from ResolveImages.
+func (f *File) AddImages(p *dag.Pipeline) {
+	for _, ni := range imageRefs(p) {
+		img := Image{Ref: ni.ref}
+		if r, err := imageref.Parse(ni.ref); err == nil && r.Local() {
+			if h, err := TreeHash(r.Dir); err == nil {
+				img.Hash = h
+			}
+		}
+		f.Images = append(f.Images, img)
+	}
+}
+
+// ImageResolver says which digest a registry image's reference names now
+// (imageref.Resolve is one).
+type ImageResolver func(ctx context.Context, ref string) (digest string, err error)
+
+// ResolveImages records the digest of each registry image that has none
+// yet; an image whose registry cannot be asked keeps none, and warn says
+// so (gantry run --locked then pulls it by its tag, unchecked).
+func (f *File) ResolveImages(ctx context.Context, resolve ImageResolver, warn func(string)) {
+	done := map[string]string{}
+	for i, img := range f.Images {
+		r, err := imageref.Parse(img.Ref)
+		if err != nil || r.Local() || img.Digest != "" {
+			continue
+		}
+		d, ok := done[img.Ref]
+		if !ok {
+			d, err = resolve(ctx, img.Ref)
+			if err != nil {
+				warn(fmt.Sprintf("image %s: no digest recorded: %v", img.Ref, err))
+			}
+			done[img.Ref] = d
+		}
+		f.Images[i].Digest = d
 	}
 }

@@ -19,8 +19,10 @@ type engineFlags struct {
 	Images   []string
 	NoCache  bool
 	Progress string
-	// secrets are the run's, for container.credentials' passwords.
+	// secrets are the run's, for container.credentials' passwords;
+	// pinned the images --locked pulls by digest.
 	secrets map[string]string
+	pinned  map[string]string
 }
 
 func (f *engineFlags) register(cmd *cobra.Command) {
@@ -67,7 +69,7 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 			return nil, " (no BuildKit daemon: BUILDKIT_HOST is unset and " + buildkit.DefaultAddr + " does not exist)", nil
 		}
 	}
-	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice, Secrets: f.secrets,
+	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice, Secrets: f.secrets, Pinned: f.pinned,
 		Progress: progress, ProgressMode: f.Progress})
 	if err != nil {
 		if choice == "auto" {

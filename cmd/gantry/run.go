@@ -280,6 +280,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	}
 	var executor runner.Executor = host.New(host.Options{})
 	opts.Engine.secrets = secrets
+	if opts.Engine.pinned, err = lockedImages(ctx, lf, pipelines, opts.Locked, opts.Source.Offline, warn); err != nil {
+		return err
+	}
 	if !opts.DryRun {
 		bk, why, err := opts.Engine.connect(ctx, opts.Executor, masker.Writer(io.Err), func(id, msg string) { rep.Line(id, "gantry", masker.Mask(msg)) })
 		if err != nil {

@@ -49,6 +49,11 @@ type Options struct {
 	// docker.io/library/alpine. Images are registry references,
 	// oci-layout://DIR[:TAG] or rootfs://DIR.
 	Images map[string]string
+	// Pinned maps registry images, by normalised name
+	// (docker.io/library/alpine:3), to the references by digest they are
+	// pulled as (gantry run --locked: the digests gantry.lock recorded),
+	// wherever they are named, -P's mappings included.
+	Pinned map[string]string
 	// Secrets are the run's secrets by name, for the registry passwords
 	// of container.credentials.
 	Secrets map[string]string

@@ -1,6 +1,7 @@
 package buildkit
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -119,6 +120,13 @@ func (e *Executor) mapImage(ref string) (mapped string, ok bool) {
 // or commas) are left out.
 func (e *Executor) namedContexts(ctx context.Context) (opts map[string]string, inputs map[string]*pb.Definition, err error) {
 	opts, inputs = map[string]string{}, map[string]*pb.Definition{}
+	// Images gantry.lock pinned, for a FROM naming one; a -P mapping of
+	// the same name wins below.
+	for name, pinned := range e.opts.Pinned {
+		if r, err := imageref.Parse(name); err == nil {
+			opts["context:"+r.Familiar()] = "docker-image://" + pinned
+		}
+	}
 	for label, ref := range e.opts.Images {
 		l, err := imageref.Parse(label)
 		if err != nil || l.Local() {
@@ -130,7 +138,7 @@ func (e *Executor) namedContexts(ctx context.Context) (opts map[string]string, i
 			continue
 		}
 		if !r.Local() {
-			opts["context:"+name] = "docker-image://" + r.Name
+			opts["context:"+name] = "docker-image://" + cmp.Or(e.opts.Pinned[r.Name], r.Name)
 			continue
 		}
 		li, err := e.loadImage(ref)
@@ -207,7 +215,11 @@ func (e *Executor) loadImage(ref string) (image, error) {
 	case imageref.OCILayout:
 		return loadLayout(ref, r.Dir, r.Tag)
 	default:
-		return image{state: llb.Image(r.Name), name: r.Name}, nil
+		name := r.Name
+		if pinned, ok := e.opts.Pinned[r.Name]; ok {
+			name = pinned
+		}
+		return image{state: llb.Image(name), name: name}, nil
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/gantry-ci/gantry/dag"
+	"github.com/gantry-ci/gantry/internal/imageref"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/moby/buildkit/client/llb"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
@@ -114,6 +115,9 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		return nil, err
 	}
 	ref, why := e.imageRef(n)
+	if r, err := imageref.Parse(ref); err == nil && e.opts.Pinned[r.Name] != "" {
+		why += ", pinned by gantry.lock to " + strings.TrimPrefix(e.opts.Pinned[r.Name], r.Repository()+"@")
+	}
 	e.notice(n.ID, "running in %s (%s) on buildkit at %s", ref, why, e.addr)
 	img, err := e.loadImage(ref)
 	if err != nil {
