@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	gojson "encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gantry-ci/gantry/internal/imageref"
 	"github.com/gantry-ci/gantry/runner/buildkit"
+	"github.com/gantry-ci/gantry/runner/host"
 	"github.com/spf13/cobra"
 )
 
@@ -101,4 +103,28 @@ func (f *engineFlags) labels() []string {
 		}
 	}
 	return out
+}
+
+// sayWorkspaces says how the host executor makes the run's workspaces:
+// one line on stderr, or a JSON event; engineWhy says why not BuildKit.
+func sayWorkspaces(ios *IO, out io.Writer, json bool, e *host.Executor, root, engineWhy string) error {
+	s, why, err := e.Workspaces(root)
+	if err != nil {
+		return err
+	}
+	if json {
+		b, _ := gojson.Marshal(map[string]string{"event": "executor", "executor": "host", "workspace": s.String(), "why": why})
+		fmt.Fprintln(out, string(b))
+		return nil
+	}
+	what := map[host.Strategy]string{
+		host.Overlay: "an overlay (copy-on-write, in a mount namespace of its own) of",
+		host.Reflink: "its own reflink copy (copy-on-write) of",
+		host.Copy:    "its own copy of",
+	}[s]
+	if why != "" {
+		why = " (" + why + ")"
+	}
+	fmt.Fprintf(ios.Err, "gantry: running on the host executor%s: each job in %s %s%s\n", engineWhy, what, root, why)
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -51,6 +52,7 @@ type runOptions struct {
 	Matrix       []string
 	Parallel     int
 	Executor     string
+	Workspace    string
 	Engine       engineFlags
 	DryRun       bool
 	JSON         bool
@@ -128,6 +130,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	_ = f.MarkDeprecated("jobs", "use --parallel (-p); -j selects jobs, as in act")
 	f.SetOutput(io.Err) // the deprecation notice, not in --json's stdout
 	f.StringVar(&opts.Executor, "executor", "auto", "where steps run: host, buildkit, or auto (buildkit when a daemon answers, else host)")
+	f.StringVar(&opts.Workspace, "workspace", cmp.Or(os.Getenv("GANTRY_WORKSPACE"), "auto"), "how the host executor makes each job's workspace: overlay, reflink, copy, or auto (the cheapest this machine allows) (default $GANTRY_WORKSPACE, then auto)")
 	opts.Engine.register(cmd)
 	f.StringVar(&opts.Report, "report", "auto", "report each node as a GitHub check run on the commit: github, none, or auto (github inside GitHub Actions with a GITHUB_TOKEN)")
 	opts.GitHub.register(cmd)
@@ -144,6 +147,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	_ = cmd.RegisterFlagCompletionFunc("job", completeJobs(&opts.Source))
 	_ = cmd.RegisterFlagCompletionFunc("event", fixed(knownEvents...))
 	_ = cmd.RegisterFlagCompletionFunc("executor", fixed("auto", "host", "buildkit"))
+	_ = cmd.RegisterFlagCompletionFunc("workspace", fixed("auto", "overlay", "reflink", "copy"))
 	_ = cmd.RegisterFlagCompletionFunc("provider", fixed("github", "gitlab", "gantry"))
 	return cmd
 }
@@ -278,7 +282,13 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	var executor runner.Executor = host.New(host.Options{})
+	strategy, err := host.ParseStrategy(opts.Workspace)
+	if err != nil {
+		return usagef("--workspace: %v", err)
+	}
+	hostExec := host.New(host.Options{Workspace: strategy})
+	defer hostExec.Close()
+	var executor runner.Executor = hostExec
 	opts.Engine.secrets = secrets
 	if opts.Engine.pinned, err = lockedImages(ctx, lf, pipelines, opts.Locked, opts.Source.Offline, warn); err != nil {
 		return err
@@ -292,8 +302,8 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			defer bk.Close()
 			executor = bk
 			fmt.Fprintf(io.Err, "gantry: running on buildkit at %s: each job in a container%s\n", bk.Addr(), why)
-		} else if !opts.JSON {
-			fmt.Fprintf(io.Err, "gantry: running on the host executor: each job in its own copy of %s%s\n", root, why)
+		} else if err := sayWorkspaces(io, out, opts.JSON, hostExec, root, why); err != nil {
+			return err
 		}
 	}
 	if tr != nil {

@@ -62,6 +62,13 @@ func Run(t *testing.T, newExecutor func(t *testing.T) runner.Executor) {
 		{name: "PrepareCancelled", run: testPrepareCancelled},
 		{name: "Release", run: testRelease},
 		{name: "Concurrent", run: testConcurrent},
+		{name: "InPlaceWrite", run: testInPlaceWrite},
+		{name: "Delete", run: testDelete},
+		{name: "Rename", run: testRename},
+		{name: "HardLink", run: testHardLink},
+		{name: "Symlink", run: testSymlink},
+		{name: "Permissions", run: testPermissions},
+		{name: "ReleaseWhileRunning", run: testReleaseWhileRunning},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -598,5 +605,147 @@ func testConcurrent(t *testing.T, e runner.Executor) {
 		if data, err := os.ReadFile(filepath.Join(spec.StateDir, f)); err != nil || string(data) != f+"\n" {
 			t.Errorf("state file %s: %q, %v; want %q", f, data, err, f+"\n")
 		}
+	}
+}
+
+// untouched prepares two workspaces of one source, runs script in the
+// first, checks what it printed, that the second still reads the source
+// as it was, and after releasing both that the source is unchanged:
+// whatever a copy-on-write view does, writes stay in their workspace.
+func untouched(t *testing.T, e runner.Executor, script, want string) runner.Workspace {
+	t.Helper()
+	src := Source(t)
+	before := TreeHash(t, src)
+	ws, _ := Prepare(t, e, src)
+	other, _ := Prepare(t, e, src)
+	if got := MustSh(t, ws, script); got != want {
+		t.Errorf("sh -c %q printed:\n%s\nwant:\n%s", script, got, want)
+	}
+	const check = `cat hello.txt sub/data.txt; ls -A . sub; readlink link; stat -c '%a' hello.txt .hidden sub/script.sh`
+	const pristine = "hello\ndata\n.:\n.hidden\nhello.txt\nlink\nsub\n\nsub:\ndata.txt\nscript.sh\nhello.txt\n644\n600\n755\n"
+	if got := MustSh(t, other, check); got != pristine {
+		t.Errorf("another workspace of the same source reads:\n%s\nwant it as the source is:\n%s", got, pristine)
+	}
+	t.Cleanup(func() {
+		if after := TreeHash(t, src); after != before {
+			t.Errorf("the source changed:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
+	return ws
+}
+
+// testInPlaceWrite: writes into files that came from the source, in the
+// middle, at the end and truncating, are seen by later commands.
+func testInPlaceWrite(t *testing.T, e runner.Executor) {
+	ws := untouched(t, e, `printf J | dd of=hello.txt bs=1 seek=0 conv=notrunc 2>/dev/null
+echo more >> sub/data.txt
+: > .hidden
+cat hello.txt sub/data.txt; wc -c < .hidden`, "Jello\ndata\nmore\n0\n")
+	if got, want := MustSh(t, ws, "cat hello.txt link"), "Jello\nJello\n"; got != want {
+		t.Errorf("a later command reads %q, want %q", got, want)
+	}
+}
+
+// testDelete: files and directories of the source can be removed, stay
+// removed, and a directory made again in a removed one's place is empty.
+func testDelete(t *testing.T, e runner.Executor) {
+	ws := untouched(t, e, `rm hello.txt .hidden && rm -r sub
+ls -A; test -e sub/data.txt || echo gone
+mkdir sub && ls -A sub && echo made`, "link\ngone\nmade\n")
+	if got, want := MustSh(t, ws, "ls -A; ls -A sub; test -e link || echo dangling"), "link\nsub\ndangling\n"; got != want {
+		t.Errorf("a later command sees %q, want %q", got, want)
+	}
+}
+
+// testRename: files and directories of the source can be renamed, over
+// other files too; where the workspace is on the host, with rename(2)
+// itself too (mv falls back to copying when it fails).
+func testRename(t *testing.T, e runner.Executor) {
+	ws := untouched(t, e, `mv hello.txt renamed.txt && cp -R sub sub2 && mv sub2 moved && mv moved/data.txt moved/script.sh
+cat renamed.txt moved/script.sh; ls -A moved`, "hello\ndata\nscript.sh\n")
+	dir := ws.HostDir()
+	if dir == "" {
+		return
+	}
+	if err := os.Rename(filepath.Join(dir, "sub"), filepath.Join(dir, "again")); err != nil {
+		t.Errorf("rename(2) of a directory from the source: %v", err)
+	}
+	if err := os.Rename(filepath.Join(dir, ".hidden"), filepath.Join(dir, "renamed.txt")); err != nil {
+		t.Errorf("rename(2) of a file over another: %v", err)
+	}
+	if got, want := MustSh(t, ws, "cat again/data.txt renamed.txt; ls -A; ls -A again"), "data\nhidden\nagain\nlink\nmoved\nrenamed.txt\ndata.txt\nscript.sh\n"; got != want {
+		t.Errorf("after renaming on the host the workspace reads %q, want %q", got, want)
+	}
+}
+
+// testHardLink: a hard link to a file of the source is the same file: a
+// write through one name is read through the other.
+func testHardLink(t *testing.T, e runner.Executor) {
+	untouched(t, e, `ln hello.txt hard.txt && echo more >> hard.txt
+cat hello.txt; test hello.txt -ef hard.txt && echo same; stat -c %h hello.txt
+ln sub/script.sh sub/s2 && rm sub/script.sh && ./sub/s2 x`, "hello\nmore\nsame\n2\nscript x\n")
+}
+
+// testSymlink: links of the source can be followed, replaced and
+// removed; new ones to files, directories and nothing are links.
+func testSymlink(t *testing.T, e runner.Executor) {
+	untouched(t, e, `cat link; ln -sfn sub link && cat link/data.txt; readlink link
+ln -s sub/data.txt l2 && cat l2; ln -s missing l3 && test -L l3 && ! test -e l3 && echo dangling
+echo through > link/new.txt && cat sub/new.txt; rm link && test -d sub && echo kept`,
+		"hello\ndata\nsub\ndata\ndangling\nthrough\nkept\n")
+}
+
+// testPermissions: modes of the source are kept, can be changed (files and
+// directories), and new files follow the command's umask.
+func testPermissions(t *testing.T, e runner.Executor) {
+	ws := untouched(t, e, `stat -c %a hello.txt .hidden sub/script.sh
+chmod 755 hello.txt && chmod 600 sub/script.sh && chmod 700 sub && chmod u+s hello.txt
+umask 027 && echo x > new && mkdir newdir
+stat -c %a hello.txt sub/script.sh sub new newdir; test -x hello.txt && echo runs`,
+		"644\n600\n755\n4755\n600\n700\n640\n750\nruns\n")
+	// Removing the workspace copes with what the job took write
+	// permission from.
+	MustSh(t, ws, "chmod 000 hello.txt && chmod 500 sub")
+}
+
+// testReleaseWhileRunning: processes a command left running (still in
+// its process group, one with its working directory in the workspace)
+// when the node ends are ended by Release, which then removes the
+// workspace; nothing they would have done later happens.
+func testReleaseWhileRunning(t *testing.T, e runner.Executor) {
+	ws, spec := Prepare(t, e, "")
+	if c, ok := ws.(runner.ConcurrentExec); !ok || !c.ConcurrentExec() {
+		t.Skipf("the %s executor runs one command at a time", e.Name())
+	}
+	nonce := "NONCE=" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	r := Exec(t.Context(), ws, runner.Command{
+		Argv: []string{"sh", "-c", `(cd sub && exec sleep 60) >/dev/null 2>&1 &
+(sleep 2; echo late > "$STATE/late"; echo late > late.txt) >/dev/null 2>&1 &
+echo started`},
+		Env: Env(ws, nonce),
+	})
+	if r.Err != nil || r.Code != 0 || r.Stdout != "started\n" {
+		t.Fatalf("exit %d, error %v, stdout %q, stderr %q", r.Code, r.Err, r.Stdout, r.Stderr)
+	}
+	start := time.Now()
+	if err := ws.Release(t.Context()); err != nil {
+		t.Fatalf("Release with processes running: %v", err)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("Release took %v", took)
+	}
+	if dir := ws.HostDir(); dir != "" {
+		if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("HostDir %q is still there after Release: %v", dir, err)
+		}
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := os.Stat(filepath.Join(spec.StateDir, "late")); err == nil {
+		t.Error("a process left running outlived Release")
+	}
+	// The executor is as good as before.
+	again, _ := Prepare(t, e, "")
+	if got := MustSh(t, again, "cat hello.txt"); got != "hello\n" {
+		t.Errorf("a workspace prepared after printed %q", got)
 	}
 }

@@ -20,6 +20,8 @@ import (
 type copyStats struct {
 	files int  // files, symbolic links and directories copied
 	git   bool // the git metadata came along
+	// reflink: files are cloned (FICLONE) rather than copied.
+	reflink bool
 }
 
 // copyRepo copies the checkout at src into dst, a directory that does not
@@ -28,10 +30,10 @@ type copyStats struct {
 // repository (submodule) the same way, and, when src is the top of its work
 // tree, the git metadata (see copyGitDir). Otherwise it copies everything
 // but .git directories. It never copies .gantry at the top, nor the
-// directory skip (relative to src; "" for none). It reads src and never
-// writes to it.
-func copyRepo(ctx context.Context, src, dst, skip string, log *slog.Logger, lists *listingCache) (copyStats, error) {
-	var st copyStats
+// directory skip (relative to src; "" for none). With reflink, files are
+// clones of the source's (FICLONE). It reads src and never writes to it.
+func copyRepo(ctx context.Context, src, dst, skip string, log *slog.Logger, lists *listingCache, reflink bool) (copyStats, error) {
+	st := copyStats{reflink: reflink}
 	err := copyRepoStats(ctx, src, dst, skip, log, &st, lists)
 	return st, err
 }
@@ -503,7 +505,11 @@ func (c *copier) file(name string, mode fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, in)
+	if c.st.reflink {
+		err = clone(out, in)
+	} else {
+		_, err = io.Copy(out, in)
+	}
 	if err == nil {
 		// Explicitly, as the umask applies to OpenFile's mode.
 		err = out.Chmod(mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky))

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gantry-ci/gantry/dag"
@@ -31,15 +32,20 @@ type Options struct {
 	// caches); default $XDG_CACHE_HOME/gantry/host. Jobs get a HOME of
 	// their own, in their workspace, whatever this is.
 	CacheDir string
+	// Workspace forces how jobs' workspaces are made; default Auto, the
+	// cheapest the machine allows. A forced strategy that cannot be used
+	// here makes Prepare fail.
+	Workspace Strategy
 }
 
 // DefaultKillGrace is Options.KillGrace when it is zero.
 const DefaultKillGrace = 5 * time.Second
 
-// New returns the host executor. It lists a checkout's files at its first
-// Prepare and copies that same snapshot for every later node, so make one
-// executor per run.
-func New(opts Options) runner.Executor {
+// New returns the host executor. It takes a snapshot of a checkout (which
+// files it holds) at its first Prepare and gives every later node a view
+// of that same snapshot, so make one executor per run, and Close it at
+// the end.
+func New(opts Options) *Executor {
 	if opts.KillGrace <= 0 {
 		opts.KillGrace = DefaultKillGrace
 	}
@@ -51,21 +57,29 @@ func New(opts Options) runner.Executor {
 			opts.CacheDir = filepath.Join(dir, "gantry", "host")
 		}
 	}
-	return &executor{opts: opts}
+	return &Executor{opts: opts}
 }
 
-type executor struct {
-	opts  Options
-	lists listingCache
+// Executor is the host executor.
+type Executor struct {
+	opts   Options
+	lists  listingCache
+	snaps  snapshots
+	probes struct {
+		mu sync.Mutex
+		m  map[snapshotKey]probe
+	}
 }
 
-func (e *executor) Name() string { return "host" }
+var _ runner.Executor = (*Executor)(nil)
 
-// Prepare copies spec.Source into TempDir/gantry-NODE-RANDOM/NAME, NAME
-// being the source directory's name as in a CI checkout, and creates
+func (e *Executor) Name() string { return "host" }
+
+// Prepare makes the view of spec.Source at TempDir/gantry-NODE-RANDOM/NAME,
+// NAME being the source directory's name as in a CI checkout, and creates
 // spec.StateDir if it is missing. On failure it leaves nothing
 // behind and returns a nil Workspace.
-func (e *executor) Prepare(ctx context.Context, n *dag.Node, spec runner.WorkspaceSpec) (runner.Workspace, error) {
+func (e *Executor) Prepare(ctx context.Context, n *dag.Node, spec runner.WorkspaceSpec) (runner.Workspace, error) {
 	id := "workspace"
 	if n != nil && n.ID != "" {
 		id = n.ID
@@ -82,7 +96,7 @@ func (e *executor) Prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	return ws, nil
 }
 
-func (e *executor) prepare(ctx context.Context, id string, spec runner.WorkspaceSpec) (*workspace, error) {
+func (e *Executor) prepare(ctx context.Context, id string, spec runner.WorkspaceSpec) (*workspace, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
@@ -103,25 +117,13 @@ func (e *executor) prepare(ctx context.Context, id string, spec runner.Workspace
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	tmp := e.opts.TempDir
-	if tmp == "" {
-		tmp = os.TempDir()
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("temp directory: %w", err)
-	}
-	tmp, err = realDir(tmp)
+	tmp, skip, err := e.tempDir(src)
 	if err != nil {
-		return nil, fmt.Errorf("temp directory: %w", err)
+		return nil, err
 	}
-	// A temp directory inside the source holds other nodes' workspaces:
-	// never copy it.
-	var skip string
-	if rel, ok := within(src, tmp); ok {
-		if rel == "." {
-			return nil, fmt.Errorf("temp directory %q is the source directory", tmp)
-		}
-		skip = rel
+	snap, err := e.snapshot(ctx, src, tmp, skip)
+	if err != nil {
+		return nil, err
 	}
 
 	root, err := os.MkdirTemp(tmp, "gantry-"+slug(id)+"-")
@@ -151,14 +153,19 @@ func (e *executor) prepare(ctx context.Context, id string, spec runner.Workspace
 		return nil, err
 	}
 	start := time.Now()
-	st, err := copyRepo(ctx, src, ws.dir, skip, ws.log, &e.lists)
+	var st copyStats
+	if snap.strategy == Overlay {
+		err = ws.mount(src, snap.layer)
+	} else {
+		st, err = copyRepo(ctx, src, ws.dir, skip, ws.log, &e.lists, snap.strategy == Reflink)
+	}
 	if err != nil {
 		if rerr := ws.Release(context.WithoutCancel(ctx)); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return nil, err
 	}
-	ws.log.Debug("workspace prepared", "source", src, "dir", ws.dir,
+	ws.log.Debug("workspace prepared", "source", src, "dir", ws.dir, "strategy", snap.strategy,
 		"files", st.files, "git", st.git, "took", time.Since(start))
 	return ws, nil
 }

@@ -23,9 +23,28 @@ import (
 	"github.com/gantry-ci/gantry/runner/host"
 )
 
-func newExecutor(t *testing.T, grace time.Duration) runner.Executor {
+// newExecutor makes a host executor with the workspace strategy
+// GANTRY_TEST_WORKSPACE names (TestStrategies runs the tests again with
+// each), the cheapest the machine allows when it is unset.
+func newExecutor(t *testing.T, grace time.Duration) *host.Executor {
 	t.Helper()
-	return host.New(host.Options{TempDir: t.TempDir(), KillGrace: grace})
+	return host.New(host.Options{TempDir: t.TempDir(), KillGrace: grace, Workspace: testStrategy(t)})
+}
+
+func testStrategy(t testing.TB) host.Strategy {
+	t.Helper()
+	s, err := host.ParseStrategy(cmpOr(os.Getenv("GANTRY_TEST_WORKSPACE"), "auto"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func TestConformance(t *testing.T) {
@@ -171,7 +190,7 @@ func TestPrepareGit(t *testing.T) {
 	src := gitSource(t)
 	before := executortest.TreeHash(t, filepath.Dir(src))
 	ws := prepare(t, newExecutor(t, time.Second), src)
-	dir := ws.Dir()
+	dir := ws.HostDir()
 
 	if got, want := filepath.Base(dir), "repo"; got != want {
 		t.Errorf("workspace directory named %q, want %q (the source's name)", got, want)
@@ -268,7 +287,7 @@ func TestPrepareGitWorktree(t *testing.T) {
 	before := executortest.TreeHash(t, filepath.Dir(src))
 
 	ws := prepare(t, newExecutor(t, time.Second), wt)
-	if fi, err := os.Lstat(filepath.Join(ws.Dir(), ".git")); err != nil || !fi.IsDir() {
+	if fi, err := os.Lstat(filepath.Join(ws.HostDir(), ".git")); err != nil || !fi.IsDir() {
 		t.Fatalf("the workspace's .git is not a directory of its own: %v, %v", fi, err)
 	}
 	if got, want := wsGit(t, ws, "", "rev-parse", "--abbrev-ref", "HEAD"), "feature"; got != want {
@@ -307,14 +326,14 @@ func TestPrepareSubmodule(t *testing.T) {
 	before := executortest.TreeHash(t, parent)
 
 	ws := prepare(t, newExecutor(t, time.Second), src)
-	mod := filepath.Join(ws.Dir(), "mod")
+	mod := filepath.Join(ws.HostDir(), "mod")
 	for _, p := range []string{"lib.txt", "wip.txt"} {
 		if _, err := os.Stat(filepath.Join(mod, p)); err != nil {
 			t.Errorf("submodule file %q: %v", p, err)
 		}
 	}
-	if got := wsGit(t, ws, "mod", "rev-parse", "--show-toplevel"); got != mod {
-		t.Errorf("the submodule's work tree is %q, want %q (its copy)", got, mod)
+	if got, want := wsGit(t, ws, "mod", "rev-parse", "--show-toplevel"), filepath.Join(ws.Dir(), "mod"); got != want {
+		t.Errorf("the submodule's work tree is %q, want %q (its copy)", got, want)
 	}
 	if got, want := wsGit(t, ws, "mod", "rev-parse", "HEAD"), git(t, filepath.Join(src, "mod"), "rev-parse", "HEAD"); got != want {
 		t.Errorf("submodule HEAD %s, want %s", got, want)
@@ -358,7 +377,7 @@ func TestPreparePlain(t *testing.T) {
 		return strings.HasPrefix(l, ".git") || strings.HasPrefix(l, ".gantry") || strings.HasPrefix(l, "vendor/x/.git") ||
 			strings.HasPrefix(l, "fifo ") || strings.HasPrefix(l, ". ")
 	}), "")
-	got := executortest.TreeHash(t, ws.Dir())
+	got := executortest.TreeHash(t, ws.HostDir())
 	got = strings.Join(slices.DeleteFunc(strings.SplitAfter(got, "\n"), func(l string) bool {
 		return strings.HasPrefix(l, ". ")
 	}), "")
@@ -390,7 +409,7 @@ func TestPrepareTempDirInSource(t *testing.T) {
 			first := prepare(t, e, src)
 			second := prepare(t, e, src)
 			for _, ws := range []runner.Workspace{first, second} {
-				if _, err := os.Lstat(filepath.Join(ws.Dir(), "tmp")); !errors.Is(err, fs.ErrNotExist) {
+				if _, err := os.Lstat(filepath.Join(ws.HostDir(), "tmp")); !errors.Is(err, fs.ErrNotExist) {
 					t.Errorf("the temp directory was copied into the workspace: %v", err)
 				}
 			}
@@ -469,7 +488,7 @@ func TestExecLookPath(t *testing.T) {
 	bin := t.TempDir() // on no PATH but the command's
 	write(t, filepath.Join(bin, "gantry-tool"), "#!/bin/sh\necho tool in bin\n", 0o755)
 	write(t, filepath.Join(bin, "gantry-noexec"), "#!/bin/sh\n", 0o644)
-	write(t, filepath.Join(ws.Dir(), "local", "gantry-local"), "#!/bin/sh\necho local\n", 0o755)
+	write(t, filepath.Join(ws.HostDir(), "local", "gantry-local"), "#!/bin/sh\necho local\n", 0o755)
 	path := "PATH=" + bin + ":" + executortest.Path()
 
 	for _, tc := range []struct {
@@ -808,7 +827,7 @@ func TestPrepareWithoutGit(t *testing.T) {
 		t.Errorf("Prepare of a git repository without git: %v; want an error saying git is needed", err)
 	}
 	ws := prepare(t, e, plain)
-	if _, err := os.Stat(filepath.Join(ws.Dir(), "hello.txt")); err != nil {
+	if _, err := os.Stat(filepath.Join(ws.HostDir(), "hello.txt")); err != nil {
 		t.Errorf("Prepare of a plain directory without git: %v", err)
 	}
 }
@@ -834,7 +853,7 @@ func TestPrepareLinkReplacesTrackedDir(t *testing.T) {
 	before := executortest.TreeHash(t, parent)
 
 	ws := prepare(t, newExecutor(t, time.Second), src)
-	if got, err := os.Readlink(filepath.Join(ws.Dir(), "d")); err != nil || got != outside {
+	if got, err := os.Readlink(filepath.Join(ws.HostDir(), "d")); err != nil || got != outside {
 		t.Errorf("d in the workspace: %q, %v; want a link to %q", got, err, outside)
 	}
 	if err := ws.Release(t.Context()); err != nil {

@@ -21,10 +21,13 @@ import (
 // PATH: the one container images default to.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// workspace is one node's copy of the repository.
+// workspace is one node's view of the repository: a copy, or an overlay.
 type workspace struct {
-	root  string // the temporary directory; dir is in it
-	dir   string
+	root string // the temporary directory; dir is in it
+	dir  string
+	// ov is the overlay mounted at dir (Overlay): commands start on its
+	// namespace's thread, and the host sees dir at ov.hostDir().
+	ov    *overlayMount
 	home  string // the job's HOME, in root
 	state string
 	// caches are the shared tool caches' variables.
@@ -41,8 +44,33 @@ type workspace struct {
 var _ runner.Workspace = (*workspace)(nil)
 
 func (w *workspace) Dir() string      { return w.dir }
-func (w *workspace) HostDir() string  { return w.dir }
 func (w *workspace) StateDir() string { return w.state }
+
+// HostDir is where gantry's own code finds the workspace: dir, or for an
+// overlay the same directory seen through its mount namespace's thread.
+func (w *workspace) HostDir() string {
+	if w.ov != nil {
+		return w.ov.hostDir()
+	}
+	return w.dir
+}
+
+// mount makes dir the overlay of layer over src, the job's writes going
+// to root/upper.
+func (w *workspace) mount(src, layer string) error {
+	upper, work := filepath.Join(w.root, ".gantry-upper"), filepath.Join(w.root, ".gantry-work")
+	for _, d := range []string{upper, work, w.dir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	ov, err := mountOverlay(w.dir, upper, work, layer, src)
+	if err != nil {
+		return err
+	}
+	w.ov = ov
+	return nil
+}
 
 // HomeDir is the job's own home directory: removed with the workspace.
 func (w *workspace) HomeDir() string { return w.home }
@@ -88,52 +116,67 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 			dir = filepath.Join(w.dir, dir)
 		}
 	}
-	path := name
-	if !strings.Contains(name, "/") {
-		p, err := lookPath(name, c.Env, dir)
-		if err != nil {
-			return -1, err
-		}
-		path = p
-	}
-
-	cmd := exec.CommandContext(ctx, path, c.Argv[1:]...)
-	cmd.Args[0] = name
-	// Never nil: a nil Env would inherit gantry's.
-	cmd.Env = append([]string{}, c.Env...)
-	cmd.Dir = dir
-	cmd.Stdout = c.Stdout
-	cmd.Stderr = c.Stderr
-	cmd.SysProcAttr = sysProcAttr()
 	var (
+		cmd       *exec.Cmd
+		serr      error
 		cancelled atomic.Bool
 		ended     = make(chan struct{})
 	)
-	cmd.Cancel = func() error {
-		pgid := cmd.Process.Pid
-		err := signalGroup(pgid, sigterm)
-		if err != nil {
-			// os.ErrProcessDone: it has ended on its own.
-			return err
+	// Looking the program up and starting it happen where the workspace
+	// is seen: for an overlay, on its namespace's thread.
+	start := func() {
+		path := name
+		if !strings.Contains(name, "/") {
+			p, err := lookPath(name, c.Env, dir)
+			if err != nil {
+				serr = err
+				return
+			}
+			path = p
 		}
-		cancelled.Store(true)
-		go func() {
-			defer close(ended)
-			endGroup(context.Background(), pgid, w.grace, false)
-		}()
-		return nil
+		cmd = exec.CommandContext(ctx, path, c.Argv[1:]...)
+		cmd.Args[0] = name
+		// Never nil: a nil Env would inherit gantry's.
+		cmd.Env = append([]string{}, c.Env...)
+		cmd.Dir = dir
+		cmd.Stdout = c.Stdout
+		cmd.Stderr = c.Stderr
+		cmd.SysProcAttr = sysProcAttr()
+		cmd.Cancel = func() error {
+			pgid := cmd.Process.Pid
+			err := signalGroup(pgid, sigterm)
+			if err != nil {
+				// os.ErrProcessDone: it has ended on its own.
+				return err
+			}
+			cancelled.Store(true)
+			go func() {
+				defer close(ended)
+				endGroup(context.Background(), pgid, w.grace, false)
+			}()
+			return nil
+		}
+		// After cancellation: the group is SIGKILLed at the same moment.
+		// After a normal exit: how long to wait for a background process
+		// to close the command's output.
+		cmd.WaitDelay = w.grace
+		if err := cmd.Start(); err != nil {
+			if cerr := ctxErr(ctx); cerr != nil {
+				err = cerr
+			}
+			serr = fmt.Errorf("exec %q: %w", name, err)
+		}
 	}
-	// After cancellation: the group is SIGKILLed at the same moment. After
-	// a normal exit: how long to wait for a background process to close
-	// the command's output.
-	cmd.WaitDelay = w.grace
-
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		if cerr := ctxErr(ctx); cerr != nil {
-			err = cerr
+	begin := time.Now()
+	if w.ov != nil {
+		if err := w.ov.do(start); err != nil {
+			return -1, fmt.Errorf("exec %q: workspace released", name)
 		}
-		return -1, fmt.Errorf("exec %q: %w", name, err)
+	} else {
+		start()
+	}
+	if serr != nil {
+		return -1, serr
 	}
 	pgid := cmd.Process.Pid
 	werr := cmd.Wait()
@@ -144,7 +187,7 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	if cmd.ProcessState != nil {
 		code = exitCode(cmd.ProcessState)
 	}
-	w.log.Debug("exec", "argv", c.Argv, "dir", dir, "exit", code, "took", time.Since(start))
+	w.log.Debug("exec", "argv", c.Argv, "dir", dir, "exit", code, "took", time.Since(begin))
 
 	if groupAlive(pgid) {
 		w.mu.Lock()
@@ -215,6 +258,13 @@ func (w *workspace) Release(ctx context.Context) error {
 		}
 		wg.Wait()
 		w.groups = nil
+		if w.ov != nil {
+			// Lazily: a process that left its group (setsid) may still
+			// be in the namespace; it keeps its view, nothing else does.
+			if err := w.ov.unmount(); err != nil {
+				return fmt.Errorf("release workspace: %w", err)
+			}
+		}
 	}
 	if w.removed {
 		return nil

@@ -1,0 +1,254 @@
+package host_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gantry-ci/gantry/runner"
+	"github.com/gantry-ci/gantry/runner/executortest"
+	"github.com/gantry-ci/gantry/runner/host"
+)
+
+// TestStrategies runs this package's tests again with each workspace
+// strategy forced (GANTRY_TEST_WORKSPACE), the plain run having used the
+// cheapest: Copy always, Overlay where this machine allows it, Reflink on
+// XFS and btrfs images made and loop-mounted for the purpose (as root,
+// with mkfs.xfs and mkfs.btrfs), the tests' temp directories on them.
+func TestStrategies(t *testing.T) {
+	if os.Getenv("GANTRY_TEST_WORKSPACE") != "" {
+		t.Skip("running with one strategy already")
+	}
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	for _, tc := range []struct {
+		strategy string
+		fs       string // for the temp directory: "" for the default
+		run      string
+	}{
+		{strategy: "copy"},
+		{strategy: "overlay"},
+		{strategy: "reflink", fs: "xfs"},
+		{strategy: "reflink", fs: "btrfs", run: "^TestConformance$"},
+	} {
+		name := tc.strategy
+		if tc.fs != "" {
+			name += "-" + tc.fs
+		}
+		t.Run(name, func(t *testing.T) {
+			tmp := t.TempDir()
+			if tc.fs != "" {
+				tmp = loopMount(t, tc.fs)
+			}
+			s, err := host.ParseStrategy(tc.strategy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := host.New(host.Options{TempDir: tmp, Workspace: s})
+			src := filepath.Join(tmp, "probe-src")
+			if err := os.Mkdir(src, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.Workspaces(src); err != nil {
+				t.Skipf("cannot run here: %v", err)
+			}
+			args := []string{"-test.count=1", "-test.skip=^TestStrategies$"}
+			if tc.run != "" {
+				args = append(args, "-test.run="+tc.run)
+			}
+			if testing.Verbose() {
+				args = append(args, "-test.v")
+			}
+			cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
+			cmd.Env = append(os.Environ(), "GANTRY_TEST_WORKSPACE="+tc.strategy, "TMPDIR="+tmp)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("the tests with --workspace=%s: %v\n%s", tc.strategy, err, out.String())
+			}
+			if testing.Verbose() {
+				t.Log(out.String())
+			}
+		})
+	}
+}
+
+// loopMount makes a filesystem image of the kind and mounts it for the
+// test, or skips saying why it cannot.
+func loopMount(t *testing.T, kind string) string {
+	t.Helper()
+	if runtime.GOOS != "linux" || os.Getuid() != 0 {
+		t.Skipf("a loop-mounted %s image needs root on Linux", kind)
+	}
+	mkfs, err := exec.LookPath("mkfs." + kind)
+	if err != nil {
+		t.Skipf("mkfs.%s is not installed (apt-get install xfsprogs btrfs-progs)", kind)
+	}
+	dir := t.TempDir()
+	img, mnt := filepath.Join(dir, kind+".img"), filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sparse: only what the tests write takes room.
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	args := []string{"-q", img}
+	if kind == "btrfs" {
+		args = []string{"-q", "-f", img}
+	}
+	if out, err := exec.Command(mkfs, args...).CombinedOutput(); err != nil {
+		t.Skipf("mkfs.%s: %v\n%s", kind, err, out)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot loop-mount a %s image here: %v\n%s", kind, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v\n%s", mnt, err, out)
+		}
+	})
+	return mnt
+}
+
+// mounts lists the mount points below dir in this process's mount
+// namespace (the machine's, for the tests).
+func mounts(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Skip("no /proc/self/mountinfo")
+	}
+	var found []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir) {
+			found = append(found, f[4])
+		}
+	}
+	return found
+}
+
+func needOverlay(t *testing.T, tmp string) *host.Executor {
+	t.Helper()
+	e := host.New(host.Options{TempDir: tmp, KillGrace: time.Second, Workspace: host.Overlay})
+	if _, _, err := e.Workspaces(t.TempDir()); err != nil {
+		t.Skipf("no overlay here: %v", err)
+	}
+	return e
+}
+
+// TestOverlayMountsNothingOutside: a job's overlay is in a mount
+// namespace of its own: the machine's never sees it, and after Release
+// nothing of it is left, also with a process that left the job's process
+// group (setsid) still running in it.
+func TestOverlayMountsNothingOutside(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	e := needOverlay(t, tmp)
+	defer e.Close()
+	ws, _ := executortest.Prepare(t, e, "")
+	if m := mounts(t, tmp); len(m) != 0 {
+		t.Errorf("the machine's mount namespace has %v", m)
+	}
+	r := executortest.Sh(t.Context(), ws, `setsid sh -c 'cd sub && exec sleep 30' </dev/null >/dev/null 2>&1 & echo $!`)
+	if r.Err != nil || r.Code != 0 {
+		t.Fatalf("exit %d, %v, %s", r.Code, r.Err, r.Stderr)
+	}
+	pid := strings.TrimSpace(r.Stdout)
+	defer exec.Command("kill", "-9", pid).Run()
+	if err := ws.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if m := mounts(t, tmp); len(m) != 0 {
+		t.Errorf("after Release the machine's mount namespace has %v", m)
+	}
+	// The escaped process's namespace no longer has the overlay either:
+	// it was detached, the process keeps only its working directory.
+	if b, err := os.ReadFile("/proc/" + pid + "/mountinfo"); err == nil && strings.Contains(string(b), tmp) {
+		t.Errorf("the escaped process still sees a mount under %s", tmp)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("after Release and Close the temp directory has %v", left)
+	}
+}
+
+// TestOverlayAsCopy: the overlay shows what the copy copies: the same
+// names, types, modes, contents and links, in a repository with ignored,
+// untracked, deleted and staged files, links and a submodule.
+func TestOverlayAsCopy(t *testing.T) {
+	t.Parallel()
+	e := needOverlay(t, t.TempDir())
+	defer e.Close()
+	src := gitSource(t)
+	write(t, filepath.Join(src, "vendor", "keep.txt"), "kept\n", 0o644)
+	write(t, filepath.Join(src, ".gitignore"), "*.ignored\nignored-dir/\nvendor/\n", 0o644)
+	git(t, src, "add", "-f", "vendor/keep.txt")
+	write(t, filepath.Join(src, "vendor", "other.txt"), "ignored\n", 0o644)
+	write(t, filepath.Join(src, "only-ignored", "x.ignored"), "ignored\n", 0o644)
+	copyExec := host.New(host.Options{TempDir: t.TempDir(), Workspace: host.Copy})
+	a, _ := executortest.Prepare(t, copyExec, src)
+	b, _ := executortest.Prepare(t, e, src)
+	hash := func(ws runner.Workspace) string {
+		// .git differs in what git writes as it reads (the index's
+		// stat data); the work tree must not.
+		var keep []string
+		for line := range strings.SplitSeq(executortest.TreeHash(t, ws.HostDir()), "\n") {
+			if line != "" && !strings.HasPrefix(line, ".git") && !strings.HasPrefix(line, ". ") {
+				keep = append(keep, line)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if got, want := hash(b), hash(a); got != want {
+		t.Errorf("the overlay shows:\n%s\nthe copy has:\n%s", got, want)
+	}
+	if got, want := status(t, b.Dir(), b), status(t, a.Dir(), a); got != want {
+		t.Errorf("git status in the overlay:\n%s\nin the copy:\n%s", got, want)
+	}
+}
+
+// TestForcedStrategyUnavailable: a forced strategy that cannot run here
+// is an error that says why, at Workspaces and at Prepare.
+func TestForcedStrategyUnavailable(t *testing.T) {
+	t.Parallel()
+	src := executortest.Source(t)
+	tmp := filepath.Join(src, "tmp") // inside the source: no overlay
+	e := host.New(host.Options{TempDir: tmp, Workspace: host.Overlay})
+	if _, _, err := e.Workspaces(src); err == nil || !strings.Contains(err.Error(), "inside the source") {
+		t.Errorf("Workspaces: %v; want an error saying the temp directory is inside the source", err)
+	}
+	if _, err := e.Prepare(t.Context(), nil, runner.WorkspaceSpec{Source: src, StateDir: t.TempDir()}); err == nil {
+		t.Error("Prepare succeeded")
+	}
+	auto := host.New(host.Options{TempDir: tmp})
+	if s, why, err := auto.Workspaces(src); err != nil || s == host.Overlay || !strings.Contains(why, "inside the source") {
+		t.Errorf("auto: %v, %q, %v; want another strategy and why", s, why, err)
+	}
+}
+
+func TestParseStrategy(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"auto", "overlay", "reflink", "copy"} {
+		s, err := host.ParseStrategy(name)
+		if err != nil || s.String() != name {
+			t.Errorf("ParseStrategy(%q) = %v, %v", name, s, err)
+		}
+	}
+	if _, err := host.ParseStrategy("fuse"); err == nil || !strings.Contains(err.Error(), `"fuse"`) {
+		t.Errorf("ParseStrategy(fuse): %v", err)
+	}
+}
