@@ -49,6 +49,13 @@ type GraphNode struct {
 	Needs    []string `json:"needs,omitempty"`
 	Level    int      `json:"level"`
 	Status   Status   `json:"status,omitempty"`
+	// Group is the job whose matrix made this node, Leg the matrix values
+	// that tell it from the job's other nodes.
+	Group string `json:"group,omitempty"`
+	Leg   string `json:"leg,omitempty"`
+	// Barrier marks a GitLab stage barrier: gantry's plumbing between
+	// stages, not a job.
+	Barrier bool `json:"barrier,omitempty"`
 }
 
 // Graph is the JSON export: nodes in topological order and the edges between them.
@@ -70,10 +77,25 @@ func (p *Pipeline) BuildGraph(opts GraphOptions) (*Graph, error) {
 		for _, id := range ids {
 			n := p.Node(id)
 			needs := slices.Sorted(slices.Values(n.Needs))
-			g.Nodes = append(g.Nodes, GraphNode{
+			gn := GraphNode{
 				ID: id, Name: n.Label(), Platform: n.Platform, Image: n.Image,
 				Needs: needs, Level: lv, Status: opts.Status[id],
-			})
+				Barrier: strings.HasPrefix(id, "stage.") && len(n.Steps) == 0 && n.Uses == "" && n.MatrixFrom == "",
+			}
+			if n.Strategy != nil && n.Strategy.Group != "" {
+				gn.Group = n.Strategy.Group
+				var vals []string
+				for _, k := range slices.Sorted(maps.Keys(n.Matrix)) {
+					v := n.Matrix[k]
+					if s, ok := v.(string); ok {
+						vals = append(vals, s)
+					} else if b, err := json.Marshal(v); err == nil {
+						vals = append(vals, string(b))
+					}
+				}
+				gn.Leg = strings.Join(vals, ", ")
+			}
+			g.Nodes = append(g.Nodes, gn)
 			for _, need := range slices.Compact(needs) {
 				g.Edges = append(g.Edges, [2]string{need, id})
 			}

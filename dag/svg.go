@@ -2,96 +2,512 @@ package dag
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"slices"
 	"strings"
+
+	"github.com/gantry-ci/gantry/internal/layout"
 )
 
-// SVG layout, in pixels.
+// The picture's measures, in pixels.
 const (
-	svgBoxW   = 200
-	svgBoxH   = 46
-	svgColGap = 70
-	svgRowGap = 18
-	svgMargin = 20
+	svgMargin    = 20
+	svgPad       = 10  // inside a box, around its text
+	svgMaxText   = 220 // the widest a box's text runs before it wraps
+	svgMinBox    = 110
+	svgNameSize  = 13
+	svgSmallSize = 11
+	svgLine      = 1.3 // line height, in font sizes
+	svgCellGap   = 8   // between the legs of a matrix
+	svgPackGap   = 40  // between parts of the graph that no edge joins
 )
 
-// WriteSVG draws the graph as a standalone SVG image, left to right: one
-// column per level, nodes ordered to keep edges short (each by the mean
-// row of what it needs), edges as curves. It is drawn here rather than by
-// Graphviz so that gantry needs no layout engine at run time.
+// WriteSVG draws the graph as a standalone SVG image, left to right: each
+// box holds a job's name, wrapped to fit, its id when the name is not
+// its id, and its platform or image; the legs of a matrix sit in a box
+// of their job; GitLab's stage barriers are small stage marks; with
+// statuses, boxes are coloured and a legend says what each colour is.
+// The boxes are placed and the edges routed around them by dagre
+// (internal/layout), each part of the graph that no edge joins laid out
+// on its own and the parts packed into rows, so a wide pipeline reads as
+// a page rather than one long column.
 func (g *Graph) WriteSVG(w io.Writer) error {
-	rows := map[string]float64{}
-	cols := map[string]int{}
-	byID := map[string]GraphNode{}
-	for _, n := range g.Nodes {
-		byID[n.ID] = n
+	ctx, cancel := context.WithTimeout(context.Background(), layout.Timeout)
+	defer cancel()
+	return g.WriteSVGContext(ctx, w)
+}
+
+// WriteSVGContext is WriteSVG with a context bounding the layout.
+func (g *Graph) WriteSVGContext(ctx context.Context, w io.Writer) error {
+	d := newDrawing(g)
+	if err := d.place(ctx); err != nil {
+		return err
 	}
-	tallest := 0
-	for lv, ids := range g.Levels {
-		order := slices.Clone(ids)
-		if lv > 0 {
-			// Barycenter ordering: a node sits near the nodes it needs.
-			key := map[string]float64{}
-			for _, id := range order {
-				var sum float64
-				needs := byID[id].Needs
-				for _, need := range needs {
-					sum += rows[need]
-				}
-				if len(needs) > 0 {
-					key[id] = sum / float64(len(needs))
-				}
-			}
-			slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(key[a], key[b]) })
-		}
-		for i, id := range order {
-			rows[id] = float64(i)
-			cols[id] = lv
-		}
-		tallest = max(tallest, len(order))
-	}
-	width := svgMargin*2 + len(g.Levels)*svgBoxW + max(len(g.Levels)-1, 0)*svgColGap
-	height := svgMargin*2 + tallest*svgBoxH + max(tallest-1, 0)*svgRowGap
-	pos := func(id string) (x, y int) {
-		return svgMargin + cols[id]*(svgBoxW+svgColGap), svgMargin + int(rows[id])*(svgBoxH+svgRowGap)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="13">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, "<title>%s</title>\n", html.EscapeString(cmp.Or(g.Name, "pipeline")))
-	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>` + "\n")
-	for _, e := range g.Edges {
-		x1, y1 := pos(e[0])
-		x2, y2 := pos(e[1])
-		x1 += svgBoxW
-		y1 += svgBoxH / 2
-		y2 += svgBoxH / 2
-		mid := (x1 + x2) / 2
-		fmt.Fprintf(&b, `<path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#555" stroke-width="1.3" marker-end="url(#arrow)"/>`+"\n", x1, y1, mid, y1, mid, y2, x2, y2)
-	}
-	for _, n := range g.Nodes {
-		x, y := pos(n.ID)
-		fill := cmp.Or(statusColors[n.Status], "#ffffff")
-		fmt.Fprintf(&b, `<g><title>%s</title>`, html.EscapeString(strings.TrimSpace(n.ID+" "+string(n.Status))))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="8" fill="%s" stroke="#555"/>`, x, y, svgBoxW, svgBoxH, fill)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-weight="bold">%s</text>`, x+svgBoxW/2, y+19, html.EscapeString(clip(n.Name, 26)))
-		if where := n.where(); where != "" {
-			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="#444" font-size="11">%s</text>`, x+svgBoxW/2, y+36, html.EscapeString(clip(where, 30)))
-		}
-		b.WriteString("</g>\n")
-	}
-	b.WriteString("</svg>\n")
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, d.svg())
 	return err
 }
 
-// clip shortens s to n characters, marking the cut.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// svgText is one line of text to draw.
+type svgText struct {
+	s    string
+	size float64
+	bold bool
+	fill string
+}
+
+func (t svgText) width() float64 { return layout.TextWidth(t.s, t.size, t.bold) }
+
+// item is what the layout places: a node's box, a matrix job's box of
+// legs, or a stage mark.
+type item struct {
+	id    string
+	w, h  float64
+	node  *GraphNode   // a single node or stage mark
+	legs  []*GraphNode // a matrix job's legs
+	title []svgText    // a matrix box's heading
+	cols  int          // legs per row
+	cellW float64
+	rowH  []float64
+	x, y  float64 // placed top-left corner
+	texts map[string][]svgText
+}
+
+type drawing struct {
+	g      *Graph
+	items  []*item
+	of     map[string]*item // node id to the item that holds it
+	edges  [][2]*item
+	routes [][]layout.Point
+	width  float64
+	height float64
+	top    float64 // where the graph starts, under the title and legend
+	legend []Status
+}
+
+func newDrawing(g *Graph) *drawing {
+	d := &drawing{g: g, of: map[string]*item{}}
+	groups := map[string]*item{}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if n.Group != "" && g.groupSize(n.Group) > 1 {
+			it := groups[n.Group]
+			if it == nil {
+				it = &item{id: "group " + n.Group, texts: map[string][]svgText{}}
+				groups[n.Group] = it
+				d.items = append(d.items, it)
+			}
+			it.legs = append(it.legs, n)
+			d.of[n.ID] = it
+			continue
+		}
+		it := &item{id: n.ID, node: n, texts: map[string][]svgText{}}
+		d.items = append(d.items, it)
+		d.of[n.ID] = it
 	}
-	return string(r[:n-1]) + "…"
+	for _, it := range d.items {
+		it.measure()
+	}
+	seen := map[[2]*item]bool{}
+	for _, e := range g.Edges {
+		from, to := d.of[e[0]], d.of[e[1]]
+		if from == nil || to == nil || from == to || seen[[2]*item{from, to}] {
+			continue // within a matrix, or drawn already
+		}
+		seen[[2]*item{from, to}] = true
+		d.edges = append(d.edges, [2]*item{from, to})
+	}
+	used := map[Status]bool{}
+	for _, n := range g.Nodes {
+		if n.Status != "" {
+			used[n.Status] = true
+		}
+	}
+	for _, s := range []Status{StatusSuccess, StatusFailure, StatusAllowed, StatusCancelled, StatusSkipped, StatusRunning, StatusPending} {
+		if used[s] {
+			d.legend = append(d.legend, s)
+		}
+	}
+	if len(d.legend) > 0 && slices.ContainsFunc(g.Nodes, func(n GraphNode) bool { return n.Status == "" && !n.Barrier }) {
+		d.legend = append(d.legend, "") // the white of a node the run has no status for
+	}
+	return d
+}
+
+func (g *Graph) groupSize(group string) int {
+	n := 0
+	for _, gn := range g.Nodes {
+		if gn.Group == group {
+			n++
+		}
+	}
+	return n
+}
+
+// nodeTexts are the lines of a node's box: its name (or, in a matrix
+// box, its matrix values), its id, its platform or image.
+func nodeTexts(n *GraphNode, inGroup bool) []svgText {
+	name := n.Name
+	if inGroup && n.Leg != "" {
+		name = n.Leg
+	}
+	var out []svgText
+	for _, l := range layout.Wrap(name, svgNameSize, svgMaxText, true, 3) {
+		out = append(out, svgText{s: l, size: svgNameSize, bold: true, fill: "#1f2328"})
+	}
+	if n.ID != n.Name {
+		for _, l := range layout.Wrap(n.ID, svgSmallSize, svgMaxText, false, 2) {
+			out = append(out, svgText{s: l, size: svgSmallSize, fill: "#57606a"})
+		}
+	}
+	if where := n.where(); where != "" {
+		for _, l := range layout.Wrap(where, svgSmallSize, svgMaxText, false, 1) {
+			out = append(out, svgText{s: l, size: svgSmallSize, fill: "#57606a"})
+		}
+	}
+	return out
+}
+
+func textsSize(ts []svgText) (w, h float64) {
+	for _, t := range ts {
+		w = max(w, t.width())
+		h += t.size * svgLine
+	}
+	return w, h
+}
+
+// measure sizes an item's box around its text.
+func (it *item) measure() {
+	switch {
+	case it.node != nil && it.node.Barrier:
+		stage := strings.TrimPrefix(it.node.ID, "stage.")
+		ts := []svgText{{s: "end of stage " + stage, size: svgSmallSize, fill: "#57606a"}}
+		it.texts[it.node.ID] = ts
+		w, h := textsSize(ts)
+		it.w, it.h = w+2*svgPad, h+svgPad
+	case it.node != nil:
+		ts := nodeTexts(it.node, false)
+		it.texts[it.node.ID] = ts
+		w, h := textsSize(ts)
+		it.w, it.h = max(w+2*svgPad, svgMinBox), h+2*svgPad
+	default:
+		for _, leg := range it.legs {
+			ts := nodeTexts(leg, true)
+			it.texts[leg.ID] = ts
+			w, _ := textsSize(ts)
+			it.cellW = max(it.cellW, w+2*svgPad, svgMinBox)
+		}
+		// Near square in cells, a little taller than wide: the graph runs
+		// left to right. Cells are as wide as the widest, rows as tall as
+		// their tallest.
+		it.cols = max(1, int(math.Ceil(math.Sqrt(float64(len(it.legs))/2))))
+		rows := (len(it.legs) + it.cols - 1) / it.cols
+		it.rowH = make([]float64, rows)
+		for k, leg := range it.legs {
+			_, h := textsSize(it.texts[leg.ID])
+			it.rowH[k/it.cols] = max(it.rowH[k/it.cols], h+2*svgPad)
+		}
+		gridH := float64(rows-1) * svgCellGap
+		for _, h := range it.rowH {
+			gridH += h
+		}
+		group := it.legs[0].Group
+		it.title = []svgText{{s: group, size: svgNameSize, bold: true, fill: "#1f2328"},
+			{s: fmt.Sprintf("matrix: %d jobs", len(it.legs)), size: svgSmallSize, fill: "#57606a"}}
+		tw, th := textsSize(it.title)
+		it.w = max(float64(it.cols)*it.cellW+float64(it.cols-1)*svgCellGap, tw) + 2*svgPad
+		it.h = th + svgPad + gridH + 2*svgPad
+	}
+}
+
+// place lays each part of the graph out with dagre and packs the parts.
+func (d *drawing) place(ctx context.Context) error {
+	// The parts: items joined by edges.
+	parent := make([]int, len(d.items))
+	index := map[*item]int{}
+	for i, it := range d.items {
+		parent[i], index[it] = i, i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for _, e := range d.edges {
+		parent[find(index[e[0]])] = find(index[e[1]])
+	}
+	type part struct {
+		items []*item
+		edges []int
+		w, h  float64
+	}
+	parts := map[int]*part{}
+	var order []*part
+	for i, it := range d.items {
+		r := find(i)
+		if parts[r] == nil {
+			parts[r] = &part{}
+			order = append(order, parts[r])
+		}
+		parts[r].items = append(parts[r].items, it)
+	}
+	for i, e := range d.edges {
+		p := parts[find(index[e[0]])]
+		p.edges = append(p.edges, i)
+	}
+	d.routes = make([][]layout.Point, len(d.edges))
+	for _, p := range order {
+		if len(p.items) == 1 {
+			p.w, p.h = p.items[0].w, p.items[0].h
+			continue
+		}
+		lg := layout.Graph{NodeSep: 18, RankSep: 56, EdgeSep: 12}
+		for _, it := range p.items {
+			lg.Nodes = append(lg.Nodes, layout.Node{ID: it.id, Width: it.w, Height: it.h})
+		}
+		for _, i := range p.edges {
+			lg.Edges = append(lg.Edges, layout.Edge{From: d.edges[i][0].id, To: d.edges[i][1].id})
+		}
+		res, err := layout.Layout(ctx, lg)
+		if err != nil {
+			return err
+		}
+		for _, it := range p.items {
+			b := res.Boxes[it.id]
+			it.x, it.y = b.X, b.Y
+		}
+		for k, i := range p.edges {
+			d.routes[i] = sideways(res.Routes[k], res.Boxes[d.edges[i][0].id], res.Boxes[d.edges[i][1].id])
+		}
+		p.w, p.h = res.Width, res.Height
+	}
+	// Pack the parts into rows, the largest first, no wider than the
+	// widest part or a near-square page of them all.
+	slices.SortStableFunc(order, func(a, b *part) int {
+		return cmp.Or(cmp.Compare(len(b.items), len(a.items)), cmp.Compare(b.h, a.h))
+	})
+	area, widest := 0.0, 0.0
+	for _, p := range order {
+		area += (p.w + svgPackGap) * (p.h + svgPackGap)
+		widest = max(widest, p.w)
+	}
+	limit := max(widest, math.Sqrt(area)*1.4)
+	d.top = svgMargin + 15*svgLine
+	if len(d.legend) > 0 {
+		d.top += svgSmallSize*svgLine + 8
+	}
+	d.top += 10
+	x, y, rowH := 0.0, 0.0, 0.0
+	for _, p := range order {
+		if x > 0 && x+p.w > limit {
+			x, y, rowH = 0, y+rowH+svgPackGap, 0
+		}
+		dx, dy := svgMargin+x, d.top+y
+		for _, it := range p.items {
+			it.x += dx
+			it.y += dy
+		}
+		for _, i := range p.edges {
+			for k := range d.routes[i] {
+				d.routes[i][k].X += dx
+				d.routes[i][k].Y += dy
+			}
+		}
+		x += p.w + svgPackGap
+		rowH = max(rowH, p.h)
+		d.width = max(d.width, svgMargin+x-svgPackGap+svgMargin)
+	}
+	d.height = d.top + y + rowH + svgMargin
+	title := svgText{s: cmp.Or(d.g.Name, "pipeline"), size: 15, bold: true}
+	d.width = max(d.width, svgMargin*2+title.width(), svgMargin*2+d.legendWidth())
+	return nil
+}
+
+func (d *drawing) legendWidth() float64 {
+	w := 0.0
+	for _, s := range d.legend {
+		w += 14 + 6 + layout.TextWidth(legendText(s), svgSmallSize, false) + 16
+	}
+	return w
+}
+
+func legendText(s Status) string { return cmp.Or(string(s), "no status") }
+
+func statusFill(s Status) string { return cmp.Or(statusColors[s], "#ffffff") }
+
+// svg writes the placed drawing.
+func (d *drawing) svg() string {
+	var b strings.Builder
+	w, h := math.Ceil(d.width), math.Ceil(d.height)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" font-family="%s">`+"\n", w, h, w, h, layout.Font)
+	name := cmp.Or(d.g.Name, "pipeline")
+	fmt.Fprintf(&b, "<title>%s</title>\n", html.EscapeString(name))
+	fmt.Fprintf(&b, `<rect x="0" y="0" width="%g" height="%g" fill="#ffffff"/>`+"\n", w, h)
+	text(&b, svgText{s: name, size: 15, bold: true, fill: "#1f2328"}, svgMargin, svgMargin+15, "start")
+	if len(d.legend) > 0 {
+		x, y := float64(svgMargin), svgMargin+15*svgLine+4
+		for _, s := range d.legend {
+			fmt.Fprintf(&b, `<rect x="%g" y="%g" width="14" height="14" rx="3" fill="%s" stroke="#57606a"/>`+"\n", x, y, statusFill(s))
+			t := svgText{s: legendText(s), size: svgSmallSize, fill: "#1f2328"}
+			text(&b, t, x+20, y+11, "start")
+			x += 20 + t.width() + 16
+		}
+	}
+	// Matrix boxes first, then the edges over them, then the boxes the
+	// edges are routed around.
+	for _, it := range d.items {
+		if it.legs == nil {
+			continue
+		}
+		fmt.Fprintf(&b, `<g><title>%s</title>`, html.EscapeString(it.legs[0].Group+": matrix"))
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="10" fill="#f6f8fa" stroke="#8c959f" stroke-dasharray="5,3"/>`, it.x, it.y, it.w, it.h)
+		ty := it.y + svgPad
+		for _, t := range it.title {
+			ty += t.size
+			text(&b, t, it.x+svgPad, ty, "start")
+			ty += t.size * (svgLine - 1)
+		}
+		b.WriteString("</g>\n")
+	}
+	for i, e := range d.edges {
+		edge(&b, d.routes[i], e)
+	}
+	for _, it := range d.items {
+		switch {
+		case it.node != nil:
+			box(&b, it.node, it.texts[it.node.ID], it.x, it.y, it.w, it.h)
+		default:
+			top := it.y + svgPad
+			for _, t := range it.title {
+				top += t.size * svgLine
+			}
+			top += svgPad
+			for k, leg := range it.legs {
+				if k > 0 && k%it.cols == 0 {
+					top += it.rowH[k/it.cols-1] + svgCellGap
+				}
+				cx := it.x + svgPad + float64(k%it.cols)*(it.cellW+svgCellGap)
+				box(&b, leg, it.texts[leg.ID], cx, top, it.cellW, it.rowH[k/it.cols])
+			}
+		}
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+// box draws a node's box and its lines of text, centred.
+func box(b *strings.Builder, n *GraphNode, ts []svgText, x, y, w, h float64) {
+	tip := n.ID
+	if n.Status != "" {
+		tip += ": " + string(n.Status)
+	}
+	fmt.Fprintf(b, `<g><title>%s</title>`, html.EscapeString(tip))
+	if n.Barrier {
+		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="%.1f" fill="%s" stroke="#8c959f" stroke-dasharray="3,2"/>`, x, y, w, h, h/2, cmp.Or(statusColors[n.Status], "#f6f8fa"))
+	} else {
+		stroke := "#57606a"
+		if n.Status == StatusFailure {
+			stroke = "#cf222e"
+		}
+		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="6" fill="%s" stroke="%s" stroke-width="1.2"/>`, x, y, w, h, statusFill(n.Status), stroke)
+	}
+	_, th := textsSize(ts)
+	ty := y + (h-th)/2
+	for _, t := range ts {
+		ty += t.size
+		text(b, t, x+w/2, ty, "middle")
+		ty += t.size * (svgLine - 1)
+	}
+	b.WriteString("</g>\n")
+}
+
+// text writes one line at its measured length, so that a viewer whose
+// font is wider than DejaVu Sans still keeps it inside its box.
+func text(b *strings.Builder, t svgText, x, y float64, anchor string) {
+	weight := ""
+	if t.bold {
+		weight = ` font-weight="bold"`
+	}
+	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" font-size="%g"%s fill="%s" text-anchor="%s" textLength="%.1f" lengthAdjust="spacingAndGlyphs">%s</text>`,
+		x, y, t.size, weight, cmp.Or(t.fill, "#1f2328"), anchor, t.width(), html.EscapeString(t.s))
+}
+
+// edge draws a route as a smooth curve through dagre's points, with an
+// arrowhead at its target.
+func edge(b *strings.Builder, pts []layout.Point, e [2]*item) {
+	if len(pts) < 2 {
+		return
+	}
+	var p strings.Builder
+	// A B-spline through dagre's points (d3's curveBasis, as Mermaid
+	// draws them): it stays inside their hull, so it bends only where
+	// dagre routed the edge and never swings into a box.
+	fmt.Fprintf(&p, "M%.1f,%.1f", pts[0].X, pts[0].Y)
+	if len(pts) > 2 {
+		p0, p1 := pts[0], pts[1]
+		fmt.Fprintf(&p, " L%.1f,%.1f", (5*p0.X+p1.X)/6, (5*p0.Y+p1.Y)/6)
+		next := func(q layout.Point) {
+			fmt.Fprintf(&p, " C%.1f,%.1f %.1f,%.1f %.1f,%.1f", (2*p0.X+p1.X)/3, (2*p0.Y+p1.Y)/3,
+				(p0.X+2*p1.X)/3, (p0.Y+2*p1.Y)/3, (p0.X+4*p1.X+q.X)/6, (p0.Y+4*p1.Y+q.Y)/6)
+			p0, p1 = p1, q
+		}
+		for _, q := range pts[2:] {
+			next(q)
+		}
+		next(p1)
+	}
+	last := pts[len(pts)-1]
+	fmt.Fprintf(&p, " L%.1f,%.1f", last.X, last.Y)
+	fmt.Fprintf(b, `<path d="%s" fill="none" stroke="#6e7781" stroke-width="1.4"><title>%s</title></path>`+"\n",
+		p.String(), html.EscapeString(e[0].id+" → "+e[1].id))
+	// The arrowhead points along the curve's last tangent.
+	end, before := pts[len(pts)-1], pts[len(pts)-2]
+	dx, dy := end.X-before.X, end.Y-before.Y
+	l := math.Hypot(dx, dy)
+	if l == 0 {
+		return
+	}
+	dx, dy = dx/l, dy/l
+	const size = 8
+	bx, by := end.X-dx*size, end.Y-dy*size
+	fmt.Fprintf(b, `<path d="M%.1f,%.1f L%.1f,%.1f L%.1f,%.1f Z" fill="#6e7781"/>`+"\n",
+		end.X, end.Y, bx-dy*size/2, by+dx*size/2, bx+dy*size/2, by-dx*size/2)
+}
+
+// sideways makes a route leave its source by the right side and enter
+// its target by the left: dagre ends routes where the line to the next
+// point crosses the border, which for a steep edge is the top or bottom,
+// and a line from there runs over the boxes of the same rank. The route
+// instead runs level to dagre's first point in the gap between ranks,
+// where no box is, and level again out of its last one.
+func sideways(pts []layout.Point, from, to layout.Box) []layout.Point {
+	start := layout.Point{X: from.X + from.Width, Y: from.Y + from.Height/2}
+	end := layout.Point{X: to.X, Y: to.Y + to.Height/2}
+	if len(pts) < 3 {
+		return []layout.Point{start, end}
+	}
+	inner := slices.Clone(pts[1 : len(pts)-1])
+	// Every other inner point is dagre's place for the edge's label, in a
+	// gap between ranks: gantry draws no labels, so such a point need not
+	// swing past its neighbours (dagre may put it far off, below a fan of
+	// other edges), and keeping it between them moves no line over a box.
+	for i := 0; i < len(inner); i += 2 {
+		prev, next := start.Y, end.Y
+		if i > 0 {
+			prev = inner[i-1].Y
+		}
+		if i+1 < len(inner) {
+			next = inner[i+1].Y
+		}
+		inner[i].Y = min(max(inner[i].Y, min(prev, next)), max(prev, next))
+	}
+	out := []layout.Point{start, {X: inner[0].X, Y: start.Y}}
+	out = append(out, inner...)
+	return append(out, layout.Point{X: inner[len(inner)-1].X, Y: end.Y}, end)
 }

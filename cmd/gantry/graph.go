@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,8 +28,14 @@ func newGraphCmd(io *IO) *cobra.Command {
 		Use:   "graph FILE",
 		Short: "Draw a pipeline's DAG as Mermaid, Graphviz DOT, SVG or JSON",
 		Long: `Graph draws the DAG of a pipeline (a gantry DAG, or any CI file gantry
-translates), left to right, one box per node with its name and its platform
-or image. With --status, nodes are coloured by their outcome in a run.`,
+translates), left to right, one box per node with its name, its id and its
+platform or image. With --status, nodes are coloured by their outcome in a
+run.
+
+The SVG is laid out by dagre (the layout engine Mermaid uses): the legs of
+a matrix sit in one box of their job, GitLab's stage barriers are small
+stage marks, edges are routed between the boxes, jobs that no edge joins
+are packed into rows, and --status adds a legend of the colours.`,
 		Example: `  gantry graph testdata/example.dag.yaml
   gantry graph .github/workflows/ci.yml --format svg -o ci.svg
   gantry graph pipeline.dag.yaml --format dot | dot -Tpng > dag.png
@@ -73,6 +81,7 @@ func runGraph(ctx context.Context, io *IO, opts *graphOptions) error {
 	if err != nil {
 		return err
 	}
+	g.Name = displayName(g.Name)
 	var out bytes.Buffer
 	switch opts.Format {
 	case "mermaid":
@@ -82,7 +91,7 @@ func runGraph(ctx context.Context, io *IO, opts *graphOptions) error {
 	case "dot":
 		err = g.WriteDOT(&out)
 	case "svg":
-		err = g.WriteSVG(&out)
+		err = g.WriteSVGContext(ctx, &out)
 	}
 	if err != nil {
 		return err
@@ -92,6 +101,42 @@ func runGraph(ctx context.Context, io *IO, opts *graphOptions) error {
 	}
 	_, err = io.Out.Write(out.Bytes())
 	return err
+}
+
+// displayName is a pipeline named by its file's path as its repository
+// names it: the repository's directory and the path inside it
+// (app/.github/workflows/ci.yml, app/.gitlab-ci.yml), not a path from
+// wherever gantry ran. The repository is the nearest directory holding
+// .git, the one above .github, or the one holding .gitlab-ci.yml.
+func displayName(name string) string {
+	if !strings.ContainsRune(name, filepath.Separator) {
+		return name
+	}
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return name
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return name // a name, not a path
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		root := ""
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			root = d
+		} else if filepath.Base(d) == ".github" {
+			root = filepath.Dir(d)
+		} else if filepath.Join(d, ".gitlab-ci.yml") == abs {
+			root = d
+		}
+		if root != "" {
+			if rel, err := filepath.Rel(root, abs); err == nil {
+				return filepath.ToSlash(filepath.Join(filepath.Base(root), rel))
+			}
+		}
+		if filepath.Dir(d) == d {
+			return filepath.Base(abs)
+		}
+	}
 }
 
 // readStatus reads node statuses from a run record: either an object of
