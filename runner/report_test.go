@@ -64,3 +64,32 @@ func TestTextReporterColours(t *testing.T) {
 		t.Errorf("shorten of a short name = %q", got)
 	}
 }
+
+// TestTextReporterKeepsStatusWhole: only the prefix is shortened to the
+// column; a step's name and a node's failure reason print whole, however
+// long, so the terminal wraps them and their end is never lost.
+func TestTextReporterKeepsStatusWhole(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	r := &TextReporter{Out: &b, Color: true, Width: 12}
+	id := "test-integration-with-a-long-id.ubuntu-24"
+	step := "a step whose name is long enough to reach past the right edge of an eighty column terminal"
+	reason := fmt.Sprintf("step %q failed with exit code 3", step) + strings.Repeat(" and more", 20) + " END"
+	r.StepFinished(id, step, dag.StatusFailure, 0)
+	r.NodeFinished(NodeResult{ID: id, Name: id, Status: dag.StatusFailure, Reason: reason})
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %d:\n%s", len(lines), b.String())
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "[test-…ntu-24]") {
+			t.Errorf("prefix not shortened to 12: %q", l)
+		}
+	}
+	if !strings.HasSuffix(lines[0], step+" (\x1b[31mfailure\x1b[0m)") {
+		t.Errorf("the failed step's line lost its end: %q", lines[0])
+	}
+	if !strings.HasSuffix(lines[1], "("+reason+")") {
+		t.Errorf("the failure reason lost its end: %q", lines[1])
+	}
+}
