@@ -61,5 +61,5 @@ var runFlagGroups = []flagGroup{
 	{"Inputs, variables and secrets", []string{"input", "input-file", "var", "var-file", "secret", "secret-file", "env", "env-file"}},
 	{"Where it runs", []string{"executor", "parallel", "platform", "platform-host", "addr", "progress", "no-cache", "tlscacert", "tlscert", "tlskey", "tlsservername"}},
 	{"What it reads from elsewhere", []string{"dir", "action-dir", "locked", "offline", "github-api", "github-token", "gitlab", "project-dir", "template-dir"}},
-	{"Output", []string{"json", "output", "report", "otel"}},
+	{"Output", []string{"json", "output", "report", "otel", "ui"}},
 }

@@ -54,6 +54,7 @@ back a minimal trigger file for the CI provider.`,
 		newValidateCmd(io),
 		newGraphCmd(io),
 		newVersionCmd(io),
+		newUICmd(io),
 	)
 	return root
 }

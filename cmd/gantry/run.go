@@ -61,6 +61,7 @@ type runOptions struct {
 	Output       string
 	Report       string
 	OTel         string
+	UI           string
 	ActionDirs   []string
 	Locked       bool
 	GitHub       githubFlags
@@ -140,6 +141,8 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "do not cancel the rest of a matrix when one of its jobs fails")
 	f.BoolVar(&opts.PlatformHost, "platform-host", false, "run jobs that ask for a container image on this machine anyway")
+	f.StringVar(&opts.UI, "ui", "", "serve a live page of the run on 127.0.0.1 while it runs; --ui=open opens the browser")
+	f.Lookup("ui").NoOptDefVal = "on"
 	f.StringVar(&opts.OTel, "otel", "", "send the run as OpenTelemetry traces to this OTLP endpoint (http://localhost:4318; default OTEL_EXPORTER_OTLP_ENDPOINT)")
 	f.StringVarP(&opts.Output, "output", "o", "", "copy the run's artifacts to this directory when it ends (DIR/NAME for upload-artifact, DIR/JOB for GitLab artifacts)")
 	opts.Source.register(cmd)
@@ -282,6 +285,11 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
+	view, err := opts.startUI(ctx, io, root, masker)
+	if err != nil {
+		return err
+	}
+	defer view.close()
 	strategy, err := host.ParseStrategy(opts.Workspace)
 	if err != nil {
 		return usagef("--workspace: %v", err)
@@ -359,6 +367,11 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		if err := ensureGitignored(root); err != nil {
 			return err
 		}
+		rec, err := view.record(io, p, runDir, root, masker)
+		if err != nil {
+			return err
+		}
+		ropts.Reporter = runner.Tee{ropts.Reporter, rec}
 		var traced *tracing.Pipeline
 		if tr != nil {
 			traced = tr.Pipeline(ctx, p, filepath.Base(runDir))
@@ -367,6 +380,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		res, err := runner.Run(ctx, p, ropts)
 		if traced != nil {
 			traced.End(res)
+		}
+		if rerr := finishRecord(rec, runDir, res); rerr != nil {
+			fmt.Fprintf(io.Err, "gantry: warning: the run's record: %v\n", rerr)
 		}
 		if err != nil && res == nil {
 			return err
