@@ -12,6 +12,8 @@ import (
 	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/gantry-ci/gantry/runner/host"
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // engineFlags choose and configure the BuildKit engine.
@@ -21,6 +23,9 @@ type engineFlags struct {
 	Images   []string
 	NoCache  bool
 	Progress string
+	// CacheFrom and CacheTo are BuildKit cache backends shared with
+	// other engines (--cache-from, --cache-to).
+	CacheFrom, CacheTo []string
 	// secrets are the run's, for container.credentials' passwords;
 	// pinned the images --locked pulls by digest.
 	secrets map[string]string
@@ -36,6 +41,8 @@ func (f *engineFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.TLS.ServerName, "tlsservername", "", "the name in the daemon's certificate, when not the address's host")
 	fl.StringArrayVarP(&f.Images, "platform", "P", nil, "LABEL=IMAGE: the image for a runs-on label, or in place of an image named by a job, service, docker:// step or Dockerfile FROM (alpine maps alpine:latest and docker.io/library/alpine too); \"default\" serves jobs with none (IMAGE: a registry reference, oci-layout://DIR[:TAG] or rootfs://DIR) (repeatable)")
 	fl.BoolVar(&f.NoCache, "no-cache", false, "run every step on BuildKit, cached or not")
+	fl.StringArrayVar(&f.CacheFrom, "cache-from", nil, "a BuildKit cache to import step results from, as buildx writes it: type=registry,ref=REF | type=local,src=DIR | type=gha | type=s3,bucket=B,region=R | type=azblob,account_url=URL (repeatable; default $GANTRY_CACHE_FROM)")
+	fl.StringArrayVar(&f.CacheTo, "cache-to", nil, "a BuildKit cache to export the shareable step results to: type=registry,ref=REF[,mode=max] | type=local,dest=DIR | type=gha | type=s3,... (repeatable; default $GANTRY_CACHE_TO)")
 	fl.StringVar(&f.Progress, "progress", "quiet", "BuildKit's own progress display on stderr, beside the jobs' output: quiet, plain, tty, rawjson or auto")
 }
 
@@ -62,6 +69,14 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 		}
 		images[label] = img
 	}
+	imports, err := parseCaches("--cache-from", f.CacheFrom, "GANTRY_CACHE_FROM", false)
+	if err != nil {
+		return nil, "", err
+	}
+	exports, err := parseCaches("--cache-to", f.CacheTo, "GANTRY_CACHE_TO", true)
+	if err != nil {
+		return nil, "", err
+	}
 	addr := f.Addr
 	if addr == "" {
 		addr = os.Getenv("BUILDKIT_HOST")
@@ -72,10 +87,16 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 		}
 	}
 	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice, Secrets: f.secrets, Pinned: f.pinned,
+		CacheImports: imports, CacheExports: exports,
 		Progress: progress, ProgressMode: f.Progress})
 	if err != nil {
 		if choice == "auto" {
 			return nil, fmt.Sprintf(" (%v)", err), nil
+		}
+		if st, ok := status.FromError(err); ok && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded) {
+			// No daemon at the address the user gave (or BUILDKIT_HOST):
+			// theirs to fix, not gantry's failure.
+			return nil, "", usageError{err: err}
 		}
 		return nil, "", err
 	}
@@ -127,4 +148,25 @@ func sayWorkspaces(ios *IO, out io.Writer, json bool, e *host.Executor, root, en
 	}
 	fmt.Fprintf(ios.Err, "gantry: running on the host executor%s: each job in %s %s%s\n", engineWhy, what, root, why)
 	return nil
+}
+
+// parseCaches reads --cache-from or --cache-to: the flags, else the
+// environment variable env (options separated by spaces or newlines).
+func parseCaches(flag string, values []string, env string, export bool) ([]buildkit.CacheOption, error) {
+	from := flag
+	if len(values) == 0 {
+		values, from = strings.Fields(os.Getenv(env)), "$"+env
+	}
+	var out []buildkit.CacheOption
+	for _, v := range values {
+		o, err := buildkit.ParseCacheOption(v, export)
+		if err != nil {
+			if from != flag {
+				return nil, usagef("%s: %v", from, err)
+			}
+			return nil, usagef("%v", err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

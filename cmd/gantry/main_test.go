@@ -6,14 +6,19 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gantry-ci/gantry/internal/gitlabfake"
 	"github.com/gantry-ci/gantry/internal/ocilayout"
@@ -94,7 +99,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GANTRY_TEST_ROOTFS", os.Getenv("GANTRY_TEST_ROOTFS"))
 			env.Setenv("GANTRY_TEST_DEBIAN_ROOTFS", os.Getenv("GANTRY_TEST_DEBIAN_ROOTFS"))
 			// The registries scripts/registry-up starts.
-			for _, k := range []string{"GANTRY_TEST_REGISTRY", "GANTRY_TEST_AUTH_REGISTRY", "GANTRY_TEST_REGISTRY_USER", "GANTRY_TEST_REGISTRY_PASSWORD", "GANTRY_TEST_DOCKER_CONFIG", "GANTRY_BUILDCTL", "GANTRY_BUILDKITD"} {
+			for _, k := range []string{"GANTRY_TEST_REGISTRY", "GANTRY_TEST_AUTH_REGISTRY", "GANTRY_TEST_REGISTRY_USER", "GANTRY_TEST_REGISTRY_PASSWORD", "GANTRY_TEST_DOCKER_CONFIG", "GANTRY_TEST_REGISTRY_DIR", "GANTRY_BUILDCTL", "GANTRY_BUILDKITD"} {
 				env.Setenv(k, os.Getenv(k))
 			}
 			env.Setenv("FAKE_GITHUB_API", api.URL+"/")
@@ -159,6 +164,33 @@ func TestScripts(t *testing.T) {
 					ts.Check(os.WriteFile(ts.MkAbs(f), []byte(out), 0o644))
 				}
 			},
+			// buildkitd VAR: a BuildKit engine of the script's own (another
+			// machine's, as far as caches go): buildkitd ($GANTRY_BUILDKITD)
+			// with its own state directory and socket, its address in VAR,
+			// stopped when the script ends.
+			"buildkitd": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: buildkitd VAR")
+				}
+				ts.Setenv(args[0], startBuildkitd(ts))
+			},
+			// grepblobs DIR TEXT: some file under DIR holds TEXT, read
+			// through gzip when it is compressed (cache blobs, registry
+			// storage); with !, none does.
+			"grepblobs": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: grepblobs DIR TEXT")
+				}
+				found, n := grepBlobs(ts, ts.MkAbs(args[0]), args[1])
+				switch {
+				case n == 0:
+					ts.Fatalf("no files under %s", args[0])
+				case neg && found != "":
+					ts.Fatalf("%s holds %q", found, args[1])
+				case !neg && found == "":
+					ts.Fatalf("none of the %d files under %s holds %q", n, args[0], args[1])
+				}
+			},
 			// mkoci DIR ROOTFS [CMD...]: an OCI image layout of a root
 			// filesystem, with CMD as the image's command.
 			"mkoci": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -171,6 +203,76 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// startBuildkitd starts a buildkitd of the script's own and returns its
+// address.
+func startBuildkitd(ts *testscript.TestScript) string {
+	bin := ts.Getenv("GANTRY_BUILDKITD")
+	if bin == "" {
+		ts.Fatalf("no GANTRY_BUILDKITD (eval \"$(scripts/buildkit-up)\")")
+	}
+	// Not under $WORK: the engine's mounts must be gone before the
+	// directory is removed.
+	dir, err := os.MkdirTemp("", "gantry-buildkitd-")
+	ts.Check(err)
+	addr := "unix://" + filepath.Join(dir, "buildkitd.sock")
+	log, err := os.Create(filepath.Join(dir, "buildkitd.log"))
+	ts.Check(err)
+	cmd := exec.Command(bin, "--root", filepath.Join(dir, "root"), "--addr", addr, "--oci-worker=true", "--containerd-worker=false")
+	cmd.Env = append(os.Environ(), "BUILDKIT_STEP_LOG_MAX_SIZE=-1", "BUILDKIT_STEP_LOG_MAX_SPEED=-1")
+	cmd.Stdout, cmd.Stderr = log, log
+	ts.Check(cmd.Start())
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	ts.Defer(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		log.Close()
+		os.RemoveAll(dir)
+	})
+	for range 100 {
+		c, err := net.Dial("unix", filepath.Join(dir, "buildkitd.sock"))
+		if err == nil {
+			c.Close()
+			return addr
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "buildkitd.log"))
+	ts.Fatalf("buildkitd did not start:\n%s", data)
+	return ""
+}
+
+// grepBlobs is the first file under dir that holds text (gzip-compressed
+// files read decompressed), and how many files it read.
+func grepBlobs(ts *testscript.TestScript, dir, text string) (found string, n int) {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || found != "" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		n++
+		if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
+			if plain, err := io.ReadAll(zr); err == nil {
+				data = plain
+			}
+		}
+		if bytes.Contains(data, []byte(text)) {
+			found = p
+		}
+		return nil
+	})
+	ts.Check(err)
+	return found, n
 }
 
 // envVar is a ${NAME} that envsubst replaces.

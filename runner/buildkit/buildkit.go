@@ -57,6 +57,11 @@ type Options struct {
 	// Secrets are the run's secrets by name, for the registry passwords
 	// of container.credentials.
 	Secrets map[string]string
+	// CacheImports and CacheExports are BuildKit cache backends shared
+	// with other engines (--cache-from, --cache-to): each node imports
+	// and exports its own entry in them (see nodeCacheKey), and exports
+	// only the steps that may be shared (see workspace.shared).
+	CacheImports, CacheExports []CacheOption
 	// NoCache runs every step, as if nothing were cached.
 	NoCache bool
 	// StateDir is where the executor remembers which steps failed, so that
@@ -126,6 +131,9 @@ type Executor struct {
 
 // New connects to the daemon and checks that it answers.
 func New(ctx context.Context, opts Options) (*Executor, error) {
+	if err := checkCaches(opts.CacheExports); err != nil {
+		return nil, err
+	}
 	addr := opts.Addr
 	if addr == "" {
 		addr = os.Getenv("BUILDKIT_HOST")

@@ -28,8 +28,14 @@ type buildSession struct {
 	auth    *registryAuth
 	unique  string
 	stores  string // which content stores it has (storesKey)
-	cancel  context.CancelCauseFunc
-	done    chan struct{}
+	// remote are the node's cache imports and exports (nil: none); a
+	// session with some serves the node it was opened for.
+	remote *nodeCaches
+	// result, sent once, ends the session's build with what its cache
+	// exports take (see workspace.exportCache).
+	result chan *gateway.Result
+	cancel context.CancelCauseFunc
+	done   chan struct{}
 
 	buildErr error
 
@@ -79,7 +85,11 @@ func storesKey(stores map[string]content.Store) string {
 // spare one opened while the previous node ran, when it has them, else a
 // new one; then it opens the next spare in the background. Opening a
 // session costs 35-45 ms, which nodes after the first thus do not wait for.
-func (e *Executor) session(ctx context.Context, stores map[string]content.Store) (*buildSession, error) {
+func (e *Executor) session(ctx context.Context, stores map[string]content.Store, caches *nodeCaches) (*buildSession, error) {
+	if caches != nil {
+		// The caches are the node's own: no spare has them.
+		return e.openSession(ctx, stores, caches)
+	}
 	key := storesKey(stores)
 	e.spareMu.Lock()
 	s := e.spare
@@ -91,7 +101,7 @@ func (e *Executor) session(ctx context.Context, stores map[string]content.Store)
 	e.spareMu.Unlock()
 	if s == nil {
 		var err error
-		if s, err = e.openSession(ctx, stores); err != nil {
+		if s, err = e.openSession(ctx, stores, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -105,7 +115,7 @@ func (e *Executor) session(ctx context.Context, stores map[string]content.Store)
 		if busy {
 			return
 		}
-		spare, err := e.openSession(context.Background(), stores)
+		spare, err := e.openSession(context.Background(), stores, nil)
 		e.spareMu.Lock()
 		defer e.spareMu.Unlock()
 		e.filling = false
@@ -122,8 +132,9 @@ func (e *Executor) session(ctx context.Context, stores map[string]content.Store)
 }
 
 // openSession opens a session and waits until it can solve.
-func (e *Executor) openSession(ctx context.Context, stores map[string]content.Store) (*buildSession, error) {
-	s := &buildSession{dirs: &dirSource{}, secrets: &secretStore{}, auth: newRegistryAuth(), unique: identity.NewID(), stores: storesKey(stores), done: make(chan struct{})}
+func (e *Executor) openSession(ctx context.Context, stores map[string]content.Store, caches *nodeCaches) (*buildSession, error) {
+	s := &buildSession{dirs: &dirSource{}, secrets: &secretStore{}, auth: newRegistryAuth(), unique: identity.NewID(), stores: storesKey(stores),
+		remote: caches, result: make(chan *gateway.Result, 1), done: make(chan struct{})}
 	sessionCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	ready := make(chan error, 1)
@@ -132,6 +143,12 @@ func (e *Executor) openSession(ctx context.Context, stores map[string]content.St
 		Session:   []session.Attachable{filesync.NewFSSyncProvider(s.dirs), secretsprovider.NewSecretProvider(s.secrets), s.auth.attachable()},
 		OCIStores: stores,
 		Ref:       "gantry-" + s.unique,
+	}
+	if caches != nil {
+		opt.CacheImports, opt.CacheExports = caches.imports, caches.exports
+		// Not nil: the client copies the imports into it (and panics on
+		// a nil map, as of v0.34.2).
+		opt.FrontendAttrs = map[string]string{}
 	}
 	if e.progress != nil {
 		e.routes.Add(1)
@@ -142,8 +159,12 @@ func (e *Executor) openSession(ctx context.Context, stores map[string]content.St
 		_, err := e.c.Build(sessionCtx, opt, "gantry", func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
 			s.gw = gw
 			ready <- nil
-			<-ctx.Done()
-			return gateway.NewResult(), nil
+			select {
+			case <-ctx.Done():
+				return gateway.NewResult(), nil
+			case res := <-s.result:
+				return res, nil
+			}
 		}, status)
 		s.buildErr = err
 		ready <- err

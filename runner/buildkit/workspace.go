@@ -156,7 +156,8 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 			}
 		}
 	}
-	s, err := e.session(ctx, stores)
+	caches := e.cachesFor(n)
+	s, err := e.session(ctx, stores, caches)
 	if err != nil {
 		return nil, e.lost(fmt.Errorf("buildkit session for %s: %w", n.ID, err))
 	}
@@ -248,6 +249,8 @@ type workspace struct {
 	steps    int
 	imports  int
 	released bool
+	// sharing is what the node's cache export takes (see sharedSteps).
+	sharing sharedSteps
 }
 
 func (w *workspace) Dir() string      { return workDir }
@@ -451,6 +454,11 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	}
 	es := run(nonce)
 
+	var masks *maskWatch
+	if w.remote.exporting() {
+		masks = &maskWatch{}
+		c.Stdout, c.Stderr = masks.watch(c.Stdout), masks.watch(c.Stderr)
+	}
 	done := w.listen(name, c.Stdout, c.Stderr)
 	record, err := w.solve(ctx, es.GetMount(recordDir))
 	streamed := done()
@@ -508,7 +516,23 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	if w.home != nil {
 		next.home = es.GetMount(containerHome)
 	}
-	w.commit(base, next)
+	after, alone := w.commit(base, next)
+	if w.remote.exporting() {
+		var why string
+		switch {
+		case code != 0:
+			why = "it failed"
+		case len(keys) > 0:
+			why = "it was given a secret"
+		case nonce != "":
+			why = "it runs afresh (--no-cache, or it failed here last time)"
+		case !alone:
+			why = "it ran beside a background step"
+		case masks.seen():
+			why = "it masked a value (::add-mask::) its output holds"
+		}
+		w.sharing.add(step, name, why, []gateway.Reference{record, state}, after)
+	}
 	return code, nil
 }
 
@@ -538,9 +562,13 @@ func (w *workspace) current() layers {
 // theirs: a diff of base and next merged onto the current layers, so each
 // step's writes are kept, and a later one wins where two wrote the same
 // path.
-func (w *workspace) commit(base, next layers) {
+//
+// It returns the layers after the commit, and whether the step ran alone
+// (no other committed since it started).
+func (w *workspace) commit(base, next layers) (after layers, alone bool) {
 	w.layersMu.Lock()
 	defer w.layersMu.Unlock()
+	alone = w.gen == base.gen
 	merge := func(cur, b, n llb.State) llb.State {
 		switch {
 		case n.Output() == nil: // the step did not change it
@@ -556,6 +584,11 @@ func (w *workspace) commit(base, next layers) {
 		w.home.state = merge(w.home.state, base.home, next.home)
 	}
 	w.gen++
+	after = layers{root: w.root, files: w.files, gen: w.gen}
+	if w.home != nil {
+		after.home = w.home.state
+	}
+	return after, alone
 }
 
 // MountCache mounts a persistent BuildKit cache named id at each of
@@ -600,7 +633,11 @@ func (w *workspace) solve(ctx context.Context, st llb.State) (gateway.Reference,
 	if onDefinition != nil {
 		onDefinition(def)
 	}
-	res, err := w.gw.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+	req := gateway.SolveRequest{Definition: def.ToPB(), Evaluate: true}
+	if w.remote != nil {
+		req.CacheImports = w.remote.solve
+	}
+	res, err := w.gw.Solve(ctx, req)
 	if err != nil {
 		return nil, ctxError(ctx, err)
 	}
@@ -765,6 +802,7 @@ func (w *workspace) Release(ctx context.Context) error {
 	}
 	w.released = true
 	w.stopServices(ctx)
+	w.exportCache(ctx)
 	w.cancel(errors.New("workspace released"))
 	saveErr := w.e.failures.save()
 	select {
