@@ -17,6 +17,7 @@ import (
 type graphOptions struct {
 	File   string
 	Format string
+	JSON   bool
 	Output string
 	Status string
 	Source sourceFlags
@@ -43,11 +44,15 @@ are packed into rows, and --status adds a legend of the colours.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			opts.File = a[0]
+			if err := jsonFormat(cmd, opts.JSON, &opts.Format); err != nil {
+				return err
+			}
 			return runGraph(cmd.Context(), io, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "mermaid", "mermaid, dot, svg or json")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixed("mermaid", "dot", "svg", "json"))
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the graph as JSON (--format json), as --json does on every command with machine output")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file instead of stdout")
 	opts.Source.register(cmd)
 	cmd.Flags().StringVar(&opts.Status, "status", "", "a run record (JSON) whose node statuses colour the graph")
@@ -101,6 +106,20 @@ func runGraph(ctx context.Context, io *IO, opts *graphOptions) error {
 	}
 	_, err = io.Out.Write(out.Bytes())
 	return err
+}
+
+// jsonFormat makes --json the same as --format json, so that --json gives
+// machine output on every command that has any (run, list, migrate,
+// graph, translate); --format chooses among the other formats.
+func jsonFormat(cmd *cobra.Command, asJSON bool, format *string) error {
+	if !asJSON {
+		return nil
+	}
+	if cmd.Flags().Changed("format") && *format != "json" {
+		return usagef("--json and --format %s: choose one", *format)
+	}
+	*format = "json"
+	return nil
 }
 
 // displayName is a pipeline named by its file's path as its repository

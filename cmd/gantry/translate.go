@@ -22,6 +22,7 @@ type translateOptions struct {
 	Files    []string
 	Output   string
 	Format   string
+	JSON     bool
 	Provider string
 	Source   sourceFlags
 }
@@ -36,17 +37,21 @@ func newTranslateCmd(io *IO) *cobra.Command {
 Every finding in the input is reported with its file, line and column; the
 exit code is 1 when there is any.`,
 		Example: `  gantry translate .github/workflows/ci.yml
-  gantry translate .gitlab-ci.yml --format json
+  gantry translate .gitlab-ci.yml --json
   gantry translate .github/workflows -o .gantry/pipelines/`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			opts.Files = files
+			if err := jsonFormat(cmd, opts.JSON, &opts.Format); err != nil {
+				return err
+			}
 			return runTranslate(cmd.Context(), io, opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to this file (or, for several pipelines, this directory) instead of stdout")
 	cmd.Flags().StringVar(&opts.Format, "format", "yaml", "output format: yaml or json")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixed("yaml", "json"))
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON (--format json), as --json does on every command with machine output")
 	cmd.Flags().StringVar(&opts.Provider, "provider", "", "the CI system the files are for, instead of detecting it")
 	opts.Source.register(cmd)
 	return cmd
