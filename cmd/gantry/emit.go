@@ -28,9 +28,12 @@ func newEmitCmd(io *IO) *cobra.Command {
 		Short: "Write a thin GitHub or GitLab trigger file that runs a pipeline with gantry",
 		Long: `Emit writes the trigger file of a CI provider for a pipeline: the
 pipeline's triggers (GitHub on:, or GitLab workflow:rules), and one job that
-checks out the code, installs gantry at a pinned version and runs the
-pipeline's DAG for the event. Secrets are passed by name from the provider's
-secret store; --engine-secret names the secret holding a BuildKit address.
+checks out the code (on GitHub with actions/checkout and actions/setup-go
+pinned to commit SHAs), installs gantry with go install at --gantry-version
+and runs the pipeline's DAG for the event. By default that version is this
+gantry's own when it is a release (vX.Y.Z), so the trigger runs the gantry
+that wrote it; a development build writes @latest unless --gantry-version
+pins one. Secrets are passed by name from the provider's secret store; --engine-secret names the secret holding a BuildKit address.
 Any source works for either target: a GitHub workflow can be triggered from
 GitLab and the other way round.
 
@@ -51,7 +54,7 @@ gantry translate).`,
 	f.StringVar(&opts.To, "to", "", "the provider to write for: "+orList(translate.Targets())+" (required)")
 	f.StringVarP(&opts.Output, "output", "o", "", "write to this file instead of stdout")
 	f.StringVar(&opts.DAG, "dag", "", "the DAG's path in the repository, which the job runs")
-	f.StringVar(&opts.GantryVersion, "gantry-version", "latest", "the gantry version the job installs")
+	f.StringVar(&opts.GantryVersion, "gantry-version", "", "the gantry version the job installs (default: this gantry's release, else latest)")
 	f.StringVar(&opts.EngineSecret, "engine-secret", "", "the secret (GitLab: CI/CD variable) holding BUILDKIT_HOST")
 	f.BoolVar(&opts.FanOut, "fan-out", false, "one provider job per DAG node (needs kept), each running gantry run --job NODE, so the provider shows per-node status; share a BuildKit (--engine-secret) so that what a node needs is a cache hit")
 	opts.Source.register(cmd)
@@ -82,7 +85,7 @@ func runEmit(ctx context.Context, io *IO, file string, opts *emitOptions) error 
 			dagPath = translate.DAGPath("", file)
 		}
 	}
-	out, err := translate.Emit(opts.To, p, translate.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
+	out, err := translate.Emit(opts.To, p, translate.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: installVersion(opts.GantryVersion), EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ migrated, 1 something is unsupported (unless --allow-partial), 2 usage.`,
 	f.BoolVar(&opts.JSON, "json", false, "print the audit as JSON")
 	f.BoolVar(&opts.AllowPartial, "allow-partial", false, "exit 0 even when some constructs are unsupported (those files stay as they are)")
 	f.BoolVar(&opts.FanOut, "fan-out", false, "trigger files with one provider job per DAG node (see gantry emit --fan-out)")
-	f.StringVar(&opts.GantryVersion, "gantry-version", "latest", "the gantry version the trigger files install")
+	f.StringVar(&opts.GantryVersion, "gantry-version", "", "the gantry version the trigger files install (default: this gantry's release, else latest)")
 	f.StringVar(&opts.EngineSecret, "engine-secret", "", "the secret (GitLab: CI/CD variable) holding BUILDKIT_HOST")
 	opts.Source.register(cmd)
 	return cmd
@@ -163,7 +163,7 @@ func migrateFile(file, rel string, p *dag.Pipeline, fa *translate.FileAudit, opt
 	if err := dag.EncodeYAML(&dagBuf, p); err != nil {
 		return err
 	}
-	trigger, err := target.Emit(p, translate.EmitOptions{DAG: dagRel, Source: rel, GantryVersion: opts.GantryVersion, EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
+	trigger, err := target.Emit(p, translate.EmitOptions{DAG: dagRel, Source: rel, GantryVersion: installVersion(opts.GantryVersion), EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
 
 	"github.com/gantry-ci/gantry/dag"
 )
@@ -143,6 +144,25 @@ func (v buildVersion) String() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// installVersion is the version an emitted trigger installs: asked, the
+// one --gantry-version names; else this gantry's, when it is a release
+// that go install can fetch; else latest, for a development build (a
+// pseudo-version may name a commit never pushed, and +dirty none at all).
+func installVersion(asked string) string {
+	if asked != "" {
+		return asked
+	}
+	bi, _ := debug.ReadBuildInfo()
+	return defaultGantryVersion(versionFrom(bi, false).Version)
+}
+
+func defaultGantryVersion(v string) string {
+	if semver.IsValid(v) && semver.Build(v) == "" && !module.IsPseudoVersion(v) {
+		return v
+	}
+	return "latest"
 }
 
 func newVersionCmd(io *IO) *cobra.Command {

@@ -77,3 +77,18 @@ func TestVersionBuilds(t *testing.T) {
 		t.Errorf("stamped: got\n%s\nwant it to start with\n%s", got, want)
 	}
 }
+
+// TestDefaultGantryVersion: an emitted trigger installs this gantry's
+// release, and latest from a development build.
+func TestDefaultGantryVersion(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]string{
+		"v1.2.3": "v1.2.3", "v2.0.0-rc.1": "v2.0.0-rc.1",
+		"v0.0.0-20261201144450-c34eaea1482a": "latest", "v0.0.0-20261201144450-c34eaea1482a+dirty": "latest",
+		"v1.2.3+dirty": "latest", "devel": "latest", "": "latest",
+	} {
+		if got := defaultGantryVersion(v); got != want {
+			t.Errorf("defaultGantryVersion(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
