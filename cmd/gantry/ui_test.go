@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -243,5 +245,67 @@ func TestUIBrowser(t *testing.T) {
 	}
 	if strings.Contains(stdout.String(), uiSecret) {
 		t.Error("the secret is in the output")
+	}
+}
+
+// TestUICommand serves the records of earlier runs with gantry ui: the
+// list, a record's events to their end, the Host check.
+func TestUICommand(t *testing.T) {
+	repo := t.TempDir()
+	wf := filepath.Join(repo, "ci.yml")
+	os.WriteFile(wf, []byte("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hello from a\n"), 0o644)
+	var out, errOut strings.Builder
+	if code := run([]string{"run", "--executor", "host", "--dir", repo, wf}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("gantry run: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if _, err := findRuns(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no run records in") {
+		t.Errorf("findRuns in an empty directory: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	errR, errW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runUI(ctx, &IO{Out: io.Discard, Err: errW}, &uiOptions{Dir: filepath.Join(repo, ".gantry")})
+		errW.Close()
+	}()
+	line, err := bufio.NewReader(errR).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, errR)
+	m := regexp.MustCompile(`gantry: the runs of (.*): (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)`).FindStringSubmatch(line)
+	if m == nil || m[1] != repo {
+		t.Fatalf("printed %q", line)
+	}
+	fetch := func(path, host string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", m[2]+path, nil)
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := fetch("api/runs", "")
+	var runs []struct{ ID, Pipeline, Status string }
+	if err := json.Unmarshal([]byte(body), &runs); code != 200 || err != nil || len(runs) != 1 || runs[0].Status != "success" {
+		t.Fatalf("runs: %d %s", code, body)
+	}
+	if code, body = fetch("api/runs/"+runs[0].ID+"/events", ""); code != 200 || !strings.Contains(body, `"text":"hello from a"`) || !strings.HasSuffix(body, "event: end\ndata: {}\n\n") {
+		t.Errorf("events: %d %s", code, body)
+	}
+	if code, _ = fetch("", "evil.example:"+strings.TrimSuffix(strings.Split(m[2], ":")[2], "/")); code != http.StatusMisdirectedRequest {
+		t.Errorf("Host evil.example: %d", code)
+	}
+	if code, body = fetch("", ""); code != 200 || !strings.Contains(body, `<script src="app.js">`) {
+		t.Errorf("the page: %d %s", code, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
 	}
 }

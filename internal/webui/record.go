@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/runner"
@@ -82,24 +83,31 @@ func NewRecorder(p *dag.Pipeline, opts RecorderOptions) (*Recorder, error) {
 // ID is the run's id: its record's directory name.
 func (r *Recorder) ID() string { return r.id }
 
+// timeFormat is the events' time: RFC 3339 to the millisecond.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
 func (r *Recorder) emit(v map[string]any) {
-	v["time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	v["time"] = time.Now().UTC().Format(timeFormat)
 	b, err := json.Marshal(v)
 	if err != nil {
 		return
 	}
-	line := []byte(r.opts.Masker.Mask(string(b)))
+	r.write([]byte(r.opts.Masker.Mask(string(b))), v["event"])
+}
+
+func (r *Recorder) write(line []byte, ev any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done {
 		return
 	}
-	if _, err := r.w.Write(append(line, '\n')); err != nil && r.err == nil {
-		r.err = err
+	r.w.Write(line)
+	if err := r.w.WriteByte('\n'); err != nil && r.err == nil {
+		r.err = err // bufio keeps its first error: this says it
 	}
 	// The file is flushed at each node's end and the run's: the record
 	// is for after the run; the live page reads memory.
-	if ev := v["event"]; ev == "node-finished" || ev == "run-finished" {
+	if ev == "node-finished" || ev == "run-finished" {
 		if err := r.w.Flush(); err != nil && r.err == nil {
 			r.err = err
 		}
@@ -129,9 +137,63 @@ func (r *Recorder) NodeStarted(id, name string) {
 func (r *Recorder) StepStarted(node, step string) {
 	r.emit(map[string]any{"event": "step-started", "node": node, "step": step})
 }
+
+// Line is the one event a run has thousands of: it is written without
+// reflection, and not masked again (the runner masks every line it
+// reports).
 func (r *Recorder) Line(node, stream, text string) {
-	r.emit(map[string]any{"event": "log", "node": node, "stream": stream, "text": text})
+	b := make([]byte, 0, 80+len(node)+len(text))
+	b = append(b, `{"event":"log","node":`...)
+	b = appendJSONString(b, node)
+	b = append(b, `,"stream":`...)
+	b = appendJSONString(b, stream)
+	b = append(b, `,"text":`...)
+	b = appendJSONString(b, text)
+	b = append(b, `,"time":"`...)
+	b = time.Now().UTC().AppendFormat(b, timeFormat)
+	b = append(b, `"}`...)
+	r.write(b, "log")
 }
+
+// appendJSONString appends s as a JSON string, as encoding/json writes it
+// (invalid UTF-8 as U+FFFD), without its HTML escapes.
+func appendJSONString(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		// Each invalid byte becomes one U+FFFD, as encoding/json has it
+		// (ranging over a string yields RuneError for each).
+		var v strings.Builder
+		for _, c := range s {
+			v.WriteRune(c)
+		}
+		s = v.String()
+	}
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
 func (r *Recorder) Group(node, title string) {
 	r.emit(map[string]any{"event": "group", "node": node, "title": title})
 }
