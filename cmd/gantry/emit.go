@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/gantry-ci/gantry/translate"
 	"github.com/spf13/cobra"
 )
@@ -18,6 +19,7 @@ type emitOptions struct {
 	GantryVersion string
 	EngineSecret  string
 	FanOut        bool
+	Cache         string
 	Source        sourceFlags
 }
 
@@ -56,7 +58,8 @@ gantry translate).`,
 	f.StringVar(&opts.DAG, "dag", "", "the DAG's path in the repository, which the job runs")
 	f.StringVar(&opts.GantryVersion, "gantry-version", "", "the gantry version the job installs (default: this gantry's release, else latest)")
 	f.StringVar(&opts.EngineSecret, "engine-secret", "", "the secret (GitLab: CI/CD variable) holding BUILDKIT_HOST")
-	f.BoolVar(&opts.FanOut, "fan-out", false, "one provider job per DAG node (needs kept), each running gantry run --job NODE, so the provider shows per-node status; share a BuildKit (--engine-secret) so that what a node needs is a cache hit")
+	f.BoolVar(&opts.FanOut, "fan-out", false, "one provider job per DAG node (needs kept), each running gantry run --job NODE, so the provider shows per-node status; each job starts a BuildKit of its runner's and shares results through --cache, or all share one BuildKit (--engine-secret), so that what a node needs is a cache hit")
+	f.StringVar(&opts.Cache, "cache", "", "with --fan-out, where the jobs' engines share results: none, or a BuildKit cache (type=registry,ref=REF; type=s3,bucket=B,region=R) (default: GitHub's cache service, type=gha; on GitLab the project's registry, $CI_REGISTRY_IMAGE/cache)")
 	opts.Source.register(cmd)
 	return cmd
 }
@@ -64,6 +67,16 @@ gantry translate).`,
 func runEmit(ctx context.Context, io *IO, file string, opts *emitOptions) error {
 	if _, err := translate.Target(opts.To); err != nil {
 		return usagef("--to %q: use %s", opts.To, orList(translate.Targets()))
+	}
+	if opts.Cache != "" && opts.Cache != "none" {
+		// The cache is checked here as gantry run will read it, but kept
+		// as written: type=gha's url and token are the runner's.
+		if _, err := buildkit.ParseCacheOption(opts.Cache, false); err != nil && !strings.HasPrefix(opts.Cache, "type=gha") {
+			return usagef("--cache: %v", strings.TrimPrefix(err.Error(), "--cache-from "))
+		}
+		if !strings.HasPrefix(opts.Cache, "type=") {
+			return usagef("--cache %q: write the cache in BuildKit's syntax, type=registry,ref=%s", opts.Cache, opts.Cache)
+		}
 	}
 	topts, err := opts.Source.options("")
 	if err != nil {
@@ -85,7 +98,7 @@ func runEmit(ctx context.Context, io *IO, file string, opts *emitOptions) error 
 			dagPath = translate.DAGPath("", file)
 		}
 	}
-	out, err := translate.Emit(opts.To, p, translate.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: installVersion(opts.GantryVersion), EngineSecret: opts.EngineSecret, FanOut: opts.FanOut})
+	out, err := translate.Emit(opts.To, p, translate.EmitOptions{DAG: dagPath, Source: filepath.ToSlash(file), GantryVersion: installVersion(opts.GantryVersion), EngineSecret: opts.EngineSecret, FanOut: opts.FanOut, Cache: opts.Cache})
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,40 @@ type Options struct {
 	// (and what it needs: a shared BuildKit cache makes those cache hits)
 	// with its needs kept, instead of one job running the whole DAG.
 	FanOut bool
+	// Cache is where a fan-out's jobs, each on an engine of its own
+	// runner's, share what their steps computed: "" for the provider's
+	// choice (GitHub: its cache service, gha; GitLab: the project's
+	// container registry, $CI_REGISTRY_IMAGE/cache), "none", or a cache
+	// in BuildKit's syntax (type=registry,ref=REF; type=s3,bucket=B,
+	// region=R). It is not used without FanOut, nor with EngineSecret
+	// (the one engine every job shares needs none).
+	Cache string
+}
+
+// BuildKitImage is the BuildKit engine a fan-out job starts on its
+// runner: the version of the module gantry is built with (go.mod's
+// github.com/moby/buildkit).
+const BuildKitImage = "moby/buildkit:v0.34.2"
+
+// FanOutCache is the cache a fan-out's jobs share: gantry run's
+// --cache-from and --cache-to values, from Cache or else the provider's
+// default (a cache in BuildKit's syntax); empty when the jobs share none
+// (no fan-out, a shared engine, or "none").
+func (o Options) FanOutCache(def string) (from, to string) {
+	if !o.FanOut || o.EngineSecret != "" || o.Cache == "none" {
+		return "", ""
+	}
+	from = o.Cache
+	if from == "" {
+		from = def
+	}
+	to = from
+	if !strings.Contains(","+to, ",mode=") {
+		// Every step's result, not just the last ones: a job whose
+		// step changed still reuses the steps before it.
+		to += ",mode=max"
+	}
+	return from, to
 }
 
 // Normalize checks o and fills in its defaults.
@@ -43,6 +77,9 @@ func (o Options) Normalize() (Options, error) {
 	}
 	if o.Source == "" {
 		o.Source = o.DAG
+	}
+	if o.Cache != "" && o.Cache != "none" && !strings.HasPrefix(o.Cache, "type=") {
+		return o, fmt.Errorf("emit: cache %q: want none, or a BuildKit cache such as type=registry,ref=REF", o.Cache)
 	}
 	return o, nil
 }

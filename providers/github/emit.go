@@ -14,6 +14,20 @@ import (
 const (
 	checkoutAction = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
 	setupGoAction  = "actions/setup-go@0a12ed9d6a96ab950c8f026ed9f722fe0da7ef32 # v5.0.2"
+	// githubScript reads the runtime's cache service URL and token,
+	// which GitHub gives actions and not run: steps.
+	githubScript = "actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea # v7.0.1"
+)
+
+// ghaCache is the fan-out's default cache: GitHub's cache service (v2,
+// the one GitHub runs since 2025), which BuildKit's gha backend speaks.
+const ghaCache = "type=gha,version=2"
+
+// fanOutEngine is the name of the BuildKit container a fan-out job starts
+// on its runner, and the address gantry reaches it at.
+const (
+	fanOutEngine     = "gantry-buildkitd"
+	fanOutEngineAddr = "docker-container://" + fanOutEngine
 )
 
 // EmitOptions configure Emit.
@@ -49,7 +63,8 @@ func Emit(p *dag.Pipeline, opts EmitOptions) ([]byte, error) {
 	for _, line := range githubOn(p.Triggers) {
 		b.WriteString("  " + line + "\n")
 	}
-	b.WriteString("permissions: " + emitPermissions(p) + "\n")
+	cacheFrom, _ := opts.FanOutCache(ghaCache)
+	b.WriteString("permissions: " + emitPermissions(p, ghcrCache(cacheFrom)) + "\n")
 	b.WriteString("jobs:\n")
 	groups := emit.FanOutGroups(p)
 	if !opts.FanOut || len(groups) == 0 {
@@ -96,6 +111,32 @@ func writeJob(b *strings.Builder, id string, nodes []*dag.Node, needs []string, 
 	fmt.Fprintf(b, "      - uses: %s\n", checkoutAction)
 	fmt.Fprintf(b, "      - uses: %s\n        with: {go-version: \"1.26\"}\n", setupGoAction)
 	fmt.Fprintf(b, "      - run: go install github.com/gantry-ci/gantry/cmd/gantry@%s\n", opts.GantryVersion)
+	var cacheEnv []string
+	cacheFrom, cacheTo := "", ""
+	if len(nodes) > 0 {
+		cacheFrom, cacheTo = opts.FanOutCache(ghaCache)
+	}
+	if cacheFrom != "" {
+		// An engine of the runner's own (its Docker, privileged as
+		// BuildKit's OCI worker needs), its results shared with the other
+		// jobs' engines through the cache.
+		fmt.Fprintf(b, "      - run: docker run -d --name %s --privileged %s && timeout 60 sh -c 'until docker exec %s buildctl debug workers >/dev/null 2>&1; do sleep 1; done'\n", fanOutEngine, emit.BuildKitImage, fanOutEngine)
+		switch {
+		case strings.HasPrefix(cacheFrom, "type=gha"):
+			// The cache service's URL and token go to gantry's step alone,
+			// as outputs of this one, not to every later step's
+			// environment.
+			fmt.Fprintf(b, "      - id: cache\n        uses: %s\n", githubScript)
+			b.WriteString("        with:\n          script: |\n")
+			b.WriteString("            core.setOutput('url', process.env.ACTIONS_RESULTS_URL || '')\n")
+			b.WriteString("            core.setOutput('token', process.env.ACTIONS_RUNTIME_TOKEN || '')\n")
+			cacheEnv = append(cacheEnv, `ACTIONS_RESULTS_URL: "${{ steps.cache.outputs.url }}"`, `ACTIONS_RUNTIME_TOKEN: "${{ steps.cache.outputs.token }}"`)
+		case ghcrCache(cacheFrom):
+			// GitHub's registry takes the run's token (packages: write).
+			b.WriteString("      - run: echo \"$GITHUB_TOKEN\" | docker login ghcr.io -u \"$GITHUB_ACTOR\" --password-stdin\n")
+			b.WriteString("        env: {GITHUB_TOKEN: \"${{ github.token }}\"}\n")
+		}
+	}
 	secrets := emit.Secrets(p)
 	cmd := fmt.Sprintf("gantry run %s --event \"$GITHUB_EVENT_NAME\" --event-path \"$GITHUB_EVENT_PATH\" --ref \"$GITHUB_REF\"", emit.ShellWord(opts.DAG))
 	var env []string
@@ -114,12 +155,19 @@ func writeJob(b *strings.Builder, id string, nodes []*dag.Node, needs []string, 
 	for _, s := range secrets {
 		cmd += " --secret " + s
 	}
+	if cacheFrom != "" {
+		cmd += " --executor buildkit --cache-from " + emit.ShellWord(cacheFrom) + " --cache-to " + emit.ShellWord(cacheTo)
+	}
 	fmt.Fprintf(b, "      - run: %s\n", cmd)
 	for _, s := range secrets {
 		env = append(env, fmt.Sprintf("%s: \"${{ secrets.%s }}\"", s, s))
 	}
 	if opts.EngineSecret != "" {
 		env = append(env, fmt.Sprintf("BUILDKIT_HOST: \"${{ secrets.%s }}\"", opts.EngineSecret))
+	}
+	if cacheFrom != "" {
+		env = append(env, "BUILDKIT_HOST: "+fanOutEngineAddr)
+		env = append(env, cacheEnv...)
 	}
 	if len(env) > 0 {
 		fmt.Fprintf(b, "        env: {%s}\n", strings.Join(env, ", "))
@@ -269,11 +317,20 @@ func flow(s string) string {
 	return string(b)
 }
 
+// ghcrCache reports whether a cache is in GitHub's registry.
+func ghcrCache(cache string) bool {
+	return strings.HasPrefix(cache, "type=registry,") && strings.Contains(cache, "ref=ghcr.io/")
+}
+
 // emitPermissions are the least the pipeline needs: contents: read, plus the
 // strongest access any of its nodes (or the pipeline) asks for per scope.
-func emitPermissions(p *dag.Pipeline) string {
+func emitPermissions(p *dag.Pipeline, pushPackages bool) string {
 	rank := map[string]int{"none": 0, "read": 1, "write": 2}
 	perms := map[string]string{"contents": "read"}
+	if pushPackages {
+		// The fan-out's cache in GitHub's registry.
+		perms["packages"] = "write"
+	}
 	merge := func(m map[string]string) {
 		for scope, level := range m {
 			if scope == "*" { // read-all / write-all

@@ -13,6 +13,15 @@ import (
 // EmitOptions configure Emit.
 type EmitOptions = emit.Options
 
+// registryCache is the fan-out's default cache: the project's container
+// registry, which every job of the project may push to with its job's
+// credentials ($CI_REGISTRY_USER, $CI_REGISTRY_PASSWORD).
+const registryCache = "type=registry,ref=$CI_REGISTRY_IMAGE/cache"
+
+// registryLogin writes the job's registry credentials where gantry reads
+// them (docker login's config.json), without a docker CLI in the image.
+const registryLogin = `mkdir -p ~/.docker && printf '{"auths":{"%s":{"auth":"%s"}}}' "$CI_REGISTRY" "$(printf '%s:%s' "$CI_REGISTRY_USER" "$CI_REGISTRY_PASSWORD" | base64 | tr -d '\n')" > ~/.docker/config.json`
+
 // pipelineSources maps gantry's events to GitLab's CI_PIPELINE_SOURCE.
 var pipelineSources = map[string]string{
 	"push":              "push",
@@ -87,6 +96,17 @@ func writeJob(b *strings.Builder, name string, nodes []*dag.Node, needs []string
 	if opts.EngineSecret != "" {
 		fmt.Fprintf(b, "  variables: {BUILDKIT_HOST: %s}\n", quote("$"+opts.EngineSecret))
 	}
+	cacheFrom, cacheTo := "", ""
+	if len(nodes) > 0 {
+		cacheFrom, cacheTo = opts.FanOutCache(registryCache)
+	}
+	if cacheFrom != "" {
+		// An engine of the job's own, as a service (the runner must allow
+		// privileged services, as docker:dind needs), its results shared
+		// with the other jobs' engines through the cache.
+		fmt.Fprintf(b, "  services:\n    - {name: %s, alias: buildkitd, command: [\"--addr\", \"tcp://0.0.0.0:1234\"]}\n", quote(emit.BuildKitImage))
+		b.WriteString("  variables: {BUILDKIT_HOST: \"tcp://buildkitd:1234\"}\n")
+	}
 	cmd := fmt.Sprintf(`gantry run %s --event "$CI_PIPELINE_SOURCE" --ref "$CI_COMMIT_REF_NAME"`, emit.ShellWord(opts.DAG))
 	switch {
 	case len(nodes) > 1:
@@ -97,7 +117,19 @@ func writeJob(b *strings.Builder, name string, nodes []*dag.Node, needs []string
 	for _, s := range emit.Secrets(p) {
 		cmd += " --secret " + s
 	}
-	fmt.Fprintf(b, "  script:\n    - go install github.com/gantry-ci/gantry/cmd/gantry@%s\n    - %s\n", opts.GantryVersion, quote(cmd))
+	fmt.Fprintf(b, "  script:\n    - go install github.com/gantry-ci/gantry/cmd/gantry@%s\n", opts.GantryVersion)
+	if cacheFrom != "" {
+		if strings.Contains(cacheFrom, "$CI_REGISTRY_IMAGE") {
+			fmt.Fprintf(b, "    - %s\n", quote(registryLogin))
+		}
+		word := emit.ShellWord
+		if cacheFrom == registryCache {
+			// The shell expands $CI_REGISTRY_IMAGE.
+			word = func(s string) string { return `"` + s + `"` }
+		}
+		cmd += " --executor buildkit --cache-from " + word(cacheFrom) + " --cache-to " + word(cacheTo)
+	}
+	fmt.Fprintf(b, "    - %s\n", quote(cmd))
 }
 
 // reservedNames are the top-level keys of a .gitlab-ci.yml that cannot
