@@ -41,8 +41,9 @@ func hostEnv(extra []string) map[string]string {
 	return out
 }
 
-// volatileVars are the variables whose values change on every run.
-var volatileVars = []string{"GITHUB_RUN_ID", "CI_PIPELINE_ID", "CI_JOB_ID"}
+// volatileVars are the variables whose values change on every run (a
+// traced run's TRACEPARENT on every step).
+var volatileVars = []string{"GITHUB_RUN_ID", "CI_PIPELINE_ID", "CI_JOB_ID", "TRACEPARENT", "TRACESTATE"}
 
 // contexts are the expression contexts of a node other than env, and the
 // directory hashFiles reads.
