@@ -859,7 +859,13 @@ func printSummary(w interface{ Write([]byte) (int, error) }, res *runner.Result,
 	}
 	fmt.Fprintf(w, "\n%s\n", res.Pipeline)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  NODE\tSTATUS\tDURATION\tWHY")
+	header := "STATUS"
+	if o.color {
+		// As long as a painted status (a colour code of 5 bytes and a
+		// reset of 4), which tabwriter counts as wide as what shows.
+		header = "\x1b[39m" + header + "\x1b[0m"
+	}
+	fmt.Fprintf(tw, "  NODE\t%s\tDURATION\tWHY\n", header)
 	for _, n := range res.Nodes {
 		if p != nil && internalNode(p.Node(n.ID)) {
 			continue // a stage barrier: its jobs say how it went
@@ -872,6 +878,9 @@ func printSummary(w interface{ Write([]byte) (int, error) }, res *runner.Result,
 			// Every status gets a colour code of the same length, so the
 			// columns stay aligned.
 			status = runner.Paint(n.Status, status)
+			if !strings.HasPrefix(status, "\x1b[") {
+				status = "\x1b[39m" + status + "\x1b[0m"
+			}
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.ID, status, n.Duration.Round(time.Millisecond), n.Reason)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -89,6 +90,17 @@ func TestTerminalColours(t *testing.T) {
 		if strings.Contains(line, "[bad") && (strings.HasPrefix(line, "\x1b[32m[") || strings.HasPrefix(line, "\x1b[31m[")) {
 			t.Errorf("the failing job's prefix is green or red: %q", line)
 		}
+	}
+
+	// The summary's columns line up: tabwriter counts colour codes as
+	// width, so the header is padded as a painted status is.
+	plain := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(shown, "")
+	header := regexp.MustCompile(`(?m)^  NODE +STATUS +DURATION +WHY`).FindString(plain)
+	row := regexp.MustCompile(`(?m)^  ok +success +[0-9.]+m?s`).FindString(plain)
+	if header == "" || row == "" {
+		t.Errorf("no summary table:\n%s", plain)
+	} else if h, r := strings.Index(header, "DURATION"), strings.LastIndex(row, " ")+1; h != r {
+		t.Errorf("the DURATION column starts at %d in the header and %d in a row:\n%s\n%s", h, r, header, row)
 	}
 
 	var out, errOut strings.Builder
