@@ -423,6 +423,9 @@ async function main() {
     if (!state.ended) { state.ended = Date.now(); if (state.status === "running") state.status = "incomplete"; }
     scheduleRender();
   });
+  // ?node=ID opens that job's panel (a link to one job of a run).
+  const node0 = new URLSearchParams(location.search).get("node");
+  if (node0 && state.nodes.has(node0)) select(node0);
   setInterval(() => { if (!state.ended) scheduleRender(); }, 1000);
   scheduleRender();
 }
