@@ -57,6 +57,9 @@ type svgText struct {
 	size float64
 	bold bool
 	fill string
+	// class says what the line is (name, id, where), for pages that
+	// restyle or replace a line.
+	class string
 }
 
 func (t svgText) width() float64 { return layout.TextWidth(t.s, t.size, t.bold) }
@@ -156,16 +159,16 @@ func nodeTexts(n *GraphNode, inGroup bool) []svgText {
 	}
 	var out []svgText
 	for _, l := range layout.Wrap(name, svgNameSize, svgMaxText, true, 3) {
-		out = append(out, svgText{s: l, size: svgNameSize, bold: true, fill: "#1f2328"})
+		out = append(out, svgText{s: l, size: svgNameSize, bold: true, fill: "#1f2328", class: "name"})
 	}
 	if n.ID != n.Name {
 		for _, l := range layout.Wrap(n.ID, svgSmallSize, svgMaxText, false, 2) {
-			out = append(out, svgText{s: l, size: svgSmallSize, fill: "#57606a"})
+			out = append(out, svgText{s: l, size: svgSmallSize, fill: "#57606a", class: "id"})
 		}
 	}
 	if where := n.where(); where != "" {
 		for _, l := range layout.Wrap(where, svgSmallSize, svgMaxText, false, 1) {
-			out = append(out, svgText{s: l, size: svgSmallSize, fill: "#57606a"})
+			out = append(out, svgText{s: l, size: svgSmallSize, fill: "#57606a", class: "where"})
 		}
 	}
 	return out
@@ -403,9 +406,11 @@ func (d *drawing) svg() string {
 
 // box draws a node's box and its lines of text, centred.
 func box(b *strings.Builder, n *GraphNode, ts []svgText, x, y, w, h float64) {
+	// The id first and alone before a space: the web view finds a node's
+	// box by it.
 	tip := n.ID
 	if n.Status != "" {
-		tip += ": " + string(n.Status)
+		tip += " " + string(n.Status)
 	}
 	fmt.Fprintf(b, `<g><title>%s</title>`, html.EscapeString(tip))
 	if n.Barrier {
@@ -434,8 +439,12 @@ func text(b *strings.Builder, t svgText, x, y float64, anchor string) {
 	if t.bold {
 		weight = ` font-weight="bold"`
 	}
-	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" font-size="%g"%s fill="%s" text-anchor="%s" textLength="%.1f" lengthAdjust="spacingAndGlyphs">%s</text>`,
-		x, y, t.size, weight, cmp.Or(t.fill, "#1f2328"), anchor, t.width(), html.EscapeString(t.s))
+	class := ""
+	if t.class != "" {
+		class = ` class="` + t.class + `"`
+	}
+	fmt.Fprintf(b, `<text%s x="%.1f" y="%.1f" font-size="%g"%s fill="%s" text-anchor="%s" textLength="%.1f" lengthAdjust="spacingAndGlyphs">%s</text>`,
+		class, x, y, t.size, weight, cmp.Or(t.fill, "#1f2328"), anchor, t.width(), html.EscapeString(t.s))
 }
 
 // edge draws a route as a smooth curve through dagre's points, with an

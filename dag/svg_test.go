@@ -71,7 +71,7 @@ func TestSVGTextInBoxes(t *testing.T) {
 		if g.Title == "test: matrix" {
 			matrix = r
 		}
-		id, _, _ := strings.Cut(g.Title, ":")
+		id, _, _ := strings.Cut(g.Title, " ")
 		seen[id] = true
 		if strings.HasPrefix(id, "test.") && (r.x < matrix.x || r.y < matrix.y || r.x+r.w > matrix.x+matrix.w || r.y+r.h > matrix.y+matrix.h) {
 			t.Errorf("leg %s's box %v is outside its matrix's %v", id, r, matrix)
