@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,8 +143,10 @@ func TestUIBrowser(t *testing.T) {
 	t.Cleanup(func() { os.WriteFile(hold, nil, 0o644); os.WriteFile(goOn, nil, 0o644) })
 	// The address is printed once, on stderr.
 	urls := make(chan string, 1)
-	var stderr strings.Builder
+	var stderr lockedBuilder
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(errR)
 		re := regexp.MustCompile(`the run's page: (http://127\.0\.0\.1:\d+/)`)
 		for sc.Scan() {
@@ -237,7 +240,9 @@ func TestUIBrowser(t *testing.T) {
 	// The run ends; the page stays, as the record.
 	os.WriteFile(hold, nil, 0o644)
 	wait("the run's end", `document.body.dataset.run === 'ended' && !!document.querySelector('#graph g[data-node="hold"][data-status="success"]')`)
-	if code := <-exit; code != exitFindings {
+	code := <-exit
+	<-scanned
+	if code != exitFindings {
 		t.Errorf("exit code %d, want 1 (a job failed)\n%s", code, stderr.String())
 	}
 	if n := strings.Count(stderr.String(), "the run's page:"); n != 1 {
@@ -308,4 +313,23 @@ func TestUICommand(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Error(err)
 	}
+}
+
+// lockedBuilder is a strings.Builder that one goroutine writes while
+// another reads.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
