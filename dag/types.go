@@ -33,11 +33,23 @@ type Pipeline struct {
 	Defaults    *Defaults         `json:"defaults,omitempty"`
 	Permissions map[string]string `json:"permissions,omitempty"`
 	Concurrency *Concurrency      `json:"concurrency,omitempty"`
-	Nodes       []*Node           `json:"nodes"`
+	// Run holds settings of gantry run for this pipeline, used when the
+	// command line and the environment give none.
+	Run   *RunSettings `json:"run,omitempty"`
+	Nodes []*Node      `json:"nodes"`
 
 	// positions maps JSON pointers into the decoded document to where they
 	// were in it, so that validation can point into a hand-written DAG.
 	positions map[string]diag.Pos
+}
+
+// RunSettings are gantry run's settings a pipeline carries.
+type RunSettings struct {
+	// CacheFrom and CacheTo are BuildKit cache backends shared with other
+	// engines, as gantry run --cache-from and --cache-to take them
+	// (type=registry,ref=REF,mode=max).
+	CacheFrom []string `json:"cache-from,omitempty"`
+	CacheTo   []string `json:"cache-to,omitempty"`
 }
 
 // Source says which provider file a pipeline was translated from.

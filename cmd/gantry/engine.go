@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/internal/imageref"
 	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/gantry-ci/gantry/runner/host"
@@ -30,6 +32,9 @@ type engineFlags struct {
 	// pinned the images --locked pulls by digest.
 	secrets map[string]string
 	pinned  map[string]string
+	// pipelines are the run's, whose run: settings give the caches when
+	// neither the flags nor the environment do.
+	pipelines []*dag.Pipeline
 }
 
 func (f *engineFlags) register(cmd *cobra.Command) {
@@ -69,11 +74,11 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 		}
 		images[label] = img
 	}
-	imports, err := parseCaches("--cache-from", f.CacheFrom, "GANTRY_CACHE_FROM", false)
+	imports, err := parseCaches("--cache-from", f.CacheFrom, "GANTRY_CACHE_FROM", f.dagCaches(false), false)
 	if err != nil {
 		return nil, "", err
 	}
-	exports, err := parseCaches("--cache-to", f.CacheTo, "GANTRY_CACHE_TO", true)
+	exports, err := parseCaches("--cache-to", f.CacheTo, "GANTRY_CACHE_TO", f.dagCaches(true), true)
 	if err != nil {
 		return nil, "", err
 	}
@@ -150,12 +155,37 @@ func sayWorkspaces(ios *IO, out io.Writer, json bool, e *host.Executor, root, en
 	return nil
 }
 
+// dagCaches are the pipelines' run: cache-from (or cache-to) settings,
+// each once, with where they are written.
+func (f *engineFlags) dagCaches(export bool) []string {
+	var out []string
+	for _, p := range f.pipelines {
+		if p.Run == nil {
+			continue
+		}
+		list := p.Run.CacheFrom
+		if export {
+			list = p.Run.CacheTo
+		}
+		for _, c := range list {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
 // parseCaches reads --cache-from or --cache-to: the flags, else the
-// environment variable env (options separated by spaces or newlines).
-func parseCaches(flag string, values []string, env string, export bool) ([]buildkit.CacheOption, error) {
+// environment variable env (options separated by spaces or newlines),
+// else the pipelines' run: settings.
+func parseCaches(flag string, values []string, env string, fromDAG []string, export bool) ([]buildkit.CacheOption, error) {
 	from := flag
 	if len(values) == 0 {
 		values, from = strings.Fields(os.Getenv(env)), "$"+env
+	}
+	if len(values) == 0 {
+		values, from = fromDAG, "the pipeline's run settings"
 	}
 	var out []buildkit.CacheOption
 	for _, v := range values {

@@ -297,7 +297,7 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	hostExec := host.New(host.Options{Workspace: strategy})
 	defer hostExec.Close()
 	var executor runner.Executor = hostExec
-	opts.Engine.secrets = secrets
+	opts.Engine.secrets, opts.Engine.pipelines = secrets, pipelines
 	if opts.Engine.pinned, err = lockedImages(ctx, lf, pipelines, opts.Locked, opts.Source.Offline, warn); err != nil {
 		return err
 	}
