@@ -23,10 +23,8 @@ func (o *runOptions) startTraces(ctx context.Context, e runner.Event, m *runner.
 		"gantry.actor": e.Actor,
 	}})
 	if err != nil {
-		if o.OTel != "" {
-			return nil, ctx, usagef("%v", err)
-		}
-		return nil, ctx, fmt.Errorf("traces: %w", err)
+		// A URL or an OTEL_* variable gantry cannot use.
+		return nil, ctx, usagef("%v", err)
 	}
 	return tr, ctx, nil
 }
