@@ -111,7 +111,7 @@ func (e *Executor) snapshot(ctx context.Context, src, tmp, skip string) (*snapsh
 }
 
 func (e *Executor) makeSnapshot(ctx context.Context, src, tmp, skip string) (*snapshot, error) {
-	s, why, err := e.choose(src, tmp, skip)
+	s, why, err := e.probe(src, tmp, skip)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +184,11 @@ func (e *Executor) Workspaces(source string) (Strategy, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
+	return e.probe(src, tmp, skip)
+}
+
+// probe is choose, once per source and temp directory.
+func (e *Executor) probe(src, tmp, skip string) (Strategy, string, error) {
 	e.probes.mu.Lock()
 	defer e.probes.mu.Unlock()
 	k := snapshotKey{src, tmp, skip}
