@@ -66,10 +66,14 @@ type runOptions struct {
 	Locked       bool
 	GitHub       githubFlags
 	Source       sourceFlags
+
+	// view is --ui's server, kept by the runs of a --watch (their options
+	// are copies sharing it).
+	view *webViewHolder
 }
 
 func newRunCmd(io *IO) *cobra.Command {
-	opts := &runOptions{}
+	opts := &runOptions{view: &webViewHolder{}}
 	cmd := &cobra.Command{
 		Use:   "run [FILE|DAG|DIR]...",
 		Short: "Run pipelines on this machine, as the CI provider would for an event",
@@ -289,7 +293,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	defer view.close()
+	if !opts.Watch {
+		defer view.close()
+	}
 	strategy, err := host.ParseStrategy(opts.Workspace)
 	if err != nil {
 		return usagef("--workspace: %v", err)

@@ -113,7 +113,12 @@ type webView struct {
 	opened bool
 }
 
-// startUI serves the run's page when --ui asks for it.
+// webViewHolder keeps --ui's server for the next run of a --watch, which
+// shows in the same page.
+type webViewHolder struct{ view *webView }
+
+// startUI serves the run's page when --ui asks for it (the server of the
+// watch's first run, for the next ones).
 func (o *runOptions) startUI(ctx context.Context, io *IO, root string, m *runner.Masker) (*webView, error) {
 	switch o.UI {
 	case "":
@@ -125,13 +130,20 @@ func (o *runOptions) startUI(ctx context.Context, io *IO, root string, m *runner
 	if o.DryRun {
 		return nil, nil
 	}
+	if o.view != nil && o.view.view != nil {
+		return o.view.view, nil
+	}
 	srv := webui.New(webui.Options{Runs: filepath.Join(root, ".gantry", "runs"), Masker: m})
 	url, stop, err := srv.Listen(ctx)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(io.Err, "gantry: the run's page: %s\n", url)
-	return &webView{srv: srv, stop: stop, url: url, open: o.UI == "open"}, nil
+	v := &webView{srv: srv, stop: stop, url: url, open: o.UI == "open"}
+	if o.view != nil {
+		o.view.view = v
+	}
+	return v, nil
 }
 
 // record starts the record of a run of p (its events and DAG, for gantry

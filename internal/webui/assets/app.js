@@ -384,6 +384,22 @@ function renderArtifacts(list) {
   }
 }
 
+// watchNewer links to a run that starts after this one (the next run of
+// gantry run --watch --ui, or another gantry run).
+function watchNewer() {
+  const timer = setInterval(async () => {
+    const r = await fetch("/api/runs").catch(() => null);
+    if (!r || !r.ok) return;
+    const runs = await r.json();
+    const newer = runs.find((x) => x.id > state.id);
+    if (!newer) return;
+    clearInterval(timer);
+    const a = el("a", "newer", "newer run " + newer.id + " →");
+    a.href = "?run=" + encodeURIComponent(newer.id);
+    $("#elapsed").after(a);
+  }, 2000);
+}
+
 async function main() {
   const runs = await (await fetch("/api/runs")).json();
   const want = new URLSearchParams(location.search).get("run");
@@ -420,6 +436,7 @@ async function main() {
   };
   es.addEventListener("end", () => {
     es.close();
+    watchNewer();
     if (!state.ended) { state.ended = Date.now(); if (state.status === "running") state.status = "incomplete"; }
     scheduleRender();
   });
