@@ -454,28 +454,25 @@ func edge(b *strings.Builder, pts []layout.Point, e [2]*item) {
 		return
 	}
 	var p strings.Builder
-	// A B-spline through dagre's points (d3's curveBasis, as Mermaid
-	// draws them): it stays inside their hull, so it bends only where
-	// dagre routed the edge and never swings into a box.
+	// Straight runs with their corners rounded, never further than the
+	// radius from the route, which keeps clear of the boxes.
 	fmt.Fprintf(&p, "M%.1f,%.1f", pts[0].X, pts[0].Y)
-	if len(pts) > 2 {
-		p0, p1 := pts[0], pts[1]
-		fmt.Fprintf(&p, " L%.1f,%.1f", (5*p0.X+p1.X)/6, (5*p0.Y+p1.Y)/6)
-		next := func(q layout.Point) {
-			fmt.Fprintf(&p, " C%.1f,%.1f %.1f,%.1f %.1f,%.1f", (2*p0.X+p1.X)/3, (2*p0.Y+p1.Y)/3,
-				(p0.X+2*p1.X)/3, (p0.Y+2*p1.Y)/3, (p0.X+4*p1.X+q.X)/6, (p0.Y+4*p1.Y+q.Y)/6)
-			p0, p1 = p1, q
+	for i := 1; i+1 < len(pts); i++ {
+		prev, at, next := pts[i-1], pts[i], pts[i+1]
+		in, out := math.Hypot(at.X-prev.X, at.Y-prev.Y), math.Hypot(next.X-at.X, next.Y-at.Y)
+		if in == 0 || out == 0 {
+			continue
 		}
-		for _, q := range pts[2:] {
-			next(q)
-		}
-		next(p1)
+		r := min(8, in/2, out/2)
+		fmt.Fprintf(&p, " L%.1f,%.1f Q%.1f,%.1f %.1f,%.1f",
+			at.X-(at.X-prev.X)/in*r, at.Y-(at.Y-prev.Y)/in*r, at.X, at.Y,
+			at.X+(next.X-at.X)/out*r, at.Y+(next.Y-at.Y)/out*r)
 	}
 	last := pts[len(pts)-1]
 	fmt.Fprintf(&p, " L%.1f,%.1f", last.X, last.Y)
 	fmt.Fprintf(b, `<path d="%s" fill="none" stroke="#6e7781" stroke-width="1.4"><title>%s</title></path>`+"\n",
 		p.String(), html.EscapeString(e[0].id+" → "+e[1].id))
-	// The arrowhead points along the curve's last tangent.
+	// The arrowhead points along the last run.
 	end, before := pts[len(pts)-1], pts[len(pts)-2]
 	dx, dy := end.X-before.X, end.Y-before.Y
 	l := math.Hypot(dx, dy)
@@ -489,34 +486,36 @@ func edge(b *strings.Builder, pts []layout.Point, e [2]*item) {
 		end.X, end.Y, bx-dy*size/2, by+dx*size/2, bx+dy*size/2, by-dx*size/2)
 }
 
-// sideways makes a route leave its source by the right side and enter
-// its target by the left: dagre ends routes where the line to the next
-// point crosses the border, which for a steep edge is the top or bottom,
-// and a line from there runs over the boxes of the same rank. The route
-// instead runs level to dagre's first point in the gap between ranks,
-// where no box is, and level again out of its last one.
+// sideways turns dagre's route into one of level and upright runs, which
+// keeps clear of every box: it leaves its source by the right side and
+// enters its target by the left, runs upright only in the gaps between
+// ranks (where dagre puts every other point of a route, the place of a
+// label gantry does not draw) and level through a rank only at the height
+// dagre kept free for it there. dagre's own ends lie where the line to
+// the next point crosses the border, for a steep edge the top or bottom,
+// and the straight lines between its points cut across boxes.
 func sideways(pts []layout.Point, from, to layout.Box) []layout.Point {
 	start := layout.Point{X: from.X + from.Width, Y: from.Y + from.Height/2}
 	end := layout.Point{X: to.X, Y: to.Y + to.Height/2}
-	if len(pts) < 3 {
-		return []layout.Point{start, end}
+	var inner []layout.Point
+	if len(pts) >= 3 {
+		inner = pts[1 : len(pts)-1]
 	}
-	inner := slices.Clone(pts[1 : len(pts)-1])
-	// Every other inner point is dagre's place for the edge's label, in a
-	// gap between ranks: gantry draws no labels, so such a point need not
-	// swing past its neighbours (dagre may put it far off, below a fan of
-	// other edges), and keeping it between them moves no line over a box.
+	out := []layout.Point{start}
+	y, x := start.Y, start.X
 	for i := 0; i < len(inner); i += 2 {
-		prev, next := start.Y, end.Y
-		if i > 0 {
-			prev = inner[i-1].Y
-		}
+		next := end.Y
 		if i+1 < len(inner) {
 			next = inner[i+1].Y
 		}
-		inner[i].Y = min(max(inner[i].Y, min(prev, next)), max(prev, next))
+		x = inner[i].X
+		out = append(out, layout.Point{X: x, Y: y}, layout.Point{X: x, Y: next})
+		y = next
 	}
-	out := []layout.Point{start, {X: inner[0].X, Y: start.Y}}
-	out = append(out, inner...)
-	return append(out, layout.Point{X: inner[len(inner)-1].X, Y: end.Y}, end)
+	if y != end.Y {
+		// No gap before the target (dagre gave no points): turn halfway.
+		x = (x + end.X) / 2
+		out = append(out, layout.Point{X: x, Y: y}, layout.Point{X: x, Y: end.Y})
+	}
+	return append(out, end)
 }
