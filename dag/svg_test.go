@@ -3,6 +3,7 @@ package dag_test
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,5 +110,96 @@ func TestSVGTextInBoxes(t *testing.T) {
 	}
 	if got := strings.Join(legend, " "); got != "p success failure skipped no status" {
 		t.Errorf("title and legend: %q, want the statuses used, in order", got)
+	}
+}
+
+// TestSVGEdgesAroundBoxes: no edge runs over a box, not even a long one
+// past a tall matrix box, and every edge ends at its target's left side.
+func TestSVGEdgesAroundBoxes(t *testing.T) {
+	t.Parallel()
+	g := &dag.Graph{Name: "p", Nodes: []dag.GraphNode{{ID: "setup", Name: "setup"}}}
+	add := func(n dag.GraphNode) {
+		g.Nodes = append(g.Nodes, n)
+		for _, need := range n.Needs {
+			g.Edges = append(g.Edges, [2]string{need, n.ID})
+		}
+	}
+	for i := range 11 {
+		add(dag.GraphNode{ID: fmt.Sprintf("build.%d", i), Name: fmt.Sprintf("build (%d)", i), Group: "build", Leg: strconv.Itoa(i), Needs: []string{"setup"}})
+	}
+	for i := range 7 {
+		add(dag.GraphNode{ID: fmt.Sprintf("win.%d", i), Name: fmt.Sprintf("win (%d)", i), Group: "win", Leg: strconv.Itoa(i), Needs: []string{"setup"}})
+	}
+	add(dag.GraphNode{ID: "darwin", Name: "darwin", Needs: []string{"setup"}})
+	add(dag.GraphNode{ID: "push", Name: "push", Needs: []string{"build.0", "build.3"}})
+	add(dag.GraphNode{ID: "app", Name: "app", Needs: []string{"win.1", "setup"}})
+	add(dag.GraphNode{ID: "release", Name: "release", Needs: []string{"push", "app", "darwin", "setup"}})
+	var b bytes.Buffer
+	if err := g.WriteSVG(&b); err != nil {
+		t.Fatal(err)
+	}
+	var svg struct {
+		Groups []struct {
+			Title string `xml:"title"`
+			Rect  struct {
+				X      float64 `xml:"x,attr"`
+				Y      float64 `xml:"y,attr"`
+				Width  float64 `xml:"width,attr"`
+				Height float64 `xml:"height,attr"`
+			} `xml:"rect"`
+		} `xml:"g"`
+		Paths []struct {
+			D     string `xml:"d,attr"`
+			Title string `xml:"title"`
+		} `xml:"path"`
+	}
+	if err := xml.Unmarshal(b.Bytes(), &svg); err != nil {
+		t.Fatal(err)
+	}
+	type box struct{ x, y, w, h float64 }
+	boxes := map[string]box{}
+	for _, g := range svg.Groups {
+		id, _, _ := strings.Cut(g.Title, " ")
+		if strings.HasSuffix(g.Title, ": matrix") {
+			id = "group " + strings.TrimSuffix(g.Title, ": matrix")
+		}
+		boxes[id] = box{g.Rect.X, g.Rect.Y, g.Rect.Width, g.Rect.Height}
+	}
+	edges := 0
+	for _, p := range svg.Paths {
+		from, to, ok := strings.Cut(p.Title, " → ")
+		if !ok {
+			continue // an arrowhead
+		}
+		edges++
+		var pts [][2]float64
+		for _, f := range strings.Fields(strings.NewReplacer("M", " ", "L", " ", "Q", " ").Replace(p.D)) {
+			xs, ys, _ := strings.Cut(f, ",")
+			x, _ := strconv.ParseFloat(xs, 64)
+			y, _ := strconv.ParseFloat(ys, 64)
+			pts = append(pts, [2]float64{x, y})
+		}
+		if tb, last := boxes[to], pts[len(pts)-1]; last[0] < tb.x-0.5 || last[0] > tb.x+0.5 || last[1] < tb.y || last[1] > tb.y+tb.h {
+			t.Errorf("%s: ends at %v, not on its target's left side %v", p.Title, last, tb)
+		}
+		for i := 1; i < len(pts); i++ {
+			for k := 0.0; k <= 1; k += 0.02 {
+				x := pts[i-1][0] + (pts[i][0]-pts[i-1][0])*k
+				y := pts[i-1][1] + (pts[i][1]-pts[i-1][1])*k
+				for id, bx := range boxes {
+					if x > bx.x+1 && x < bx.x+bx.w-1 && y > bx.y+1 && y < bx.y+bx.h-1 {
+						t.Errorf("%s runs over %s at (%.0f, %.0f)", p.Title, id, x, y)
+						k = 2
+						break
+					}
+				}
+			}
+		}
+		if _, ok := boxes[from]; !ok {
+			t.Errorf("%s: no box for its source", p.Title)
+		}
+	}
+	if edges != 10 {
+		t.Errorf("%d edges drawn, want 10", edges)
 	}
 }
