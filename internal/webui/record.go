@@ -49,7 +49,13 @@ type Recorder struct {
 	done   bool
 	notify chan struct{}
 	err    error
+	// flushing is set while a flush of the file is due.
+	flushing bool
 }
+
+// flushDelay is how long a line waits in the buffer at most: gantry ui
+// follows a record that another gantry writes by reading its file.
+const flushDelay = 250 * time.Millisecond
 
 // NewRecorder starts the record of a run of p: its DAG, and a
 // run-started event.
@@ -105,17 +111,32 @@ func (r *Recorder) write(line []byte, ev any) {
 	if err := r.w.WriteByte('\n'); err != nil && r.err == nil {
 		r.err = err // bufio keeps its first error: this says it
 	}
-	// The file is flushed at each node's end and the run's: the record
-	// is for after the run; the live page reads memory.
-	if ev == "node-finished" || ev == "run-finished" {
-		if err := r.w.Flush(); err != nil && r.err == nil {
-			r.err = err
-		}
+	// The file is flushed at each node's end and the run's, and a moment
+	// after the first line since the last flush, rather than at each line.
+	switch {
+	case ev == "node-finished" || ev == "run-finished":
+		r.flushLocked()
+	case !r.flushing:
+		r.flushing = true
+		time.AfterFunc(flushDelay, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if !r.done {
+				r.flushLocked()
+			}
+		})
 	}
 	if r.opts.Keep {
 		r.lines = append(r.lines, line)
 		close(r.notify)
 		r.notify = make(chan struct{})
+	}
+}
+
+func (r *Recorder) flushLocked() {
+	r.flushing = false
+	if err := r.w.Flush(); err != nil && r.err == nil {
+		r.err = err
 	}
 }
 

@@ -216,44 +216,60 @@ type header struct {
 }
 
 func (s *Server) firstLast(id string, live *Recorder) (first, last *header) {
-	var lines [][]byte
-	if live != nil {
-		lines, _, _ = live.since(0)
-	} else {
-		lines, _ = readEvents(filepath.Join(s.opts.Runs, id, EventsFile), 0)
-	}
-	if len(lines) == 0 {
-		return nil, nil
-	}
 	var f, l header
-	if json.Unmarshal(lines[0], &f) != nil {
+	if live != nil {
+		lines, _, _ := live.since(0)
+		if len(lines) == 0 || json.Unmarshal(lines[0], &f) != nil {
+			return nil, nil
+		}
+		_ = json.Unmarshal(lines[len(lines)-1], &l)
+		return &f, &l
+	}
+	// A record's file may be large (its logs): only its ends are read.
+	file, err := os.Open(filepath.Join(s.opts.Runs, id, EventsFile))
+	if err != nil {
 		return nil, nil
 	}
-	_ = json.Unmarshal(lines[len(lines)-1], &l)
+	defer file.Close()
+	line, err := bufio.NewReaderSize(file, 4096).ReadSlice('\n')
+	if err != nil || json.Unmarshal(line, &f) != nil {
+		return nil, nil
+	}
+	if fi, err := file.Stat(); err == nil {
+		const tailSize = 64 << 10
+		off := max(0, fi.Size()-tailSize)
+		buf := make([]byte, fi.Size()-off)
+		if n, _ := file.ReadAt(buf, off); n > 0 {
+			buf = bytes.TrimRight(buf[:n], "\n")
+			_ = json.Unmarshal(buf[bytes.LastIndexByte(buf, '\n')+1:], &l)
+		}
+	}
 	return &f, &l
 }
 
-// readEvents are a record's complete lines after the first n (a line
-// being written has no newline yet), and the offset read to.
-func readEvents(file string, n int) ([][]byte, error) {
-	data, err := os.ReadFile(file)
+// readEvents reads a record's complete lines from byte offset off (a
+// line being written has no newline yet): the lines, and the offset after
+// the last.
+func readEvents(file string, off int64) ([][]byte, int64, error) {
+	f, err := os.Open(file)
 	if err != nil {
-		return nil, err
+		return nil, off, err
 	}
-	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-		data = data[:i+1]
-	} else {
-		return nil, nil
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, off, err
 	}
 	var out [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 16<<20)
-	for i := 0; sc.Scan(); i++ {
-		if i >= n {
-			out = append(out, slices.Clone(sc.Bytes()))
+	br := bufio.NewReaderSize(f, 64<<10)
+	for {
+		line, err := br.ReadBytes('\n')
+		if err != nil {
+			// EOF, and what follows the last newline is not a line yet.
+			return out, off, nil
 		}
+		off += int64(len(line))
+		out = append(out, line[:len(line)-1])
 	}
-	return out, sc.Err()
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -439,23 +455,36 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 1000\n\n")
-	n := after
+	n := 0
 	heartbeat := time.NewTicker(15 * time.Second)
 	defer heartbeat.Stop()
+	// A record's file is read on from where the last read ended; its last
+	// line says whether the run ended.
+	var off int64
+	var lastLine []byte
+	file := filepath.Join(rec.dir, EventsFile)
 	for {
 		var lines [][]byte
 		var more <-chan struct{}
 		var done bool
 		if live != nil {
-			lines, more, done = live.since(n)
+			lines, more, done = live.since(max(n, after))
+			n = max(n, after)
 		} else {
 			var err error
-			lines, err = readEvents(filepath.Join(rec.dir, EventsFile), n)
+			lines, off, err = readEvents(file, off)
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return
 			}
-			done = !s.stillWritten(rec.dir, n+len(lines), lines)
+			if len(lines) > 0 {
+				lastLine = lines[len(lines)-1]
+			}
+			done = !stillWritten(file, lastLine)
 			more = closeAfter(s.opts.Poll)
+			// The lines the client has are read and not sent.
+			skip := min(len(lines), max(after-n, 0))
+			n += skip
+			lines = lines[skip:]
 		}
 		for _, l := range lines {
 			n++
@@ -487,18 +516,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // stillWritten reports whether a record read from its file may still
 // grow: its last event is not run-finished and it changed in the last
 // minute (a run that was killed leaves a record that never ends).
-func (s *Server) stillWritten(dir string, total int, lines [][]byte) bool {
-	var last [][]byte
-	if len(lines) > 0 {
-		last = lines[len(lines)-1:]
-	} else if total > 0 {
-		all, _ := readEvents(filepath.Join(dir, EventsFile), total-1)
-		last = all
-	}
-	if len(last) == 1 && bytes.Contains(last[0], []byte(`"event":"run-finished"`)) {
+func stillWritten(file string, lastLine []byte) bool {
+	if bytes.Contains(lastLine, []byte(`"event":"run-finished"`)) {
 		return false
 	}
-	fi, err := os.Stat(filepath.Join(dir, EventsFile))
+	fi, err := os.Stat(file)
 	return err == nil && time.Since(fi.ModTime()) < time.Minute
 }
 

@@ -377,3 +377,65 @@ func TestLiveStream(t *testing.T) {
 		t.Errorf("after the end: %d events", len(evs))
 	}
 }
+
+// gantry ui follows a run that another gantry is writing: from the
+// record's file, a moment after each line, to the run's end.
+func TestFollowRecord(t *testing.T) {
+	t.Parallel()
+	p, l := dag.Decode([]byte("version: gantry/v1\nname: other\nnodes:\n  - id: a\n    steps:\n      - run: echo one\n"), "other.yaml")
+	if l.HasErrors() {
+		t.Fatal(l.Err())
+	}
+	runs := t.TempDir()
+	rec, err := webui.NewRecorder(p, webui.RecorderOptions{Dir: filepath.Join(runs, "r2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := webui.New(webui.Options{Runs: runs, Poll: 20 * time.Millisecond})
+	url, stop, err := srv.Listen(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	rec.NodeStarted("a", "a")
+	rec.Line("a", "stdout", "first")
+	resp, err := http.Get(url + "api/runs/r2/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	next := func() string {
+		t.Helper()
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				return d
+			}
+			if sc.Text() == "event: end" {
+				return "end"
+			}
+		}
+		t.Fatal("the stream ended")
+		return ""
+	}
+	start := time.Now()
+	for _, want := range []string{`"event":"run-started"`, `"event":"node-started"`, `"text":"first"`} {
+		if got := next(); !strings.Contains(got, want) {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	}
+	rec.Line("a", "stdout", "second")
+	if got := next(); !strings.Contains(got, `"text":"second"`) {
+		t.Fatalf("got %s", got)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the lines took %s to show", d)
+	}
+	rec.Finish(&runner.Result{Triggered: true})
+	if got := next(); !strings.Contains(got, `"event":"run-finished"`) {
+		t.Fatalf("got %s", got)
+	}
+	if got := next(); got != "end" {
+		t.Fatalf("got %s, want the end", got)
+	}
+}
