@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 
@@ -18,12 +19,16 @@ import (
 
 // registryAuth answers the daemon's questions for registry credentials in
 // one session: a node's container.credentials (and its services') for
-// their registries, else what docker login keeps (~/.docker/config.json,
-// $DOCKER_CONFIG, credential helpers). Sessions are opened before they
-// know their node, so the node's credentials are set afterwards.
+// their registries, else $DOCKER_AUTH_CONFIG (GitLab's way of giving a
+// job's images credentials: a config.json's text in a CI/CD variable),
+// else what docker login keeps (~/.docker/config.json, $DOCKER_CONFIG,
+// credential helpers). Sessions are opened before they know their node,
+// so the node's credentials are set afterwards.
 type registryAuth struct {
 	docker *configfile.ConfigFile
 	base   authprovider.AuthConfigProvider
+	// variable is $DOCKER_AUTH_CONFIG's, when set and readable.
+	variable map[string]types.AuthConfig
 
 	mu    sync.Mutex
 	hosts map[string]types.AuthConfig // by registry host
@@ -31,7 +36,19 @@ type registryAuth struct {
 
 func newRegistryAuth() *registryAuth {
 	cfg := dockerconfig.LoadDefaultConfigFile(io.Discard)
-	return &registryAuth{docker: cfg, base: authprovider.LoadAuthConfig(cfg)}
+	a := &registryAuth{docker: cfg, base: authprovider.LoadAuthConfig(cfg)}
+	if v := os.Getenv("DOCKER_AUTH_CONFIG"); v != "" {
+		var vc configfile.ConfigFile
+		if vc.LoadFromReader(strings.NewReader(v)) == nil {
+			a.variable = map[string]types.AuthConfig{}
+			for k, ac := range vc.AuthConfigs {
+				// Keys as docker login writes them: a host, or a URL.
+				host := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(k, "https://"), "http://"), "/v1/")
+				a.variable[registryHost(strings.TrimSuffix(host, "/"))] = ac
+			}
+		}
+	}
+	return a
 }
 
 func (a *registryAuth) attachable() session.Attachable {
@@ -43,6 +60,9 @@ func (a *registryAuth) provide(ctx context.Context, host string, scope []string,
 	ac, ok := a.hosts[registryHost(host)]
 	a.mu.Unlock()
 	if ok {
+		return ac, nil
+	}
+	if ac, ok := a.variable[registryHost(host)]; ok {
 		return ac, nil
 	}
 	return a.base(ctx, host, scope, cacheCheck)
@@ -76,6 +96,9 @@ func (a *registryAuth) source(host string) string {
 	a.mu.Unlock()
 	if ok {
 		return "container.credentials"
+	}
+	if _, ok := a.variable[registryHost(host)]; ok {
+		return "$DOCKER_AUTH_CONFIG"
 	}
 	key := host
 	if registryHost(host) == "docker.io" {
@@ -139,5 +162,5 @@ func registryError(ref, name string, auth *registryAuth, err error) error {
 	if src := auth.source(host); src != "" {
 		return fmt.Errorf("image %q: the registry %s refused the credentials from %s: %w (check the user name and password)", ref, host, src, err)
 	}
-	return fmt.Errorf("image %q: the registry %s wants credentials: %w (docker login %s, or give the job's container.credentials)", ref, host, err, host)
+	return fmt.Errorf("image %q: the registry %s wants credentials: %w (docker login %s, the job's container.credentials, or $DOCKER_AUTH_CONFIG)", ref, host, err, host)
 }
