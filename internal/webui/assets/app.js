@@ -159,7 +159,12 @@ function setupGraph(svg) {
     // The status takes the box's second line (where it runs, which the
     // panel shows), or a line of its own under the name.
     const texts = g.querySelectorAll("text");
-    let badge = texts[1];
+    let badge = g.querySelector("text.where") || texts[1];
+    if (badge) {
+      // Fitted to the text it had: the status is another length.
+      badge.removeAttribute("textLength");
+      badge.removeAttribute("lengthAdjust");
+    }
     if (!badge) {
       badge = svgEl("text");
       badge.setAttribute("x", +rect.getAttribute("x") + +rect.getAttribute("width") / 2);
