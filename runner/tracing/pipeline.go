@@ -99,15 +99,23 @@ func (pl *Pipeline) End(res *runner.Result) {
 }
 
 // node is the pipeline's node of id: a node expanded at run time
-// (id.combination) is its matrix node's.
+// (ID.COMBINATION, whose combination may hold dots) is its matrix node's.
 func (pl *Pipeline) node(id string) *dag.Node {
-	if n := pl.p.Node(id); n != nil {
-		return n
-	}
-	if i := strings.LastIndexByte(id, '.'); i > 0 {
-		return pl.p.Node(id[:i])
+	for p := id; p != ""; p = parentID(p) {
+		if n := pl.p.Node(p); n != nil {
+			return n
+		}
 	}
 	return nil
+}
+
+// parentID is id without its last dotted part ("" when it has none).
+func parentID(id string) string {
+	i := strings.LastIndexByte(id, '.')
+	if i <= 0 {
+		return ""
+	}
+	return id[:i]
 }
 
 func posAttrs(prefix string, p diag.Pos) []attribute.KeyValue {
@@ -124,10 +132,11 @@ func posAttrs(prefix string, p diag.Pos) []attribute.KeyValue {
 func (pl *Pipeline) startNode(id, name string, when time.Time) *nodeSpan {
 	parent := pl.ctx
 	// A combination of a matrix known only at run time runs inside its
-	// matrix's node.
-	if i := strings.LastIndexByte(id, '.'); i > 0 {
-		if ns := pl.nodes[id[:i]]; ns != nil {
+	// matrix's node, which is running.
+	for p := parentID(id); p != ""; p = parentID(p) {
+		if ns := pl.nodes[p]; ns != nil {
 			parent = ns.ctx
+			break
 		}
 	}
 	n := pl.node(id)

@@ -375,3 +375,59 @@ func TestBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// A matrix known only at run time: its combinations (ids with dots of
+// their own, m.1.22) are spans under the matrix's node.
+func TestRuntimeMatrix(t *testing.T) {
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	p, l := dag.Decode([]byte(`version: gantry/v1
+name: m
+nodes:
+  - id: m
+    pos: ci.yml:3:3
+    matrix-from: ${{ fromJSON('{"go":["1.22","1.23"]}') }}
+    steps:
+      - name: test
+        run: echo go ${{ matrix.go }}
+`), "m.yaml")
+	if l.HasErrors() {
+		t.Fatal(l.Err())
+	}
+	tr, ctx, err := tracing.Start(t.Context(), tracing.Options{Endpoint: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := tr.Pipeline(ctx, p, "run-m")
+	res, err := runner.Run(ctx, p, runner.Options{
+		Executor: host.New(host.Options{TempDir: t.TempDir()}), Source: t.TempDir(), RunDir: t.TempDir(),
+		Event: runner.Event{Name: "push"}, Reporter: pl, Observer: pl,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl.End(res)
+	if err := tr.End(res.Failed, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*tracepb.Span{}
+	var legs []*tracepb.Span
+	for _, s := range rc.spans {
+		byID[hex.EncodeToString(s.SpanId)] = s
+		if strings.HasPrefix(s.Name, "m (") {
+			legs = append(legs, s)
+		}
+	}
+	if len(legs) != 2 {
+		t.Fatalf("%d combination spans", len(legs))
+	}
+	for _, s := range legs {
+		if p := byID[hex.EncodeToString(s.ParentSpanId)]; p == nil || p.Name != "m" {
+			t.Errorf("%s: parent %v, want m", s.Name, p)
+		}
+		if got := attr(s, "code.line.number").GetIntValue(); got != 3 {
+			t.Errorf("%s: line %d, want the matrix node's 3", s.Name, got)
+		}
+	}
+}
