@@ -32,9 +32,13 @@ var gitlabProvider = Provider{
 	Name:   "gitlab",
 	Detect: gitlab.Detect,
 	Translate: func(ctx context.Context, f File, opts Options) ([]*dag.Pipeline, diag.List, error) {
+		host, vars := opts.GitLabHost, opts.Vars
+		if opts.GitLabContext != nil {
+			host, vars = opts.GitLabContext()
+		}
 		p, l, err := gitlab.Translate(ctx, f.Path, f.Data, gitlab.Options{
 			Dir: opts.Dir, TemplateDir: opts.TemplateDir, Projects: opts.Projects,
-			Remote: opts.GitLab, Host: opts.GitLabHost, Vars: opts.Vars, Pinned: opts.Pinned, Included: opts.Included,
+			Remote: opts.GitLab, Host: host, Vars: vars, Pinned: opts.Pinned, Included: opts.Included,
 		})
 		if p == nil {
 			return nil, l, err

@@ -1,14 +1,18 @@
 package translate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
@@ -47,6 +51,11 @@ type Options struct {
 	// Vars are the variables GitLab include paths may use
 	// (gitlab.Options.Vars).
 	Vars map[string]string
+	// GitLabContext, when set, gives GitLabHost and Vars the first time a
+	// GitLab pipeline needs them (they cost git processes that a GitHub
+	// workflow has no use for); its values win over the fields'. It is
+	// called at most once at a time.
+	GitLabContext func() (host string, vars map[string]string)
 	// Pinned gives the commit gantry.lock recorded for a GitLab include
 	// (gitlab.Options.Pinned).
 	Pinned func(kind, key string) (commit string, ok bool)
@@ -96,34 +105,77 @@ func names() []string {
 // files in it) and returns their pipelines in the order given. Findings of
 // all files are collected; a file with errors contributes no pipeline.
 func Files(ctx context.Context, paths []string, opts Options) ([]*dag.Pipeline, diag.List, error) {
-	var (
-		out []*dag.Pipeline
-		all diag.List
-	)
 	files, err := expand(paths)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, path := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, all, err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, all, err
-		}
-		ps, l, err := One(ctx, File{Path: path, Data: data}, opts)
-		all.Add(l...)
-		if err != nil {
-			if dl := diag.AsList(err); dl != nil {
+	// Files are translated side by side, one per CPU; the caller's
+	// callbacks are never called concurrently.
+	opts = opts.serialized()
+	type result struct {
+		ps  []*dag.Pipeline
+		l   diag.List
+		err error
+	}
+	results := make([]result, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, path := range files {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				results[i].err = err
+				return nil
+			}
+			ps, l, err := One(gctx, File{Path: path, Data: data}, opts)
+			results[i] = result{ps, l, err}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	var (
+		out []*dag.Pipeline
+		all diag.List
+	)
+	for _, r := range results {
+		all.Add(r.l...)
+		if r.err != nil {
+			if dl := diag.AsList(r.err); dl != nil {
 				all.Add(dl...)
 				continue
 			}
-			return nil, all, err
+			return nil, all, r.err
 		}
-		out = append(out, ps...)
+		out = append(out, r.ps...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, all, err
 	}
 	return out, all, nil
+}
+
+// serialized returns o with its callbacks behind one lock, for
+// translating files concurrently.
+func (o Options) serialized() Options {
+	var mu sync.Mutex
+	if f := o.Actions; f != nil {
+		o.Actions = func(uses string) (string, error) { mu.Lock(); defer mu.Unlock(); return f(uses) }
+	}
+	if f := o.Pinned; f != nil {
+		o.Pinned = func(kind, key string) (string, bool) { mu.Lock(); defer mu.Unlock(); return f(kind, key) }
+	}
+	if f := o.Included; f != nil {
+		o.Included = func(x gitlab.Fetched) error { mu.Lock(); defer mu.Unlock(); return f(x) }
+	}
+	if f := o.GitLabContext; f != nil {
+		o.GitLabContext = sync.OnceValues(f)
+	}
+	return o
 }
 
 // One translates a single file.
@@ -233,13 +285,30 @@ var gantryProvider = Provider{
 // IsDAG reports whether data looks like a gantry DAG: an unindented
 // version: gantry/... line (YAML), or "version": "gantry/..." (JSON).
 func IsDAG(path string, data []byte) bool {
-	if dagJSONVersion.Match(data) {
-		return true
+	// By hand rather than with (?m) regular expressions, which took a
+	// tenth of translating GitHub's starter workflows: every file is
+	// asked this first.
+	const space = " \t\n\f\r"
+	if rest, ok := bytes.CutPrefix(bytes.TrimLeft(data, space), []byte("{")); ok {
+		if rest, ok = bytes.CutPrefix(bytes.TrimLeft(rest, space), []byte(`"version"`)); ok {
+			if rest, ok = bytes.CutPrefix(bytes.TrimLeft(rest, space), []byte(":")); ok &&
+				bytes.HasPrefix(bytes.TrimLeft(rest, space), []byte(`"gantry/`)) {
+				return true
+			}
+		}
 	}
-	return dagYAMLVersion.Match(data)
+	for line := range bytes.Lines(data) {
+		rest, ok := bytes.CutPrefix(line, []byte("version:"))
+		if !ok {
+			continue
+		}
+		rest = bytes.TrimLeft(rest, " \t")
+		if len(rest) > 0 && (rest[0] == '"' || rest[0] == '\'') {
+			rest = rest[1:]
+		}
+		if bytes.HasPrefix(rest, []byte("gantry/")) {
+			return true
+		}
+	}
+	return false
 }
-
-var (
-	dagYAMLVersion = regexp.MustCompile(`(?m)^version:[ \t]*["']?gantry/`)
-	dagJSONVersion = regexp.MustCompile(`^\s*\{\s*"version"\s*:\s*"gantry/`)
-)

@@ -3,6 +3,7 @@ package translate_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -75,4 +76,20 @@ func TestFiles(t *testing.T) {
 	if _, _, err := translate.Files(t.Context(), []string{filepath.Join(dir, "nope.yml")}, translate.Options{}); err == nil {
 		t.Error("a missing file is no error")
 	}
+}
+
+// FuzzIsDAG: IsDAG answers as the regular expressions it replaced did.
+func FuzzIsDAG(f *testing.F) {
+	yamlVersion := regexp.MustCompile(`(?m)^version:[ \t]*["']?gantry/`)
+	jsonVersion := regexp.MustCompile(`^\s*\{\s*"version"\s*:\s*"gantry/`)
+	for _, s := range []string{"version: gantry/v1\n", "x: 1\r\nversion: 'gantry/v1'\n", " \f{ \"version\" :\n\"gantry/v1\"}",
+		"version:\t\"\"gantry/", "  version: gantry/", "{\"version\":\"gantry\"}", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := jsonVersion.Match(data) || yamlVersion.Match(data)
+		if got := translate.IsDAG("f.yaml", data); got != want {
+			t.Errorf("IsDAG(%q) = %v, the regular expressions say %v", data, got, want)
+		}
+	})
 }

@@ -3,11 +3,13 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -65,12 +67,16 @@ func (f *sourceFlags) options(provider string, files ...string) (translate.Optio
 		}
 		o.Projects[name] = path
 	}
-	remote, host, err := f.gitlab()
+	remote, err := f.gitlab()
 	if err != nil {
 		return o, err
 	}
-	o.GitLab, o.GitLabHost = remote, host
-	o.Vars = f.includeVars(host)
+	o.GitLab = remote
+	// Five git processes: only for a GitLab pipeline that needs them.
+	o.GitLabContext = sync.OnceValues(func() (string, map[string]string) {
+		host := f.instanceHost()
+		return host, f.includeVars(host)
+	})
 	return o, nil
 }
 
@@ -82,9 +88,9 @@ func projectRoot(file string) string {
 	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
 		dir = file
 	}
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	top, err := workTreeTop(dir)
 	if err == nil {
-		if top := strings.TrimSpace(string(out)); top != "" {
+		if top != "" {
 			if rel, err := filepath.Rel(mustAbs("."), top); err == nil && !strings.HasPrefix(rel, "..") {
 				return rel
 			}
@@ -98,6 +104,41 @@ func projectRoot(file string) string {
 	return dir
 }
 
+// workTreeTop is `git rev-parse --show-toplevel` in dir, without a git
+// process when it can be: the nearest directory up from dir with a .git
+// (a directory, or a file in linked work trees and submodules). Where
+// git's environment or a bare repository could change the answer, git is
+// asked.
+func workTreeTop(dir string) (string, error) {
+	if os.Getenv("GIT_DIR") == "" && os.Getenv("GIT_WORK_TREE") == "" {
+		abs, err := filepath.Abs(dir)
+		if err == nil {
+			for d := abs; ; d = filepath.Dir(d) {
+				if fi, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+					if fi.IsDir() {
+						if _, err := os.Stat(filepath.Join(d, ".git", "HEAD")); err != nil {
+							break // not a repository git would take
+						}
+					}
+					if real, err := filepath.EvalSymlinks(d); err == nil {
+						d = real
+					}
+					return d, nil
+				}
+				if filepath.Dir(d) == d {
+					// Not in a work tree: git would say so too.
+					return "", errors.New("not in a git work tree")
+				}
+			}
+		}
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 func mustAbs(p string) string {
 	abs, err := filepath.Abs(p)
 	if err != nil {
@@ -106,12 +147,10 @@ func mustAbs(p string) string {
 	return abs
 }
 
-// gitlab makes the Remote GitLab includes are read through, and names
-// the instance the repository's pipelines run on: its origin remote's host
-// (unless that is a forge other than GitLab), else CI_SERVER_URL's, else
-// gitlab.com. Tokens: a mapping's token-env, else GITLAB_TOKEN, else
-// CI_JOB_TOKEN inside a GitLab CI job.
-func (f *sourceFlags) gitlab() (*gitlab.Remote, string, error) {
+// gitlab makes the Remote GitLab includes are read through. Tokens: a
+// mapping's token-env, else GITLAB_TOKEN, else CI_JOB_TOKEN inside a
+// GitLab CI job.
+func (f *sourceFlags) gitlab() (*gitlab.Remote, error) {
 	opts := gitlab.RemoteOptions{Offline: f.Offline, URLs: map[string]string{}, Credentials: map[string]gitlab.Credential{}}
 	if dir, err := os.UserCacheDir(); err == nil {
 		opts.CacheDir = filepath.Join(dir, "gantry", "gitlab")
@@ -127,17 +166,17 @@ func (f *sourceFlags) gitlab() (*gitlab.Remote, string, error) {
 		host, rest, ok := strings.Cut(e, "=")
 		u, extra, _ := strings.Cut(rest, ",")
 		if !ok || host == "" || u == "" {
-			return nil, "", usagef("--gitlab %q: expected HOST=URL[,token-env=VAR]", e)
+			return nil, usagef("--gitlab %q: expected HOST=URL[,token-env=VAR]", e)
 		}
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return nil, "", usagef("--gitlab %q: %q is not an http(s) URL", e, u)
+			return nil, usagef("--gitlab %q: %q is not an http(s) URL", e, u)
 		}
 		host = strings.ToLower(host)
 		opts.URLs[host] = u
 		if extra != "" {
 			name, ok := strings.CutPrefix(extra, "token-env=")
 			if !ok || name == "" {
-				return nil, "", usagef("--gitlab %q: after the URL, expected token-env=VAR (the variable holding that instance's token)", e)
+				return nil, usagef("--gitlab %q: after the URL, expected token-env=VAR (the variable holding that instance's token)", e)
 			}
 			if tok := os.Getenv(name); tok != "" {
 				opts.Credentials[host] = gitlab.Credential{Token: tok, From: name + " (--gitlab " + host + ")"}
@@ -146,12 +185,14 @@ func (f *sourceFlags) gitlab() (*gitlab.Remote, string, error) {
 	}
 	remote, err := gitlab.NewRemote(opts)
 	if err != nil {
-		return nil, "", usagef("%v", err)
+		return nil, usagef("%v", err)
 	}
-	return remote, f.instanceHost(), nil
+	return remote, nil
 }
 
-// instanceHost is the GitLab instance the repository's pipelines run on.
+// instanceHost is the GitLab instance the repository's pipelines run on:
+// its origin remote's host (unless that is a forge other than GitLab),
+// else CI_SERVER_URL's, else gitlab.com.
 func (f *sourceFlags) instanceHost() string {
 	if host := remoteHost(gitOutput(f.Dir, "remote", "get-url", "origin")); host != "" {
 		switch host {

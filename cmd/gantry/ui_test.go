@@ -309,6 +309,21 @@ func TestUICommand(t *testing.T) {
 	if code, body = fetch("", ""); code != 200 || !strings.Contains(body, `<script src="app.js">`) {
 		t.Errorf("the page: %d %s", code, body)
 	}
+	// A record from before the view: its result only.
+	dir := filepath.Join(repo, ".gantry", "runs", runs[0].ID)
+	os.Remove(filepath.Join(dir, "events.jsonl"))
+	os.Remove(filepath.Join(dir, "dag.json"))
+	code, body = fetch("api/runs/"+runs[0].ID, "")
+	var info struct {
+		Status string
+		Result struct{ Nodes []struct{ ID, Status string } }
+	}
+	if err := json.Unmarshal([]byte(body), &info); code != 200 || err != nil || info.Status != "success" || len(info.Result.Nodes) != 1 || info.Result.Nodes[0].Status != "success" {
+		t.Errorf("an old record: %d %s", code, body)
+	}
+	if code, body = fetch("api/runs/"+runs[0].ID+"/events", ""); code != 200 || !strings.HasSuffix(body, "event: end\ndata: {}\n\n") {
+		t.Errorf("an old record's events: %d %s", code, body)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)

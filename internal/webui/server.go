@@ -328,10 +328,17 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		*record
-		SVG       string         `json:"svg"`
-		Nodes     []node         `json:"nodes"`
-		Artifacts []artifactFile `json:"artifacts"`
+		SVG       string          `json:"svg"`
+		Nodes     []node          `json:"nodes"`
+		Artifacts []artifactFile  `json:"artifacts"`
+		Result    json.RawMessage `json:"result,omitempty"`
 	}{record: rec, Nodes: []node{}, Artifacts: s.artifacts(rec)}
+	// The run's result, for a record from before events were kept.
+	if b, err := os.ReadFile(filepath.Join(rec.dir, ResultFile)); err == nil {
+		if m := []byte(s.opts.Masker.Mask(string(b))); json.Valid(m) {
+			out.Result = m
+		}
+	}
 	if b, err := os.ReadFile(filepath.Join(rec.dir, DAGFile)); err == nil {
 		if p, l := dag.Decode(b, DAGFile); p != nil && !l.HasErrors() {
 			if g, err := p.BuildGraph(dag.GraphOptions{}); err == nil {

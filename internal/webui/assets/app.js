@@ -118,16 +118,24 @@ function apply(ev) {
       if (!n.started) n.started = t;
       n.outputs = ev.outputs || null;
       n.summary = ev.summary_html || "";
-      // The result's steps give exit codes and outputs, in order by name.
+      // The result's steps give exit codes and outputs, matched in order
+      // by name; those that did not run (skipped) take their place.
       const used = new Set();
-      for (const s of n.steps) {
-        const i = (ev.steps || []).findIndex((r, j) => !used.has(j) && r.name === s.name);
-        if (i < 0) continue;
-        used.add(i);
-        const r = ev.steps[i];
+      const steps = [];
+      for (const r of ev.steps || []) {
+        let s = n.steps.find((x) => !used.has(x) && x.name === r.name);
+        if (s) used.add(s);
+        else {
+          s = newStep(r.name);
+          s.duration = r.duration ? Math.round(r.duration / 1e6) : null;
+          const known = (n.stepPos || []).find((p) => !p.used && p.name === r.name);
+          if (known) { known.used = true; s.pos = known.pos; }
+        }
         s.exit = r.exit_code; s.outputs = r.outputs || null; s.status = r.status;
         if (r.outputs && r.outputs["cache-hit"] === "true") n.cacheHit = true;
+        steps.push(s);
       }
+      n.steps = steps.concat(n.steps.filter((x) => !used.has(x)));
       if (shown(n)) renderPanel();
       scheduleArtifacts();
       break;
@@ -206,7 +214,7 @@ function render() {
   rs.textContent = state.status;
   rs.className = "badge s-" + state.status;
   document.body.dataset.run = state.ended ? "ended" : "running";
-  if (state.started) $("#elapsed").textContent = fmtDur(now - state.started);
+  if (state.started && state.last) $("#elapsed").textContent = fmtDur(now - state.started);
   renderTimeline(now);
   if (state.selected) {
     const n = state.nodes.get(state.selected);
@@ -442,6 +450,12 @@ async function main() {
   es.addEventListener("end", () => {
     es.close();
     watchNewer();
+    // A record from before the view has no events: its result stands in.
+    if (!state.last && info.result) {
+      for (const r of info.result.nodes || []) apply({ event: "node-finished", node: r.id, name: r.name, status: r.status, reason: r.reason, outputs: r.outputs, steps: r.steps, time: "" });
+      state.status = info.result.failed ? "failure" : "success";
+      if (node0 && state.nodes.has(node0)) select(node0);
+    }
     if (!state.ended) { state.ended = Date.now(); if (state.status === "running") state.status = "incomplete"; }
     scheduleRender();
   });
