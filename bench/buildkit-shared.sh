@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# bench/buildkit-shared.sh — results shared between engines: a cold run on a
+# fresh engine, against the first run on another fresh engine that imports
+# what a third one exported (--cache-to / --cache-from), through a local
+# directory and, when the test registry runs, through it.
+#
+# Usage: bash bench/buildkit-shared.sh [-n RUNS]
+#   -n RUNS  measured rounds (default 5, env BENCH_RUNS); each round makes a
+#            fresh repository and three fresh engines (their own state):
+#            C runs cold with no cache option, A runs cold and exports, B
+#            imports A's export and runs (then the same from the registry)
+# BENCH_KEEP=1 keeps the runs' logs (the directory is printed).
+# Needs root and the engine binaries of scripts/buildkit-up (run when
+# GANTRY_BUILDKITD is unset); the registry of scripts/registry-up is used
+# when GANTRY_TEST_REGISTRY is set.
+#
+# The pipeline is bench/buildkit.sh's (5 jobs: a 15 MB artifact, a matrix
+# of 2 sorting it, a lint that sleeps 1 s, a report), every job in the
+# busybox image.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${BENCH_RUNS:-5}"
+while getopts "n:h" opt; do
+	case "$opt" in
+	n) RUNS="$OPTARG" ;;
+	h) sed -n '2,19p' "$0"; exit 0 ;;
+	*) exit 2 ;;
+	esac
+done
+if [[ -z "${GANTRY_BUILDKITD:-}" || -z "${GANTRY_TEST_ROOTFS:-}" ]]; then
+	eval "$(scripts/buildkit-up)"
+fi
+work="$(mktemp -d)"
+engines=()
+cleanup() {
+	for pid in "${engines[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${engines[@]}"; do wait "$pid" 2>/dev/null || true; done
+	if [[ -n "${BENCH_KEEP:-}" ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+go build -o "$work/gantry" ./cmd/gantry
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+export XDG_CACHE_HOME="$work/cache"
+
+# The pipeline of bench/buildkit.sh, taken from it so the two stay one.
+eval "$(sed -n '/^pipeline() {/,/^}/p' bench/buildkit.sh)"
+
+# engine NAME: starts a buildkitd with its own state, sets ENGINE to its
+# address.
+engine() {
+	local dir="$work/engine-$1"
+	mkdir -p "$dir"
+	"$GANTRY_BUILDKITD" --root "$dir/root" --addr "unix://$dir/sock" --oci-worker=true --containerd-worker=false >"$dir/log" 2>&1 &
+	engines+=("$!")
+	for _ in $(seq 1 100); do
+		[[ -S "$dir/sock" ]] && { ENGINE="unix://$dir/sock"; return; }
+		sleep 0.1
+	done
+	echo "buildkitd $1 did not start:" >&2
+	cat "$dir/log" >&2
+	exit 1
+}
+
+# run LABEL DIR ARGS...: wall seconds and max RSS of one gantry run on
+# $ENGINE, appended to $work/LABEL and $work/LABEL.rss
+run() {
+	local label="$1" dir="$2"
+	shift 2
+	(cd "$dir" && BUILDKIT_HOST="$ENGINE" /usr/bin/time -f "%e %M" -o "$work/time" \
+		"$work/gantry" run --executor buildkit -P "default=rootfs://$GANTRY_TEST_ROOTFS" "$@" .github/workflows/ci.yml >"$work/$label.log" 2>&1) || {
+		echo "gantry run ($label) failed; its output:" >&2
+		tail -30 "$work/$label.log" >&2
+		exit 1
+	}
+	read -r secs kb <"$work/time"
+	echo "$secs" >>"$work/$label"
+	echo "$((kb / 1024))" >>"$work/$label.rss"
+	# The importing runs must have replayed the steps from the cache, as
+	# BuildKit's status says.
+	if [[ "$label" == import-* ]] && ! grep -q '"cached":true' "$work/$label.log"; then
+		echo "the $label run replayed nothing from the cache:" >&2
+		tail -30 "$work/$label.log" >&2
+		exit 1
+	fi
+}
+
+for round in $(seq 1 "$RUNS"); do
+	repo="$work/repo-$round"
+	pipeline "$repo"
+	engine "cold-$round"
+	run cold "$repo"
+	engine "export-$round"
+	run export "$repo" --cache-to "type=local,dest=$work/cache-$round,mode=max" \
+		${GANTRY_TEST_REGISTRY:+--cache-to "type=registry,ref=$GANTRY_TEST_REGISTRY/bench/shared-$round,mode=max"}
+	engine "import-local-$round"
+	run import-local "$repo" --progress rawjson --cache-from "type=local,src=$work/cache-$round"
+	if [[ -n "${GANTRY_TEST_REGISTRY:-}" ]]; then
+		engine "import-registry-$round"
+		run import-registry "$repo" --progress rawjson --cache-from "type=registry,ref=$GANTRY_TEST_REGISTRY/bench/shared-$round"
+	fi
+	for pid in "${engines[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${engines[@]}"; do wait "$pid" 2>/dev/null || true; done
+	engines=()
+	rm -rf "$work"/engine-*
+	echo "== round $round/$RUNS done" >&2
+done
+
+median() { sort -n "$1" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
+spread() { sort -n "$1" | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f–%.2f", lo, hi}'; }
+calc() { awk "BEGIN {printf \"%.${2:-2}f\", ($1)}"; }
+cold=$(median "$work/cold")
+echo
+echo "## results shared between engines, $RUNS rounds, medians (5 jobs; busybox image; a fresh engine per run)"
+echo
+echo "| run | wall (s) | range (s) | peak RSS (MB) |"
+echo "|---|---:|---:|---:|"
+echo "| cold, no cache option (engine C) | $cold | $(spread "$work/cold") | $(median "$work/cold.rss") |"
+echo "| cold, exporting to the caches (engine A) | $(median "$work/export") | $(spread "$work/export") | $(median "$work/export.rss") |"
+for kind in local registry; do
+	[[ -s "$work/import-$kind" ]] || continue
+	t=$(median "$work/import-$kind")
+	echo "| first run importing A's $kind cache (engine B) | $t | $(spread "$work/import-$kind") | $(median "$work/import-$kind.rss") |"
+done
+echo
+for kind in local registry; do
+	[[ -s "$work/import-$kind" ]] || continue
+	t=$(median "$work/import-$kind")
+	verdict="met"
+	if [[ "$(calc "$t > 0.15 * $cold" 0)" == 1 ]]; then verdict="MISSED"; fi
+	echo "- importing from $kind / cold: $(calc "100 * $t / $cold" 1)% (target at most 15%: $verdict)"
+done
