@@ -164,6 +164,8 @@ function setupGraph(svg) {
     const id = title.textContent.trim().split(/\s+/)[0];
     if (!state.nodes.has(id)) continue;
     g.dataset.node = id;
+    g.addEventListener("click", () => select(id));
+    if (state.nodes.get(id).join) continue; // a stage's end: its colour says enough
     // The status takes the box's second line (where it runs, which the
     // panel shows), or a line of its own under the name.
     const texts = g.querySelectorAll("text");
@@ -174,6 +176,9 @@ function setupGraph(svg) {
       badge.removeAttribute("lengthAdjust");
     }
     if (!badge) {
+      // No line to take: a status under the name only where the box has
+      // room for it.
+      if (+rect.getAttribute("height") < 44) continue;
       badge = svgEl("text");
       badge.setAttribute("x", +rect.getAttribute("x") + +rect.getAttribute("width") / 2);
       badge.setAttribute("y", +rect.getAttribute("y") + +rect.getAttribute("height") - 6);
@@ -181,7 +186,14 @@ function setupGraph(svg) {
       g.appendChild(badge);
     }
     badge.classList.add("badge");
-    g.addEventListener("click", () => select(id));
+  }
+  // A DAG somewhat wider than its box is shrunk to fit; a much wider one
+  // scrolls.
+  const svgRoot = box.querySelector("svg");
+  const w = svgRoot && +svgRoot.getAttribute("width");
+  if (w && box.clientWidth > 0 && w > box.clientWidth - 20 && w < 1.6 * box.clientWidth) {
+    svgRoot.style.width = "100%";
+    svgRoot.style.height = "auto";
   }
 }
 
@@ -206,7 +218,8 @@ function render() {
     const n = state.nodes.get(g.dataset.node);
     g.dataset.status = n.status;
     g.classList.toggle("selected", n.id === state.selected);
-    g.querySelector("text.badge").textContent = (marks[n.status] || "") + " " + nodeWord(n, now);
+    const badge = g.querySelector("text.badge");
+    if (badge) badge.textContent = (marks[n.status] || "") + " " + nodeWord(n, now);
     const t = g.querySelector("title");
     if (t) t.textContent = n.id + " " + n.status + (n.reason ? ": " + n.reason : "");
   }
@@ -231,6 +244,7 @@ function renderTimeline(now) {
   box.replaceChildren();
   for (const id of state.order) {
     const n = state.nodes.get(id);
+    if (n.join) continue;
     const row = el("div", "trow");
     row.dataset.node = id;
     row.append(el("span", "tname", (marks[n.status] || "") + " " + n.name));
@@ -435,6 +449,8 @@ async function main() {
     const n = node(nd.id, nd.name);
     n.pos = nd.pos || ""; n.image = nd.image || "";
     n.stepPos = (nd.steps || []).map((s) => ({ name: s.name, pos: s.pos || "", used: false }));
+    // GitLab's stage barriers are gantry's plumbing, not jobs.
+    n.join = nd.id.startsWith("stage.") && !(nd.steps || []).length;
   }
   if (info.svg) setupGraph(info.svg);
   else $("#graph").textContent = "This record has no DAG (it is older than the web view).";
