@@ -223,7 +223,9 @@ for s in "${SLIST[@]}"; do
 			NRUNS[$s/$n/$r]="$RUNS"
 			((ms > SLOW_MS)) && NRUNS[$s/$n/$r]="$SLOW_RUNS"
 			((ms > SKIP_MS)) && NRUNS[$s/$n/$r]=0
-			if [[ "$code" != 0 ]]; then
+			if [[ "$code" == 124 ]]; then
+				NOTE[$s/$n/$r]="no result in ${TIMEOUT} s (BENCH_TIMEOUT)"
+			elif [[ "$code" != 0 ]]; then
 				NOTE[$s/$n/$r]="fails (exit $code): $(grep -m1 -iE 'error|fail' "$WORK/$s-$n-$r.warm.log" | cut -c1-150)"
 				cp "$WORK/$s-$n-$r.warm.log" "$WORK/FAILED-$s-$n-$r.log"
 			fi

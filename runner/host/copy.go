@@ -102,13 +102,28 @@ func (c *listingCache) list(ctx context.Context, src string) (*gitRepo, []string
 			return l.repo, l.paths, nil
 		}
 	}
+	// Both git processes at once: the listing is on the first job's
+	// critical path, and fails harmlessly outside a work tree.
+	type listed struct {
+		paths []string
+		err   error
+	}
+	gl := make(chan listed, 1)
+	go func() {
+		var l listed
+		if _, err := exec.LookPath("git"); err == nil {
+			l.paths, l.err = gitList(ctx, src)
+		}
+		gl <- l
+	}()
 	repo, err := findRepo(ctx, src)
+	l := <-gl
 	if err != nil {
 		return nil, nil, err
 	}
 	var paths []string
 	if repo != nil {
-		paths, err = gitList(ctx, src)
+		paths, err = l.paths, l.err
 	} else {
 		paths, err = walkList(src, func(rel string, d fs.DirEntry) bool {
 			return filepath.Base(rel) == ".git"

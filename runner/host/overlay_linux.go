@@ -228,17 +228,36 @@ func buildLayer(ctx context.Context, src, layer, skip string, log *slog.Logger, 
 }
 
 func layerRepo(ctx context.Context, src, dst string, hide []string, log *slog.Logger, lists *listingCache) error {
+	// The ignored files are listed beside the listing (which is two git
+	// processes itself): this is on the first job's critical path.
+	type ignoredList struct {
+		ran   bool
+		paths []string
+		err   error
+	}
+	ig := make(chan ignoredList, 1)
+	go func() {
+		var l ignoredList
+		if _, err := os.Lstat(filepath.Join(src, ".git")); err == nil || repoAbove(src) {
+			l.ran = true
+			l.paths, l.err = gitIgnored(ctx, src)
+		}
+		ig <- l
+	}()
 	repo, paths, err := lists.list(ctx, src)
+	ignored := <-ig
 	if err != nil {
 		return err
 	}
 	l := &layerMaker{src: src, dst: dst, real: map[string]bool{".": true}}
 	if repo != nil {
-		ignored, err := gitIgnored(ctx, src)
-		if err != nil {
-			return err
+		if !ignored.ran {
+			ignored.paths, ignored.err = gitIgnored(ctx, src)
 		}
-		hide = append(hide, ignored...)
+		if ignored.err != nil {
+			return ignored.err
+		}
+		hide = append(hide, ignored.paths...)
 		if repo.top == src {
 			// The source's .git (a directory, or a file in a linked
 			// work tree or submodule) is replaced by a copy of its
@@ -364,6 +383,17 @@ func (l *layerMaker) realDir(rel string) bool {
 	}
 	l.real[rel] = ok
 	return ok
+}
+
+// repoAbove reports whether a directory above dir has a .git: dir may be
+// in a work tree without being its top.
+func repoAbove(dir string) bool {
+	for d := filepath.Dir(dir); d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // gitIgnored lists a work tree's ignored files and directories (a
