@@ -183,8 +183,13 @@ func TestUIBrowser(t *testing.T) {
 	}
 	// Live: build is seen running before it succeeds.
 	wait("build running", `!!document.querySelector('#graph g[data-node="build"][data-status="running"]')`)
-	wait("compile's first line", `document.querySelector('#timeline') && !!document.querySelector('#graph g[data-node="build"] text.badge')`)
+	// The running step's log streams: its first line shows while it runs.
+	if err := chromedp.Do(ctx, chromedp.Click(`#graph g[data-node="build"] rect`)); err != nil {
+		t.Fatal(err)
+	}
+	wait("compile's first line, live", `(() => { const p = document.querySelector('#panel').innerText; return p.includes('compiling') && !p.includes('compiled') && p.includes('running'); })()`)
 	os.WriteFile(goOn, nil, 0o644)
+	wait("compile's last line", `document.querySelector('#panel').innerText.includes('compiled')`)
 	wait("build and lint green", `['build','lint'].every(id => !!document.querySelector('#graph g[data-node="'+id+'"][data-status="success"]'))`)
 	wait("test failed", `!!document.querySelector('#graph g[data-node="test"][data-status="failure"]')`)
 	wait("deploy skipped", `!!document.querySelector('#graph g[data-node="deploy"][data-status="skipped"]')`)

@@ -276,6 +276,8 @@ function renderPanel() {
   const p = $("#panel");
   const n = state.nodes.get(state.selected);
   if (!n) return;
+  // A step left open (or opened) stays so when the panel is drawn again.
+  for (const s of [n.pre, ...n.steps]) if (s.dom) s.keepOpen = s.dom.details.open;
   p.replaceChildren();
   const h = el("h3", "", n.name + " ");
   h.append(el("span", "badge nodestatus s-" + n.status, nodeWord(n, state.ended || Date.now())));
@@ -317,7 +319,7 @@ function addStepDOM(n, s) {
   s.root.dom = log;
   d.append(s.dom.extra, log);
   // A failed step is open; a running one too, so its lines are seen.
-  d.open = s.status === "failure" || s.status === "running" || s === n.pre;
+  d.open = s.keepOpen !== undefined ? s.keepOpen || s.status === "failure" : s.status === "failure" || s.status === "running" || s === n.pre;
   stepHeader(s);
   for (const item of s.root.items) addLineDOM(n, s, s.root, item);
   const panel = $("#panel");
