@@ -54,7 +54,7 @@ type Server struct {
 
 	mu   sync.Mutex
 	live map[string]*Recorder
-	// addr is what the Host header must name (host:port), once listening.
+	// port is the one the Host header must name, once listening.
 	port string
 }
 
