@@ -111,6 +111,7 @@ type webView struct {
 	url    string
 	open   bool
 	opened bool
+	io     *IO
 }
 
 // webViewHolder keeps --ui's server for the next run of a --watch, which
@@ -139,7 +140,7 @@ func (o *runOptions) startUI(ctx context.Context, io *IO, root string, m *runner
 		return nil, err
 	}
 	fmt.Fprintf(io.Err, "gantry: the run's page: %s\n", url)
-	v := &webView{srv: srv, stop: stop, url: url, open: o.UI == "open"}
+	v := &webView{srv: srv, stop: stop, url: url, open: o.UI == "open", io: io}
 	if o.view != nil {
 		o.view.view = v
 	}
@@ -175,5 +176,6 @@ func finishRecord(rec *webui.Recorder, dir string, res *runner.Result) error {
 func (v *webView) close() {
 	if v != nil {
 		v.stop()
+		fmt.Fprintln(v.io.Err, "gantry: the run's page stopped with the run; gantry ui shows its record")
 	}
 }

@@ -250,6 +250,9 @@ func TestUIBrowser(t *testing.T) {
 	if code != exitFindings {
 		t.Errorf("exit code %d, want 1 (a job failed)\n%s", code, stderr.String())
 	}
+	if !strings.Contains(stderr.String(), "gantry: the run's page stopped with the run; gantry ui shows its record") {
+		t.Errorf("gantry did not say the page stopped:\n%s", stderr.String())
+	}
 	if n := strings.Count(stderr.String(), "the run's page:"); n != 1 {
 		t.Errorf("the address was printed %d times", n)
 	}
