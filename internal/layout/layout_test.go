@@ -2,8 +2,10 @@ package layout
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestLayout: boxes of their asked sizes, ranks left to right along the
@@ -69,4 +71,54 @@ func onBorder(p Point, b Box) bool {
 	near := in(p.X, b.X-1, b.X+b.Width+1) && in(p.Y, b.Y-1, b.Y+b.Height+1)
 	inside := in(p.X, b.X+1, b.X+b.Width-1) && in(p.Y, b.Y+1, b.Y+b.Height-1)
 	return near && !inside
+}
+
+// FuzzWrap: every line fits the width (but a single rune wider than it),
+// no more lines than asked, and without a limit nothing of the text is
+// lost or reordered.
+func FuzzWrap(f *testing.F) {
+	for _, s := range []string{"", "lint", "integration tests against every supported database engine",
+		"a-very-long-job-identifier-without-any-spaces-at-all-anywhere", "test.ubuntu-latest-3.14t-no-deprecation",
+		"ünïcödé 日本語のテスト名前です", "  spaced   out  ", "x\ty\nz"} {
+		f.Add(s, 100.0, uint8(0))
+		f.Add(s, 30.0, uint8(2))
+	}
+	f.Fuzz(func(t *testing.T, s string, width float64, max uint8) {
+		if !utf8.ValidString(s) || width != width || width < 1 || width > 2000 || len(s) > 500 {
+			t.Skip()
+		}
+		lines := Wrap(s, 13, width, true, int(max))
+		if max > 0 && len(lines) > int(max) {
+			t.Fatalf("%d lines, at most %d asked", len(lines), max)
+		}
+		for _, l := range lines {
+			if l == "" {
+				t.Fatalf("an empty line in %q", lines)
+			}
+			if TextWidth(l, 13, true) > width+0.01 && utf8.RuneCountInString(strings.TrimSuffix(l, "…")) > 1 {
+				t.Fatalf("line %q is %.1f wide, more than %.1f", l, TextWidth(l, 13, true), width)
+			}
+		}
+		if max == 0 {
+			squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+			if got := squash(strings.Join(lines, "")); got != squash(s) {
+				t.Fatalf("lines %q lose or reorder %q", lines, s)
+			}
+		}
+	})
+}
+
+// TestWrapLong: a name of 200,000 characters wraps in one pass (cutting
+// each line by trying shorter and shorter prefixes took time cubic in its
+// length, which the fuzzer found as a stall).
+func TestWrapLong(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 200_000)
+	lines := Wrap(long, 13, 30, true, 0)
+	if got := strings.Join(lines, ""); got != long {
+		t.Fatalf("lines lose text: %d runes of %d", len(got), len(long))
+	}
+	if lines := Wrap(long+" end", 13, 220, true, 3); len(lines) != 3 || !strings.HasSuffix(lines[2], "…") {
+		t.Fatalf("three lines ending in …, got %d: %q", len(lines), lines[len(lines)-1])
+	}
 }

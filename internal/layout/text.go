@@ -36,33 +36,26 @@ func TextWidth(s string, size float64, bold bool) float64 {
 
 // Wrap breaks s into lines of at most width pixels at size, between words
 // where it can and inside a word longer than a line; at most max lines,
-// the last one ending in … when s does not fit.
+// the last one ending in … when s does not fit. It takes time linear in
+// the length of s, however narrow the lines.
 func Wrap(s string, size, width float64, bold bool, max int) []string {
 	var lines []string
-	line := ""
-	flush := func() {
+	line, lineW := "", 0.0
+	space := TextWidth(" ", size, bold)
+	for _, word := range strings.Fields(s) {
+		w := TextWidth(word, size, bold)
+		if line != "" && lineW+space+w <= width {
+			line, lineW = line+" "+word, lineW+space+w
+			continue
+		}
 		if line != "" {
 			lines = append(lines, line)
 		}
-		line = ""
-	}
-	for _, word := range strings.Fields(s) {
-		try := word
-		if line != "" {
-			try = line + " " + word
-		}
-		if TextWidth(try, size, bold) <= width {
-			line = try
-			continue
-		}
-		flush()
-		for TextWidth(word, size, bold) > width {
-			// A word longer than a line is cut where it fills one.
-			r := []rune(word)
-			n := len(r) - 1
-			for n > 1 && TextWidth(string(r[:n]), size, bold) > width {
-				n--
-			}
+		r := []rune(word)
+		for w > width && len(r) > 1 {
+			// A word longer than a line is cut where it fills one (a rune
+			// wider than a line is a line of its own).
+			n := fitting(r, size, width, bold)
 			// Rather after a separator (build.linux-x64, a/b/c), when that
 			// leaves most of the line used.
 			for k := n; k > n/2; k-- {
@@ -72,17 +65,32 @@ func Wrap(s string, size, width float64, bold bool, max int) []string {
 				}
 			}
 			lines = append(lines, string(r[:n]))
-			word = string(r[n:])
+			w -= TextWidth(string(r[:n]), size, bold)
+			r = r[n:]
 		}
-		line = word
+		line, lineW = string(r), TextWidth(string(r), size, bold)
 	}
-	flush()
+	if line != "" {
+		lines = append(lines, line)
+	}
 	if max > 0 && len(lines) > max {
-		last := []rune(lines[max-1] + " " + strings.Join(lines[max:], " "))
-		for len(last) > 1 && TextWidth(string(last)+"…", size, bold) > width {
-			last = last[:len(last)-1]
-		}
-		lines = append(lines[:max-1], strings.TrimRight(string(last), " ")+"…")
+		rest := []rune(lines[max-1] + " " + strings.Join(lines[max:], " "))
+		n := fitting(rest, size, width-TextWidth("…", size, bold), bold)
+		lines = append(lines[:max-1], strings.TrimRight(string(rest[:n]), " ")+"…")
 	}
 	return lines
+}
+
+// fitting is how many of r's first runes fit in width: at least one.
+func fitting(r []rune, size, width float64, bold bool) int {
+	n, w := 0, 0.0
+	for n < len(r) {
+		cw := TextWidth(string(r[n]), size, bold)
+		if w+cw > width {
+			break
+		}
+		w += cw
+		n++
+	}
+	return max(n, 1)
 }
