@@ -49,11 +49,16 @@ func runUI(ctx context.Context, io *IO, opts *uiOptions) error {
 	if err != nil {
 		return err
 	}
-	srv := webui.New(webui.Options{Runs: runs})
+	token, err := webui.NewToken()
+	if err != nil {
+		return err
+	}
+	srv := webui.New(webui.Options{Runs: runs, Token: token})
 	url, stop, err := srv.Listen(ctx)
 	if err != nil {
 		return err
 	}
+	url += "?token=" + token
 	defer stop()
 	fmt.Fprintf(io.Err, "gantry: the runs of %s: %s (Ctrl-C to stop)\n", filepath.Dir(filepath.Dir(runs)), url)
 	if opts.Open {
@@ -134,11 +139,16 @@ func (o *runOptions) startUI(ctx context.Context, io *IO, root string, m *runner
 	if o.view != nil && o.view.view != nil {
 		return o.view.view, nil
 	}
-	srv := webui.New(webui.Options{Runs: filepath.Join(root, ".gantry", "runs"), Masker: m})
+	token, err := webui.NewToken()
+	if err != nil {
+		return nil, err
+	}
+	srv := webui.New(webui.Options{Runs: filepath.Join(root, ".gantry", "runs"), Masker: m, Token: token})
 	url, stop, err := srv.Listen(ctx)
 	if err != nil {
 		return nil, err
 	}
+	url += "?token=" + token
 	fmt.Fprintf(io.Err, "gantry: the run's page: %s\n", url)
 	v := &webView{srv: srv, stop: stop, url: url, open: o.UI == "open", io: io}
 	if o.view != nil {

@@ -148,7 +148,7 @@ func TestUIBrowser(t *testing.T) {
 	go func() {
 		defer close(scanned)
 		sc := bufio.NewScanner(errR)
-		re := regexp.MustCompile(`the run's page: (http://127\.0\.0\.1:\d+/)`)
+		re := regexp.MustCompile(`the run's page: (http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{32})$`)
 		for sc.Scan() {
 			stderr.WriteString(sc.Text() + "\n")
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
@@ -286,14 +286,18 @@ func TestUICommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	go io.Copy(io.Discard, errR)
-	m := regexp.MustCompile(`gantry: the runs of (.*): (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)`).FindStringSubmatch(line)
+	m := regexp.MustCompile(`gantry: the runs of (.*): (http://127\.0\.0\.1:\d+/)\?token=([0-9a-f]{32}) \(Ctrl-C to stop\)`).FindStringSubmatch(line)
 	if m == nil || m[1] != repo {
 		t.Fatalf("printed %q", line)
 	}
+	token := m[3]
 	fetch := func(path, host string) (int, string) {
 		req, _ := http.NewRequestWithContext(t.Context(), "GET", m[2]+path, nil)
 		if host != "" {
 			req.Host = host
+		}
+		if token != "" {
+			req.AddCookie(&http.Cookie{Name: "gantry-ui-token", Value: token})
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -303,6 +307,16 @@ func TestUICommand(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	// Without the printed address's token, nothing: another user of the
+	// machine reaches loopback too.
+	real := token
+	for _, bad := range []string{"", strings.Repeat("0", 32)} {
+		token = bad
+		if code, body := fetch("api/runs", ""); code != http.StatusUnauthorized || !strings.Contains(body, "carries the view's token") {
+			t.Errorf("token %q: %d %s", bad, code, body)
+		}
+	}
+	token = real
 	code, body := fetch("api/runs", "")
 	var runs []struct{ ID, Pipeline, Status string }
 	if err := json.Unmarshal([]byte(body), &runs); code != 200 || err != nil || len(runs) != 1 || runs[0].Status != "success" {

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +46,37 @@ type Options struct {
 	// Poll is how often a record that another process is still writing
 	// is read again (default 300ms).
 	Poll time.Duration
+	// Token, when set, is asked of every request, as a token query
+	// parameter (the printed address carries it) or the cookie the first
+	// such request sets: loopback is open to every user of the machine,
+	// and their pages, so the address alone is not enough.
+	Token string
+}
+
+// tokenCookie carries Options.Token once the page has been opened.
+const tokenCookie = "gantry-ui-token"
+
+// NewToken is a random token for Options.Token.
+func NewToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// authorized reports whether r carries the token, and sets the cookie
+// when it came as the query parameter.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	want := []byte(s.opts.Token)
+	if c, err := r.Cookie(tokenCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), want) == 1 {
+		return true
+	}
+	if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("token")), want) == 1 {
+		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: s.opts.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		return true
+	}
+	return false
 }
 
 // Server serves the view of the runs under Options.Runs, and of the live
@@ -117,6 +151,10 @@ func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.allowedHost(r.Host) {
 			http.Error(w, "gantry's web view answers only for 127.0.0.1, localhost and [::1]", http.StatusMisdirectedRequest)
+			return
+		}
+		if s.opts.Token != "" && !s.authorized(w, r) {
+			http.Error(w, "open the address gantry printed: it carries the view's token", http.StatusUnauthorized)
 			return
 		}
 		h := w.Header()

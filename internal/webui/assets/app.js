@@ -430,6 +430,13 @@ function watchNewer() {
 }
 
 async function main() {
+  // The token came in the printed address; the server has set its cookie,
+  // so it leaves the address bar (and any link copied from it).
+  const q = new URLSearchParams(location.search);
+  if (q.has("token")) {
+    q.delete("token");
+    history.replaceState(null, "", location.pathname + (q.size ? "?" + q : "") + location.hash);
+  }
   const runs = await (await fetch("/api/runs")).json();
   const want = new URLSearchParams(location.search).get("run");
   const pick = runs.find((r) => r.id === want) || runs.find((r) => r.live) || runs[0];
