@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -146,13 +147,7 @@ func (j *job) hostRoot(ctx context.Context, globs []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var patterns []string
-	for _, g := range globs {
-		if !strings.HasPrefix(g, "!") {
-			patterns = append(patterns, strings.TrimPrefix(filepath.ToSlash(filepath.Clean(g)), "./"))
-		}
-	}
-	return dir, ft.Export(ctx, patterns, dir)
+	return dir, ft.Export(ctx, exportPatterns(globs), dir)
 }
 
 // putInto copies the host file or directory src to rel in the workspace.
@@ -171,14 +166,35 @@ func (j *job) putInto(ctx context.Context, src, rel string) error {
 // means everything in it) and none of the excludes into dst, keeping their
 // relative paths. It returns how many files it copied.
 func copyGlobs(root string, globs, excludes []string, dst string) (int, error) {
-	count := 0
-	fsys := os.DirFS(root)
+	return copyGlobsUnder(root, "", globs, excludes, dst)
+}
+
+// copyGlobsUnder is copyGlobs of root's directory base, with the excludes
+// relative to root.
+func copyGlobsUnder(root, base string, globs, excludes []string, dst string) (int, error) {
+	root = filepath.Join(root, base)
+	files, err := matchGlobs(os.DirFS(root), base, globs, excludes)
+	for _, p := range files {
+		if err := copyFile(filepath.Join(root, p), filepath.Join(dst, p)); err != nil {
+			return 0, err
+		}
+	}
+	return len(files), err
+}
+
+// matchGlobs lists the files of fsys that match the globs (a directory
+// means everything in it) and none of the excludes, as slash paths, in
+// the order the globs find them (a file two globs match, twice). fsys is
+// the directory base of the tree the excludes are relative to, as
+// upload-artifact's are to the workspace.
+func matchGlobs(fsys fs.FS, base string, globs, excludes []string) ([]string, error) {
+	var files []string
 	for _, g := range globs {
 		g = strings.TrimPrefix(filepath.ToSlash(g), "./")
 		g = strings.TrimSuffix(g, "/")
 		matches, err := doublestar.Glob(fsys, g)
 		if err != nil {
-			return count, fmt.Errorf("bad path pattern %q: %w", g, err)
+			return files, fmt.Errorf("bad path pattern %q: %w", g, err)
 		}
 		for _, m := range matches {
 			err := fs.WalkDir(fsys, m, func(p string, d fs.DirEntry, err error) error {
@@ -186,19 +202,19 @@ func copyGlobs(root string, globs, excludes []string, dst string) (int, error) {
 					return err
 				}
 				for _, ex := range excludes {
-					if ok, _ := doublestar.Match(strings.TrimPrefix(ex, "./"), p); ok {
+					if ok, _ := doublestar.Match(strings.TrimPrefix(filepath.ToSlash(filepath.Clean(ex)), "./"), path.Join(base, p)); ok {
 						return nil
 					}
 				}
-				count++
-				return copyFile(filepath.Join(root, p), filepath.Join(dst, p))
+				files = append(files, p)
+				return nil
 			})
 			if err != nil {
-				return count, err
+				return files, err
 			}
 		}
 	}
-	return count, nil
+	return files, nil
 }
 
 // copyTree copies a file or directory tree to dst.

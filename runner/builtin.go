@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -48,44 +48,21 @@ func (j *job) builtin(ctx context.Context, s *dag.Step, index int, with, outputs
 				globs = append(globs, p)
 			}
 		}
-		root, err := j.hostRoot(ctx, globs)
-		if err != nil {
-			return 1, err
-		}
-		base := commonBase(root, globs)
-		rel := make([]string, len(globs))
-		for i, g := range globs {
-			rel[i] = strings.TrimPrefix(strings.TrimPrefix(filepath.ToSlash(filepath.Clean(g)), base), "/")
-			if rel[i] == "" {
-				rel[i] = "."
-			}
-		}
-		count, err := copyGlobs(filepath.Join(root, base), rel, excludes, r.artifactDir("_named", art))
+		count, carried, err := j.uploadArtifact(ctx, art, globs, excludes)
 		if err != nil {
 			return 1, err
 		}
 		if count == 0 && with["if-no-files-found"] == "error" {
 			return 1, fmt.Errorf("upload-artifact %q: no file matches %s", art, with["path"])
 		}
-		say("uploaded %d file(s) as artifact %q", count, art)
+		if carried {
+			say("uploaded %d file(s) as artifact %q (kept in the engine for the jobs after this one; copied to the run's record in the background)", count, art)
+		} else {
+			say("uploaded %d file(s) as artifact %q", count, art)
+		}
 		return 0, nil
 	case "actions/download-artifact":
-		dst := with["path"]
-		if art := with["name"]; art != "" {
-			src, ok := r.uploaded(art)
-			if !ok {
-				return 1, fmt.Errorf("download-artifact: no artifact %q was uploaded in this run", art)
-			}
-			return 0, j.putInto(ctx, src, dst)
-		}
-		root := filepath.Join(r.opts.RunDir, "artifacts", "_named")
-		entries, _ := os.ReadDir(root)
-		for _, e := range entries {
-			if err := j.putInto(ctx, filepath.Join(root, e.Name()), filepath.Join(dst, e.Name())); err != nil {
-				return 1, err
-			}
-		}
-		return 0, nil
+		return 0, j.downloadArtifact(ctx, with["name"], with["path"])
 	case "actions/cache", "actions/cache/restore", "actions/cache/save":
 		return j.cache(ctx, name, with, outputs)
 	}
@@ -173,10 +150,10 @@ func (j *job) cache(ctx context.Context, name string, with, outputs map[string]s
 	return 0, nil
 }
 
-// commonBase is the deepest directory (relative to root) that holds every
-// path the globs name: a directory named outright, else the part of each
-// glob before its first wildcard.
-func commonBase(root string, globs []string) string {
+// commonBase is the deepest directory (relative to the root of fsys) that
+// holds every path the globs name: a directory named outright, else the
+// part of each glob before its first wildcard.
+func commonBase(fsys fs.FS, globs []string) string {
 	var bases [][]string
 	for _, g := range globs {
 		g = filepath.ToSlash(filepath.Clean(g))
@@ -188,7 +165,7 @@ func commonBase(root string, globs []string) string {
 			} else {
 				dir = ""
 			}
-		} else if st, err := os.Stat(filepath.Join(root, g)); err != nil || !st.IsDir() {
+		} else if st, err := fs.Stat(fsys, g); err != nil || !st.IsDir() {
 			dir = filepath.ToSlash(filepath.Dir(g))
 		}
 		if dir == "." {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"io"
+	"io/fs"
 
 	"github.com/gantry-ci/gantry/dag"
 )
@@ -21,7 +22,7 @@ type Executor interface {
 	// runner never decides anything by it: what an executor can do it says
 	// through its errors (ErrNeedsContainer, InfraError) and the interfaces
 	// its workspaces implement (HostDir, ImageEnv, ImageRunner,
-	// FileTransfer, CacheMounter).
+	// FileTransfer, CacheMounter, ArtifactCarrier).
 	Name() string
 	// Prepare makes a node's workspace: a copy of the repository that its
 	// steps may change freely.
@@ -138,4 +139,34 @@ type FileTransfer interface {
 	// Import copies the host directory src into the workspace at dir
 	// (relative to Dir), before the next command runs.
 	Import(ctx context.Context, src, dir string) error
+}
+
+// ArtifactCarrier is implemented by workspaces whose engine can hand an
+// artifact to the workspaces of later nodes itself (BuildKit: as a state
+// of its own, along the DAG's edge), so that its files do not go through
+// the host on the way. The runner still writes the run's copy on the host,
+// off the nodes' way: in the background, and before the run ends.
+type ArtifactCarrier interface {
+	// ListFiles lists the workspace's files that the patterns (globs
+	// relative to Dir) select, and the directories holding them: their
+	// names, modes, sizes and times, not their contents.
+	ListFiles(ctx context.Context, patterns []string) (fs.FS, error)
+	// CarryArtifact keeps the files (slash paths relative to base, a
+	// directory relative to Dir) as they are now, at their paths relative
+	// to base; nil when it cannot carry those (the host copy serves).
+	CarryArtifact(ctx context.Context, base string, files []string) (CarriedArtifact, error)
+	// TakeArtifact puts a carried artifact's files into the workspace at
+	// dir (relative to Dir) before the next command runs. It returns false
+	// when this workspace cannot take that artifact (another engine's):
+	// the host copy serves then.
+	TakeArtifact(ctx context.Context, a CarriedArtifact, dir string) (bool, error)
+}
+
+// CarriedArtifact is an artifact an engine keeps (see ArtifactCarrier).
+type CarriedArtifact interface {
+	// Export copies the artifact's files to the host directory dst.
+	Export(ctx context.Context, dst string) error
+	// Release lets the engine drop the artifact once no node will take
+	// it; safe to call again.
+	Release()
 }

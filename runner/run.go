@@ -170,6 +170,8 @@ type run struct {
 	infra  bool
 	// releases tracks workspaces being removed in the background.
 	releases sync.WaitGroup
+	// carried are the artifacts an engine carries between nodes.
+	carried carried
 	// host holds the allowlisted host variables steps see.
 	host map[string]string
 	// scratch is Options.ScratchDir, or the default one.
@@ -270,6 +272,9 @@ func Run(ctx context.Context, p *dag.Pipeline, opts Options) (*Result, error) {
 		})
 	}
 	_ = g.Wait()
+	// Before the workspaces are gone: an engine may keep a workspace's
+	// session open for the artifacts it carries.
+	r.endCarried()
 	r.releases.Wait()
 	for _, pn := range plan.Nodes {
 		res.Nodes = append(res.Nodes, *r.results[pn.Node.ID])

@@ -24,13 +24,7 @@ func (w *workspace) Export(ctx context.Context, patterns []string, dst string) e
 	if w.released {
 		return errors.New("export from a released workspace")
 	}
-	st := llb.Scratch().File(llb.Copy(w.current().files, w.filesDir, "/", &llb.CopyInfo{
-		CopyDirContentsOnly: true,
-		IncludePatterns:     patterns,
-		AllowWildcard:       true,
-		AllowEmptyWildcard:  true,
-		CreateDestPath:      true,
-	}), llb.WithCustomName(fmt.Sprintf("[%s] export %v", w.node.ID, patterns)))
+	st := w.selection(patterns)
 	ref, err := w.solve(ctx, st)
 	if err != nil {
 		return err

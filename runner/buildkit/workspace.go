@@ -251,6 +251,11 @@ type workspace struct {
 	released bool
 	// sharing is what the node's cache export takes (see sharedSteps).
 	sharing sharedSteps
+	// listed is what ListFiles listed last; holds counts the artifacts
+	// carried from this workspace that are not released, for which its
+	// session stays open.
+	listed *listing
+	holds  sync.WaitGroup
 }
 
 func (w *workspace) Dir() string      { return workDir }
@@ -802,6 +807,9 @@ func (w *workspace) Release(ctx context.Context) error {
 	}
 	w.released = true
 	w.stopServices(ctx)
+	// Nodes after this one copy the artifacts it carries from its
+	// session's results.
+	w.holds.Wait()
 	w.exportCache(ctx)
 	w.cancel(errors.New("workspace released"))
 	saveErr := w.e.failures.save()
