@@ -268,10 +268,17 @@ func mark(s dag.Status) string {
 // JSONReporter writes one JSON object per line for machines.
 type JSONReporter struct {
 	Out io.Writer
-	mu  sync.Mutex
+	// Emit, when set, is given each event instead of Out: for a
+	// reporter that keeps the same events elsewhere (a run's record).
+	Emit func(map[string]any)
+	mu   sync.Mutex
 }
 
 func (r *JSONReporter) emit(v map[string]any) {
+	if r.Emit != nil {
+		r.Emit(v)
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	v["time"] = time.Now().UTC().Format(time.RFC3339Nano)

@@ -39,6 +39,9 @@ type RecorderOptions struct {
 // Recorder records a run's events. It is a runner.Reporter and
 // runner.Annotator; calls may come from many goroutines.
 type Recorder struct {
+	// The events --json reports, in the same shapes; Recorder has its
+	// own Line, NodeFinished, Annotation.
+	runner.JSONReporter
 	opts RecorderOptions
 	id   string
 
@@ -78,6 +81,7 @@ func NewRecorder(p *dag.Pipeline, opts RecorderOptions) (*Recorder, error) {
 		return nil, err
 	}
 	r := &Recorder{opts: opts, id: filepath.Base(opts.Dir), file: f, w: bufio.NewWriterSize(f, 32<<10), notify: make(chan struct{})}
+	r.JSONReporter.Emit = r.emit
 	ev := map[string]any{"event": "run-started", "run": r.id, "pipeline": p.Name}
 	if p.Source != nil {
 		ev["source"] = p.Source.Path
@@ -152,13 +156,6 @@ func (r *Recorder) since(n int) ([][]byte, <-chan struct{}, bool) {
 	return out, r.notify, r.done
 }
 
-func (r *Recorder) NodeStarted(id, name string) {
-	r.emit(map[string]any{"event": "node-started", "node": id, "name": name})
-}
-func (r *Recorder) StepStarted(node, step string) {
-	r.emit(map[string]any{"event": "step-started", "node": node, "step": step})
-}
-
 // Line is the one event a run has thousands of: it is written without
 // reflection, and not masked again (the runner masks every line it
 // reports).
@@ -213,16 +210,6 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-func (r *Recorder) Group(node, title string) {
-	r.emit(map[string]any{"event": "group", "node": node, "title": title})
-}
-func (r *Recorder) EndGroup(node string) {
-	r.emit(map[string]any{"event": "endgroup", "node": node})
-}
-func (r *Recorder) StepFinished(node, step string, status dag.Status, took time.Duration) {
-	r.emit(map[string]any{"event": "step-finished", "node": node, "step": step, "status": status, "duration_ms": took.Milliseconds()})
 }
 
 // NodeFinished is --json's node-finished with the node's steps (exit
