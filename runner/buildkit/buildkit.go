@@ -107,9 +107,11 @@ type Executor struct {
 	closing bool
 	refills sync.WaitGroup
 
-	// sources are the repositories' listings (see sourceFS).
-	sourcesMu sync.Mutex
-	sources   map[string]fsutil.FS
+	// sources are the repositories' listings (see sourceFS); lastSource
+	// is the one a node asked for last (see warm).
+	sourcesMu  sync.Mutex
+	sources    map[string]fsutil.FS
+	lastSource string
 
 	// mapped are the -P images by normalised name (see mapImage).
 	mappedOnce sync.Once

@@ -94,6 +94,7 @@ func (l listedFS) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) er
 func (e *Executor) sourceFS(ctx context.Context, dir string) (fsutil.FS, error) {
 	e.sourcesMu.Lock()
 	defer e.sourcesMu.Unlock()
+	e.lastSource = dir
 	if fs, ok := e.sources[dir]; ok {
 		return fs, nil
 	}

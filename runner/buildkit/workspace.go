@@ -205,13 +205,18 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		w.filesDir = "/w"
 		w.files = w.files.File(llb.Mkdir(w.filesDir, 0o755, llb.WithUIDGID(o.uid, o.gid)))
 	}
-	w.files = w.files.File(llb.Copy(llb.Local("workspace", llb.SharedKeyHint(spec.Source), llb.WithCustomName("workspace "+spec.Source)), "/", w.filesDir,
-		w.copyOptions(&llb.CopyInfo{CopyDirContentsOnly: true})...), llb.WithCustomName("workspace "+spec.Source))
+	w.files = sourceCopy(w.files, spec.Source, w.filesDir, w.copyOptions(&llb.CopyInfo{CopyDirContentsOnly: true})...)
 	if err := w.startServices(ctx, n.Services, svcImages); err != nil {
 		w.Release(context.Background())
 		return nil, err
 	}
 	return w, nil
+}
+
+// sourceCopy is files with the repository at src copied to dir.
+func sourceCopy(files llb.State, src, dir string, opts ...llb.CopyOption) llb.State {
+	return files.File(llb.Copy(llb.Local("workspace", llb.SharedKeyHint(src), llb.WithCustomName("workspace "+src)), "/", dir, opts...),
+		llb.WithCustomName("workspace "+src))
 }
 
 // workspace is one node's BuildKit session. Exec may be called by several
