@@ -755,7 +755,7 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 				continue
 			}
 			// BuildKit keeps a sent file's size and time: unchanged
-			// files are not read again.
+			// files are not read again (see sentTime).
 			mtime := time.Unix(0, st.ModTime)
 			if was, ok := sent[rel]; ok && was.size == st.Size && was.mtime.Equal(mtime) {
 				continue
@@ -767,7 +767,7 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 			if err := os.WriteFile(host, data, mode.Perm()); err != nil {
 				return err
 			}
-			if err := os.Chtimes(host, mtime, mtime); err != nil {
+			if err := os.Chtimes(host, sentTime, sentTime); err != nil {
 				return err
 			}
 		}
@@ -781,7 +781,16 @@ type fileStamp struct {
 	mtime time.Time
 }
 
-// statTree stamps the regular files under dir, by slash path.
+// sentTime is the modification time of the state files a step is sent.
+// A file the step leaves alone comes back with it, in the step's result
+// of this run or of the run that cached it, and is not read again; one it
+// writes comes back with the time it was written. Without it, a cached
+// step's files would come back with the times of the run that cached them
+// and all be read again: a round trip per file and per step.
+var sentTime = time.Date(2000, 1, 1, 0, 0, 0, 123456789, time.UTC)
+
+// statTree stamps the regular files under dir, by slash path, after
+// giving them sentTime.
 func statTree(dir string) (map[string]fileStamp, error) {
 	out := map[string]fileStamp{}
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
@@ -798,8 +807,12 @@ func statTree(dir string) (map[string]fileStamp, error) {
 		if err != nil {
 			return err
 		}
+		mtime := fi.ModTime()
+		if !mtime.Equal(sentTime) && os.Chtimes(p, sentTime, sentTime) == nil {
+			mtime = sentTime
+		}
 		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = fileStamp{size: fi.Size(), mtime: fi.ModTime()}
+		out[filepath.ToSlash(rel)] = fileStamp{size: fi.Size(), mtime: mtime}
 		return nil
 	})
 	return out, err
