@@ -47,7 +47,8 @@ const (
 )
 
 // wrapper runs a step's command and records how it went in recordDir: the
-// exit code (or the missing program), and a copy of stdout and stderr for
+// exit code (in a file's name, read with the listing: a round trip less
+// a step) or the missing program, and a copy of stdout and stderr for
 // replaying a cached step. It always exits 0 so that the step's changes
 // are kept when the command fails. $2 names the variables the wrapping
 // shell may have exported on its own (PWD, SHLVL, _) that the command must
@@ -67,7 +68,7 @@ while [ "$n" -gt 0 ]; do
 done
 set -- $(for v in $u; do printf '%s %s ' -u "$v"; done) -- "$@"
 env "$@" >"$r/o" 2>"$r/e" </dev/null
-echo $? >"$r/exit"
+: >"$r/exit-$?"
 wait
 rm -f "$r/o" "$r/e"
 exit 0`
@@ -502,13 +503,16 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 			out.Write(data)
 		}
 	}
-	codeText, err := record.ReadFile(ctx, gateway.ReadRequest{Filename: rec("exit")})
-	if err != nil {
-		return 0, fmt.Errorf("exec %q: the step left no exit code: %w", c.Argv[0], err)
+	code := -1
+	for name := range sizes {
+		if text, ok := strings.CutPrefix(name, "exit-"); ok {
+			if code, err = strconv.Atoi(text); err != nil {
+				return 0, fmt.Errorf("exec %q: exit code %q: %w", c.Argv[0], text, err)
+			}
+		}
 	}
-	code, err := strconv.Atoi(strings.TrimSpace(string(codeText)))
-	if err != nil {
-		return 0, fmt.Errorf("exec %q: exit code %q: %w", c.Argv[0], codeText, err)
+	if code < 0 {
+		return 0, fmt.Errorf("exec %q: the step left no exit code", c.Argv[0])
 	}
 	w.e.failures.record(key, nonce, code != 0)
 
