@@ -262,6 +262,9 @@ type workspace struct {
 	// session stays open.
 	listed *listing
 	holds  sync.WaitGroup
+	// secretValues are the values the workspace's steps were told are
+	// secret (guarded by layersMu).
+	secretValues []string
 }
 
 func (w *workspace) Dir() string      { return workDir }
@@ -331,7 +334,17 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	// The state directory goes in afresh; files in it that hold a secret
 	// (scripts with interpolated secrets) go in as secret mounts.
 	stateName := fmt.Sprintf("state-%d", step)
-	secretFiles, err := w.secretFiles(c.Secrets)
+	// With the secrets earlier steps were given: state files sent in the
+	// definition must hold none, even for a caller that names none.
+	w.layersMu.Lock()
+	for _, v := range c.Secrets {
+		if v != "" && !slices.Contains(w.secretValues, v) {
+			w.secretValues = append(w.secretValues, v)
+		}
+	}
+	known := slices.Clone(w.secretValues)
+	w.layersMu.Unlock()
+	secretFiles, err := w.secretFiles(known)
 	if err != nil {
 		return 0, err
 	}
@@ -339,21 +352,28 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	if err != nil {
 		return 0, err
 	}
-	stateFS, err := fsutil.NewFS(w.spec.StateDir)
+	stateMnt, ok, err := inlineState(w.spec.StateDir, secretFiles, runAs)
 	if err != nil {
 		return 0, err
 	}
-	if len(secretFiles) > 0 {
-		excl := make([]string, 0, len(secretFiles))
-		for _, f := range secretFiles {
-			excl = append(excl, f.rel)
-		}
-		if stateFS, err = fsutil.NewFilterFS(stateFS, &fsutil.FilterOpt{ExcludePatterns: excl}); err != nil {
+	if !ok {
+		stateFS, err := fsutil.NewFS(w.spec.StateDir)
+		if err != nil {
 			return 0, err
 		}
+		if len(secretFiles) > 0 {
+			excl := make([]string, 0, len(secretFiles))
+			for _, f := range secretFiles {
+				excl = append(excl, f.rel)
+			}
+			if stateFS, err = fsutil.NewFilterFS(stateFS, &fsutil.FilterOpt{ExcludePatterns: excl}); err != nil {
+				return 0, err
+			}
+		}
+		w.dirs.add(stateName, stateFS)
+		defer w.dirs.remove(stateName)
+		stateMnt = stateMount(llb.Local(stateName, llb.SharedKeyHint("state:"+w.node.ID), llb.WithCustomName("state")), runAs)
 	}
-	w.dirs.add(stateName, stateFS)
-	defer w.dirs.remove(stateName)
 
 	// The name shows in BuildKit's progress, and tells the step's output
 	// from late output of the one before.
@@ -372,7 +392,7 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	opts := []llb.RunOption{
 		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " "), strconv.Itoa(aliased)}, c.Argv...)),
 		w.workspaceMount(base.files),
-		stateMount(llb.Local(stateName, llb.SharedKeyHint("state:"+w.node.ID), llb.WithCustomName("state")), runAs),
+		stateMnt,
 		recordMount(runAs),
 		llb.WithCustomName(name),
 	}
@@ -910,6 +930,112 @@ func stateMount(local llb.State, o *owner) llb.RunOption {
 		return llb.AddMount(stateDir, st, llb.SourcePath("/s"))
 	}
 	return llb.AddMount(stateDir, local)
+}
+
+// Limits of a state directory sent in a step's definition.
+const (
+	inlineFiles = 256
+	inlineBytes = 256 << 10
+)
+
+// inlineState mounts the state directory at stateDir as file ops that
+// hold its files, when it is small and holds only directories and regular
+// files: a local source costs a sync with the session, about 10 ms a step
+// even when nothing changed, where file ops are a cache hit at once. The
+// files holding a secret (skip) are left out, as they go in as secret
+// mounts; the others hold none of the run's secrets or masked values, so
+// they may be in the definition. Every file gets sentTime.
+func inlineState(dir string, skip []secretFile, o *owner) (llb.RunOption, bool, error) {
+	root := stateRoot(o)
+	var chown []llb.ChownOption
+	if o != nil {
+		chown = append(chown, llb.WithUIDGID(o.uid, o.gid))
+	}
+	files, size := 0, int64(0)
+	var actions []func(*llb.FileAction) *llb.FileAction
+	if root != "/" {
+		actions = append(actions, func(f *llb.FileAction) *llb.FileAction {
+			return mkdir(f, root, 0o755, chown)
+		})
+	}
+	tooMany := errors.New("too many")
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			return nil
+		}
+		if files++; files > inlineFiles {
+			return tooMany
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		at := path.Join(root, rel)
+		switch {
+		case d.IsDir():
+			actions = append(actions, func(f *llb.FileAction) *llb.FileAction {
+				return mkdir(f, at, fi.Mode().Perm(), chown)
+			})
+		case d.Type().IsRegular():
+			if slices.ContainsFunc(skip, func(f secretFile) bool { return f.rel == rel }) {
+				return nil
+			}
+			if size += fi.Size(); size > inlineBytes {
+				return tooMany
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			opts := []llb.MkfileOption{llb.WithCreatedTime(sentTime)}
+			for _, c := range chown {
+				opts = append(opts, c)
+			}
+			actions = append(actions, func(f *llb.FileAction) *llb.FileAction {
+				if f == nil {
+					return llb.Mkfile(at, fi.Mode().Perm(), data, opts...)
+				}
+				return f.Mkfile(at, fi.Mode().Perm(), data, opts...)
+			})
+		default:
+			return tooMany
+		}
+		return nil
+	})
+	if errors.Is(err, tooMany) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	st := llb.Scratch()
+	var fa *llb.FileAction
+	for _, a := range actions {
+		fa = a(fa)
+	}
+	if fa != nil {
+		st = st.File(fa, llb.WithCustomName("state"))
+	}
+	if root != "/" {
+		return llb.AddMount(stateDir, st, llb.SourcePath(root)), true, nil
+	}
+	return llb.AddMount(stateDir, st), true, nil
+}
+
+func mkdir(f *llb.FileAction, at string, perm os.FileMode, chown []llb.ChownOption) *llb.FileAction {
+	opts := []llb.MkdirOption{llb.WithParents(true), llb.WithCreatedTime(sentTime)}
+	for _, c := range chown {
+		opts = append(opts, c)
+	}
+	if f == nil {
+		return llb.Mkdir(at, perm, opts...)
+	}
+	return f.Mkdir(at, perm, opts...)
 }
 
 // stateRoot is the state directory in its mount's result.
