@@ -29,6 +29,7 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -496,6 +497,19 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	if err != nil {
 		return 0, err
 	}
+	// The state files come back while the record is read: both are
+	// round trips to the daemon.
+	var state gateway.Reference
+	var stateErr error
+	var stateRead sync.WaitGroup
+	stateRead.Go(func() {
+		if state, stateErr = w.solve(ctx, es.GetMount(stateDir)); stateErr == nil {
+			if err := w.readState(ctx, state, stateRoot(runAs), "", sent, secretFiles); err != nil {
+				stateErr = fmt.Errorf("reading the step's state files: %w", err)
+			}
+		}
+	})
+	defer stateRead.Wait()
 	rec := func(name string) string { return recordPath(runAs, name) }
 	entries, err := record.ReadDir(ctx, gateway.ReadDirRequest{Path: rec("")})
 	if err != nil {
@@ -536,12 +550,8 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	}
 	w.e.failures.record(key, nonce, code != 0)
 
-	state, err := w.solve(ctx, es.GetMount(stateDir))
-	if err != nil {
-		return 0, err
-	}
-	if err := w.readState(ctx, state, stateRoot(runAs), "", sent, secretFiles); err != nil {
-		return 0, fmt.Errorf("reading the step's state files: %w", err)
+	if stateRead.Wait(); stateErr != nil {
+		return 0, stateErr
 	}
 	next := layers{files: es.GetMount(workDir)}
 	if act == nil {
@@ -762,6 +772,11 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 	if err != nil {
 		return err
 	}
+	// Directories are listed side by side: a listing is a round trip, and
+	// a job's state directory has one directory a step.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	defer g.Wait()
 	for _, st := range entries {
 		rel := path.Join(dir, st.Path)
 		mode := os.FileMode(st.Mode)
@@ -771,9 +786,7 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 			if err := os.MkdirAll(host, 0o755); err != nil {
 				return err
 			}
-			if err := w.readState(ctx, ref, root, rel, sent, skip); err != nil {
-				return err
-			}
+			g.Go(func() error { return w.readState(gctx, ref, root, rel, sent, skip) })
 		case mode.IsRegular():
 			if slices.ContainsFunc(skip, func(f secretFile) bool { return f.rel == rel }) {
 				continue
@@ -796,7 +809,7 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 			}
 		}
 	}
-	return nil
+	return g.Wait()
 }
 
 // fileStamp is a file's size and modification time.
