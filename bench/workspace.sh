@@ -103,6 +103,9 @@ make_repo() {
 		git init -q -b main
 		git config user.email bench@gantry.invalid
 		git config user.name bench
+		# No background gc packing the loose objects while a runner
+		# copies .git (gitlab-ci-local's rsync failed on vanished files).
+		git config gc.auto 0
 		git remote add origin https://gitlab.example.com/bench/pipeline.git
 		head -c $((files * 15900)) /dev/urandom >all.bin
 		split -n "$files" -d -a 5 all.bin f
