@@ -13,7 +13,16 @@
 // changes (test reports uploaded by always() steps after it), its exit code
 // is exact, and on a cache hit its output is replayed. Failed steps are
 // not cache hits on the next run: the executor remembers them (see
-// failures.go).
+// failures.go). The protocol's state directory goes into each step as file
+// ops in its definition when it is small (as a local source otherwise),
+// every file with one fixed time, so that the files a step did not write
+// come back as they went and are not read again.
+//
+// Artifacts of upload-artifact travel between nodes as states (carry.go):
+// the producer's files narrowed to the artifact, which a consumer's
+// workspace copies from while the producer's session, kept open until the
+// run ends, lets BuildKit share the result; the run's host copy is made
+// from that session in the background.
 //
 // Secrets never enter an LLB definition or a cache key: environment
 // variables whose values contain one are secret environment variables, and
