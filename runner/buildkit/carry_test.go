@@ -183,4 +183,23 @@ func TestArtifactRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(runDir, "artifacts", "_named", "dist", "c.log")); err == nil {
 		t.Errorf("the run's record has the excluded c.log")
 	}
+
+	// --no-needs: test alone takes the artifacts of the run before from
+	// its record, through the host.
+	var prior runner.NodeResult
+	for _, n := range res.Nodes {
+		if n.ID == "build" {
+			prior = n
+		}
+	}
+	out.Reset()
+	res, err = runner.Run(t.Context(), p, runner.Options{Executor: e, Source: src, RunDir: t.TempDir(), Jobs: []string{"test"}, NoNeeds: true,
+		Prior: map[string]runner.NodeResult{"build": prior}, PriorRunDir: runDir, Reporter: &runner.TextReporter{Out: &out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = out.String()
+	if strings.Contains(text, "taken from the engine") || !strings.Contains(text, "got/sub/b.txt\n") {
+		t.Errorf("test with --no-needs:\n%s", text)
+	}
 }
