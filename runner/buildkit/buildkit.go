@@ -100,10 +100,11 @@ type Executor struct {
 	sealOnce sync.Once
 	sealKey  []byte
 
-	// spare is a session opened ahead for the next node (see session).
+	// spares are sessions opened ahead for the next nodes; filling counts
+	// those being opened (see session).
 	spareMu sync.Mutex
-	spare   *buildSession
-	filling bool
+	spares  []*buildSession
+	filling int
 	closing bool
 	refills sync.WaitGroup
 
@@ -231,10 +232,12 @@ func (e *Executor) Close() error {
 	e.closing = true
 	e.spareMu.Unlock()
 	e.refills.Wait()
-	if e.spare != nil {
-		e.spare.close()
-		e.spare = nil
+	var closing sync.WaitGroup
+	for _, s := range e.spares {
+		closing.Go(s.close)
 	}
+	closing.Wait()
+	e.spares = nil
 	var shown error
 	if e.progress != nil {
 		e.routes.Wait()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -82,24 +83,34 @@ func storesKey(stores map[string]content.Store) string {
 	return strings.Join(keys, ",")
 }
 
-// session gives a node an open session with these content stores: the
-// spare one opened while the previous node ran, when it has them, else a
-// new one; then it opens the next spare in the background. Opening a
-// session costs 35-45 ms, which nodes after the first thus do not wait for.
+// spareSessions is how many sessions are kept open ahead: two, so that
+// both nodes of a matrix of two (or a job and its neighbour) find one.
+const spareSessions = 2
+
+// session gives a node an open session with these content stores: a spare
+// one opened while earlier nodes ran, when one has them, else a new one;
+// then it opens the next spare in the background. Opening a session costs
+// 35-45 ms, which nodes after the first thus do not wait for.
 func (e *Executor) session(ctx context.Context, stores map[string]content.Store, caches *nodeCaches) (*buildSession, error) {
 	if caches != nil {
 		// The caches are the node's own: no spare has them.
 		return e.openSession(ctx, stores, caches)
 	}
 	key := storesKey(stores)
+	var s, stale *buildSession
 	e.spareMu.Lock()
-	s := e.spare
-	if s != nil && s.stores == key {
-		e.spare = nil
-	} else {
-		s = nil
+	if i := slices.IndexFunc(e.spares, func(s *buildSession) bool { return s.stores == key }); i >= 0 {
+		s = e.spares[i]
+		e.spares = slices.Delete(e.spares, i, i+1)
+	} else if len(e.spares) == spareSessions {
+		// Spares of other images than this run's nodes ask for now: the
+		// oldest makes room for one of these.
+		stale, e.spares = e.spares[0], e.spares[1:]
 	}
 	e.spareMu.Unlock()
+	if stale != nil {
+		e.refills.Go(stale.close)
+	}
 	if s == nil {
 		var err error
 		if s, err = e.openSession(ctx, stores, nil); err != nil {
@@ -110,25 +121,27 @@ func (e *Executor) session(ctx context.Context, stores map[string]content.Store,
 	go func() {
 		defer e.refills.Done()
 		e.spareMu.Lock()
-		busy := e.spare != nil || e.closing || e.filling
-		e.filling = !busy
+		busy := e.closing || len(e.spares)+e.filling >= spareSessions
+		if !busy {
+			e.filling++
+		}
 		e.spareMu.Unlock()
 		if busy {
 			return
 		}
 		spare, err := e.openSession(context.Background(), stores, nil)
 		e.spareMu.Lock()
-		e.filling = false
+		e.filling--
 		if err != nil {
 			e.spareMu.Unlock()
 			return
 		}
-		if e.closing || e.spare != nil {
+		if e.closing || len(e.spares) >= spareSessions {
 			e.spareMu.Unlock()
 			spare.close()
 			return
 		}
-		e.spare = spare
+		e.spares = append(e.spares, spare)
 		e.spareMu.Unlock()
 		// The next node may take it meanwhile: its solves share what this
 		// one started.
