@@ -23,3 +23,6 @@ func signalGroup(int, syscall.Signal) error              { return errNotSupporte
 func exitCode(ps *os.ProcessState) int                   { return ps.ExitCode() }
 func endGroup(context.Context, int, time.Duration, bool) {}
 func groupAlive(int) bool                                { return false }
+
+// processAlive is true: without a way to ask, nothing is swept.
+func processAlive(int) bool { return true }

@@ -84,3 +84,10 @@ func waitGone(ctx context.Context, pgid int, d time.Duration) bool {
 		pause = min(2*pause, 50*time.Millisecond)
 	}
 }
+
+// processAlive reports whether a process with this id exists (a zombie
+// counts; EPERM means it exists and is another user's).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

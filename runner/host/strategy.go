@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -119,7 +122,8 @@ func (e *Executor) makeSnapshot(ctx context.Context, src, tmp, skip string) (*sn
 	if s != Overlay {
 		return snap, nil
 	}
-	layer, err := os.MkdirTemp(tmp, "gantry-layer-")
+	sweepLayers(tmp, e.opts.Logger)
+	layer, err := os.MkdirTemp(tmp, fmt.Sprintf("%s%d-", layerPrefix, os.Getpid()))
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +133,25 @@ func (e *Executor) makeSnapshot(ctx context.Context, src, tmp, skip string) (*sn
 	}
 	snap.layer = layer
 	return snap, nil
+}
+
+// layerPrefix names the overlay layers in the temp directory, followed by
+// the process id of the gantry that made them.
+const layerPrefix = "gantry-layer-"
+
+// sweepLayers removes the layers left in tmp by processes that have ended
+// without Close: killed, or a library user that never calls it.
+func sweepLayers(tmp string, log *slog.Logger) {
+	dirs, _ := filepath.Glob(filepath.Join(tmp, layerPrefix+"*"))
+	for _, d := range dirs {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), layerPrefix), "-")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil || n <= 0 || n == os.Getpid() || processAlive(n) {
+			continue
+		}
+		log.Debug("removing a layer its process left", "dir", d)
+		_ = removeAll(d)
+	}
 }
 
 // choose picks the strategy for src and tmp: the forced one, when it can

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +251,31 @@ func TestParseStrategy(t *testing.T) {
 	}
 	if _, err := host.ParseStrategy("fuse"); err == nil || !strings.Contains(err.Error(), `"fuse"`) {
 		t.Errorf("ParseStrategy(fuse): %v", err)
+	}
+}
+
+// TestOverlayLayersSwept: a layer left by a gantry that ended without
+// Close (killed) is removed when the next run makes its own; one of a
+// live process is kept.
+func TestOverlayLayersSwept(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	e := needOverlay(t, tmp)
+	defer e.Close()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(tmp, "gantry-layer-"+strconv.Itoa(dead.Process.Pid)+"-1")
+	live := filepath.Join(tmp, "gantry-layer-1-2") // init's
+	for _, d := range []string{stale, live} {
+		write(t, filepath.Join(d, ".git", "HEAD"), "ref: refs/heads/main\n", 0o644)
+	}
+	executortest.Prepare(t, e, "")
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("the layer of ended process %d is still there", dead.Process.Pid)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("the layer of a live process was removed: %v", err)
 	}
 }
