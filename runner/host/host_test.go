@@ -792,6 +792,7 @@ func TestFailedPrepareLeavesNothing(t *testing.T) {
 
 func ExampleNew() {
 	e := host.New(host.Options{KillGrace: 2 * time.Second})
+	defer e.Close() // what the run's workspaces shared
 	ctx := context.Background()
 	src, _ := os.MkdirTemp("", "example-src-")
 	defer os.RemoveAll(src)
