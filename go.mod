@@ -110,6 +110,3 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
 )
-
-// jsonschema with its drafts compiled on first use instead of in init (4.7 ms of every start; third_party/jsonschema/PATCHED.md).
-replace github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema
