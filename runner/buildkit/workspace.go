@@ -121,13 +121,16 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		why += ", pinned by gantry.lock to " + strings.TrimPrefix(e.opts.Pinned[r.Name], r.Repository()+"@")
 	}
 	e.notice(n.ID, "running in %s (%s) on buildkit at %s", ref, why, e.addr)
+	// The repository is listed (a git process, the first time) while the
+	// image is read and the session opened.
+	var src fsutil.FS
+	var srcErr error
+	var listed sync.WaitGroup
+	listed.Go(func() { src, srcErr = e.sourceFS(ctx, spec.Source) })
+	defer listed.Wait()
 	img, err := e.loadImage(ref)
 	if err != nil {
 		return nil, err
-	}
-	src, err := e.sourceFS(ctx, spec.Source)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", spec.Source, err)
 	}
 	// Service images are read now: a session's content stores are fixed
 	// when it starts.
@@ -162,6 +165,10 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	s, err := e.session(ctx, stores, caches)
 	if err != nil {
 		return nil, e.lost(fmt.Errorf("buildkit session for %s: %w", n.ID, err))
+	}
+	if listed.Wait(); srcErr != nil {
+		s.close()
+		return nil, fmt.Errorf("reading %s: %w", spec.Source, srcErr)
 	}
 	w := &workspace{buildSession: s, e: e, node: n, spec: spec}
 	w.dirs.add("workspace", src)
