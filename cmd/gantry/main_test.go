@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gantry-ci/gantry/internal/gitlabfake"
+	"github.com/gantry-ci/gantry/internal/mounts"
 	"github.com/gantry-ci/gantry/internal/ocilayout"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -220,7 +221,9 @@ func startBuildkitd(ts *testscript.TestScript) string {
 	log, err := os.Create(filepath.Join(dir, "buildkitd.log"))
 	ts.Check(err)
 	cmd := exec.Command(bin, "--root", filepath.Join(dir, "root"), "--addr", addr, "--oci-worker=true", "--containerd-worker=false")
-	cmd.Env = append(os.Environ(), "BUILDKIT_STEP_LOG_MAX_SIZE=-1", "BUILDKIT_STEP_LOG_MAX_SPEED=-1")
+	// TMPDIR: its temporary mounts under its state, where the cleanup
+	// finds them.
+	cmd.Env = append(os.Environ(), "BUILDKIT_STEP_LOG_MAX_SIZE=-1", "BUILDKIT_STEP_LOG_MAX_SPEED=-1", "TMPDIR="+dir)
 	cmd.Stdout, cmd.Stderr = log, log
 	ts.Check(cmd.Start())
 	exited := make(chan struct{})
@@ -234,6 +237,10 @@ func startBuildkitd(ts *testscript.TestScript) string {
 			<-exited
 		}
 		log.Close()
+		// A daemon that had to be killed leaves its containers' mounts.
+		if err := mounts.DetachUnder(dir); err != nil {
+			ts.Logf("%v", err)
+		}
 		os.RemoveAll(dir)
 	})
 	for range 100 {

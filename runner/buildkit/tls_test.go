@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-ci/gantry/internal/mounts"
 	"github.com/gantry-ci/gantry/runner/buildkit"
 	"github.com/gantry-ci/gantry/runner/executortest"
 )
@@ -121,6 +122,9 @@ func startDaemon(t *testing.T, addr string, args ...string) *daemon {
 	d := &daemon{addr: addr, log: &strings.Builder{}}
 	d.cmd = exec.Command(bin, append([]string{"--root", root, "--addr", addr, "--oci-worker=true", "--containerd-worker=false"}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	// Its temporary mounts (buildkit-mount*) under its state, where the
+	// cleanup finds them.
+	d.cmd.Env = append(os.Environ(), "TMPDIR="+root)
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -135,7 +139,16 @@ func startDaemon(t *testing.T, addr string, args ...string) *daemon {
 			d.cmd.Process.Kill()
 			<-done
 		}
+		// A daemon killed in the middle of a step (TestEngineLost) leaves
+		// its runc processes and its containers' mounts behind.
+		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		if err := mounts.DetachUnder(root); err != nil {
+			t.Error(err)
+		}
 		os.RemoveAll(root)
+		if left, _ := mounts.Under(root); len(left) > 0 {
+			t.Errorf("mounts left under the daemon's state: %q", left)
+		}
 	})
 	return d
 }
