@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -25,10 +26,17 @@ func (r *run) artifactDir(node, name string) string {
 // name in this run, else in the earlier run whose jobs stand for needs
 // not run (--no-needs).
 func (r *run) uploaded(name string) (string, bool) {
-	for _, dir := range []string{r.opts.RunDir, r.opts.PriorRunDir} {
-		if dir == "" {
-			continue
+	dirs := []string{r.opts.RunDir}
+	var prior []string
+	for _, p := range r.opts.Prior {
+		if p.RunDir != "" && !slices.Contains(prior, p.RunDir) {
+			prior = append(prior, p.RunDir)
 		}
+	}
+	// Records are named by their start time: the newest first.
+	slices.Sort(prior)
+	slices.Reverse(prior)
+	for _, dir := range append(dirs, prior...) {
 		p := filepath.Join(dir, "artifacts", "_named", name)
 		if _, err := os.Stat(p); err == nil {
 			return p, true
@@ -80,9 +88,12 @@ func (j *job) consumeArtifacts(ctx context.Context) error {
 	}
 	for _, c := range n.Artifacts.Consumes {
 		src := filepath.Join(r.opts.RunDir, "artifacts", c.From)
-		if _, err := os.Stat(src); err != nil && r.opts.PriorRunDir != "" {
-			// A need not run (--no-needs): its artifacts of the earlier run.
-			src = filepath.Join(r.opts.PriorRunDir, "artifacts", c.From)
+		if prior, ok := r.opts.Prior[c.From]; ok && prior.RunDir != "" {
+			if _, err := os.Stat(src); err != nil {
+				// A need not run (--no-needs): its artifacts of the run
+				// whose result stands for it.
+				src = filepath.Join(prior.RunDir, "artifacts", c.From)
+			}
 		}
 		if c.Name != "" {
 			src = filepath.Join(src, c.Name)

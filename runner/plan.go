@@ -109,8 +109,9 @@ func MakePlan(p *dag.Pipeline, opts Options) (*Plan, error) {
 		if opts.NoNeeds && len(opts.Jobs) > 0 && !slices.Contains(opts.Jobs, n.ID) {
 			reused := NodeResult{ID: n.ID, Name: n.Label(), Status: dag.StatusSuccess, Reason: "not run (--no-needs): no earlier result, so no outputs or artifacts"}
 			if prior, ok := opts.Prior[n.ID]; ok {
-				reused = prior
-				reused.Reason = fmt.Sprintf("not run (--no-needs): its result, outputs and artifacts from run %s", filepath.Base(opts.PriorRunDir))
+				reused = prior.NodeResult
+				reused.ReusedFrom = filepath.Base(prior.RunDir)
+				reused.Reason = fmt.Sprintf("not run (--no-needs): its result, outputs and artifacts from run %s", reused.ReusedFrom)
 			}
 			pn.Run, pn.Why, pn.Reused = false, reused.Reason, &reused
 		}

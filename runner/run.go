@@ -45,11 +45,10 @@ type Options struct {
 	// only when named here.
 	Jobs []string
 	// NoNeeds runs the Jobs without what they need: each need's Prior
-	// result stands for it (its outputs; its artifacts from PriorRunDir),
-	// or, when there is none, a success with no outputs.
-	NoNeeds     bool
-	Prior       map[string]NodeResult
-	PriorRunDir string
+	// result stands for it (its outputs; its artifacts from that run's
+	// record), or, when there is none, a success with no outputs.
+	NoNeeds bool
+	Prior   map[string]PriorResult
 	// Parallel is how many nodes run at once; default the number of CPUs.
 	Parallel int
 	// Secrets are the secret values by name; they are masked everywhere.
@@ -83,6 +82,13 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
+// PriorResult is a node's result in an earlier run, and the record
+// directory of that run, which holds its artifacts.
+type PriorResult struct {
+	NodeResult
+	RunDir string
+}
+
 // NodeResult is what became of one node.
 type NodeResult struct {
 	ID       string            `json:"id"`
@@ -92,6 +98,9 @@ type NodeResult struct {
 	Duration time.Duration     `json:"duration"`
 	Outputs  map[string]string `json:"outputs,omitempty"`
 	Steps    []StepResult      `json:"steps,omitempty"`
+	// ReusedFrom is the earlier run (its record's name) whose result
+	// stood for this node, not run (--no-needs).
+	ReusedFrom string `json:"reused_from,omitempty"`
 	// Infrastructure is true when the node failed because of what ran it
 	// (the engine went away), not because of its steps.
 	Infrastructure bool   `json:"infrastructure,omitempty"`

@@ -332,10 +332,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		return usagef("--no-needs goes with --job: it runs the selected jobs without what they need")
 	}
 	for _, p := range pipelines {
-		var prior map[string]runner.NodeResult
-		var priorDir string
+		var prior map[string]runner.PriorResult
 		if opts.NoNeeds {
-			prior, priorDir = lastResults(filepath.Join(root, ".gantry", "runs"), p.Name)
+			prior = lastResults(filepath.Join(root, ".gantry", "runs"), p.Name)
 		}
 		runDir := filepath.Join(root, ".gantry", "runs", runID())
 		ropts := runner.Options{
@@ -348,7 +347,6 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 			Jobs:         jobs[p],
 			NoNeeds:      opts.NoNeeds,
 			Prior:        prior,
-			PriorRunDir:  priorDir,
 			Parallel:     opts.Parallel,
 			Secrets:      secrets,
 			Vars:         keyValues(opts.Vars),
@@ -696,15 +694,14 @@ func ensureGitignored(root string) error {
 	return os.WriteFile(ignore, []byte("# gantry's run records, artifacts and caches\n*\n"), 0o644)
 }
 
-// writeRecord keeps the run's result beside its artifacts, for gantry
-// graph --status and for machines. Values are masked.
-// lastResults are the newest successful results of pipeline's nodes in
-// the run records under runs (each node's from the newest record that has
-// it succeeding), and the newest such record's directory, for --no-needs.
-func lastResults(runs, pipeline string) (map[string]runner.NodeResult, string) {
+// lastResults are, for each node of the pipeline, its result in the
+// newest run record where it ran and succeeded, with that record's
+// directory (its artifacts). A result that itself stood in for the node
+// (--no-needs) is passed over for the run it came from.
+func lastResults(runs, pipeline string) map[string]runner.PriorResult {
 	entries, err := os.ReadDir(runs)
 	if err != nil {
-		return nil, ""
+		return nil
 	}
 	type record struct {
 		dir  string
@@ -720,8 +717,7 @@ func lastResults(runs, pipeline string) (map[string]runner.NodeResult, string) {
 		}
 	}
 	slices.SortFunc(recs, func(a, b record) int { return b.when.Compare(a.when) })
-	out := map[string]runner.NodeResult{}
-	dir := ""
+	out := map[string]runner.PriorResult{}
 	for _, rec := range recs {
 		data, err := os.ReadFile(filepath.Join(rec.dir, "run.json"))
 		if err != nil {
@@ -732,16 +728,13 @@ func lastResults(runs, pipeline string) (map[string]runner.NodeResult, string) {
 			continue
 		}
 		for _, n := range res.Nodes {
-			if _, seen := out[n.ID]; seen || (n.Status != dag.StatusSuccess && n.Status != dag.StatusAllowed) {
+			if _, seen := out[n.ID]; seen || n.ReusedFrom != "" || (n.Status != dag.StatusSuccess && n.Status != dag.StatusAllowed) {
 				continue
 			}
-			out[n.ID] = n
-			if dir == "" {
-				dir = rec.dir
-			}
+			out[n.ID] = runner.PriorResult{NodeResult: n, RunDir: rec.dir}
 		}
 	}
-	return out, dir
+	return out
 }
 
 // writeRecord writes a run's record, points .gantry/runs/last at its

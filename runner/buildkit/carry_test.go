@@ -194,7 +194,7 @@ func TestArtifactRun(t *testing.T) {
 	}
 	out.Reset()
 	res, err = runner.Run(t.Context(), p, runner.Options{Executor: e, Source: src, RunDir: t.TempDir(), Jobs: []string{"test"}, NoNeeds: true,
-		Prior: map[string]runner.NodeResult{"build": prior}, PriorRunDir: runDir, Reporter: &runner.TextReporter{Out: &out}})
+		Prior: map[string]runner.PriorResult{"build": {NodeResult: prior, RunDir: runDir}}, Reporter: &runner.TextReporter{Out: &out}})
 	if err != nil {
 		t.Fatal(err)
 	}
