@@ -99,6 +99,11 @@ type Executor struct {
 	log      *slog.Logger
 	sealOnce sync.Once
 	sealKey  []byte
+	// localExport lets one node's cache export to a type=local directory
+	// run at a time: BuildKit's client takes the directory's index lock
+	// without waiting, and fails the export of a node that ends while
+	// another one's is being written.
+	localExport sync.Mutex
 
 	// spares are sessions opened ahead for the next nodes; filling counts
 	// those being opened (see session).

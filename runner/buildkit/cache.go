@@ -321,6 +321,12 @@ func checkCaches(exports []CacheOption) error {
 // exporting reports whether the session exports a cache.
 func (c *nodeCaches) exporting() bool { return c != nil && len(c.exports) > 0 }
 
+// exportsLocal reports whether one of the exports is a type=local
+// directory.
+func (c *nodeCaches) exportsLocal() bool {
+	return c != nil && slices.ContainsFunc(c.exports, func(e client.CacheOptionsEntry) bool { return e.Type == "local" })
+}
+
 // describe lists the exports for messages, credentials left out.
 func (c *nodeCaches) describe() string {
 	var out []string
@@ -406,6 +412,10 @@ func (w *workspace) exportCache(ctx context.Context) {
 		return
 	}
 	res.AddMeta(exptypes.ExporterPlatformsKey, dt)
+	if w.remote.exportsLocal() {
+		w.e.localExport.Lock()
+		defer w.e.localExport.Unlock()
+	}
 	start := time.Now()
 	w.result <- res
 	select {
