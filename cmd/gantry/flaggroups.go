@@ -59,7 +59,7 @@ var runFlagGroups = []flagGroup{
 	{"Choosing what runs", []string{"job", "no-needs", "matrix", "workflows", "provider", "dry-run", "watch", "keep-going"}},
 	{"The event", []string{"event", "event-path", "ref", "base"}},
 	{"Inputs, variables and secrets", []string{"input", "input-file", "var", "var-file", "secret", "secret-file", "env", "env-file"}},
-	{"Where it runs", []string{"executor", "parallel", "platform", "platform-host", "addr", "progress", "no-cache", "tlscacert", "tlscert", "tlskey", "tlsservername"}},
+	{"Where it runs", []string{"executor", "parallel", "platform", "platform-host", "addr", "progress", "no-cache", "cache-from", "cache-to", "workspace", "tlscacert", "tlscert", "tlskey", "tlsservername"}},
 	{"What it reads from elsewhere", []string{"dir", "action-dir", "locked", "offline", "github-api", "github-token", "gitlab", "project-dir", "template-dir"}},
 	{"Output", []string{"json", "output", "report", "otel", "ui"}},
 }

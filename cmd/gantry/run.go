@@ -84,8 +84,9 @@ triggers. Trigger filters, rules and conditions are evaluated against the
 event, its ref and the files changed since --base; --dry-run prints the plan
 and why each thing would not run.
 
-Each job runs in its own copy of the repository (the working tree is never
-changed), with a clean environment: the CI variables, the pipeline's env,
+Each job runs in its own copy-on-write view of the repository (an overlay as
+root, a reflink clone on btrfs/XFS, else a copy: --workspace; the working
+tree is never changed), with a clean environment: the CI variables, the pipeline's env,
 PATH, HOME and a few others, plus what --env passes. Secrets given with
 --secret or --secret-file are masked in every line of output.
 
@@ -139,7 +140,7 @@ Exit codes: 0 all succeeded (allowed failures included), 1 a job failed,
 	opts.Engine.register(cmd)
 	f.StringVar(&opts.Report, "report", "auto", "report each node as a GitHub check run on the commit: github, none, or auto (github inside GitHub Actions with a GITHUB_TOKEN)")
 	opts.GitHub.register(cmd)
-	f.BoolVar(&opts.Locked, "locked", false, "use exactly the actions' commits in gantry.lock, checked against its hashes (see gantry lock)")
+	f.BoolVar(&opts.Locked, "locked", false, "use exactly what gantry.lock records: the actions' and includes' commits, checked against their hashes, and the images' digests (see gantry lock)")
 	f.StringArrayVar(&opts.ActionDirs, "action-dir", nil, "OWNER/REPO@REF=PATH: use a local checkout for an action instead of fetching it (repeatable)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and run nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON event per line")
