@@ -85,6 +85,9 @@ type Command struct {
 	// run (GITHUB_RUN_ID, CI_JOB_ID, ...): executors that cache steps keep
 	// them out of cache keys, or nothing would ever be cached.
 	Volatile []string
+	// Cached, when not nil, is set to whether the executor replayed the
+	// command's result from its cache rather than running it.
+	Cached *bool
 }
 
 // ImageEnv is implemented by workspaces inside a container image: steps get

@@ -117,6 +117,9 @@ type StepResult struct {
 	ExitCode int               `json:"exit_code"`
 	Outputs  map[string]string `json:"outputs,omitempty"`
 	Duration time.Duration     `json:"duration"`
+	// Cached: the executor replayed the step's result from its cache
+	// (BuildKit) instead of running its command.
+	Cached bool `json:"cached,omitempty"`
 	// why says how a failed step failed when its exit code does not
 	// (timed out, could not run); "" for an exit code.
 	why string

@@ -21,6 +21,9 @@ type stepEnv struct {
 	expr *expr.Env
 	// dir is the step's protocol directory on the host.
 	dir string
+	// cached is set by the executor: the step's command was replayed
+	// from its cache.
+	cached bool
 }
 
 // runStep runs one step: its condition, its command or built-in action,
@@ -95,6 +98,7 @@ func (j *job) runStepNotify(ctx context.Context, s *dag.Step, index int, started
 	sr.Duration = time.Since(start)
 	sr.ExitCode = code
 	sr.Outputs = outputs
+	sr.Cached = env.cached
 	var infra *InfraError
 	switch {
 	case errors.As(err, &infra):
@@ -170,7 +174,7 @@ func (j *job) execStep(ctx context.Context, s *dag.Step, index int, env *stepEnv
 		}
 		lw, ew := j.lineWriter("stdout", cmds), j.lineWriter("stderr", cmds)
 		code, err = j.ws.Exec(ctx, Command{Argv: argv, Name: s.Label(), Env: env.vars, Dir: b.WorkingDirectory, Stdout: lw, Stderr: ew,
-			Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars})
+			Secrets: j.r.opts.Masker.Values(), Volatile: volatileVars, Cached: &env.cached})
 		lw.Close()
 		ew.Close()
 		if err != nil {

@@ -54,20 +54,27 @@ func TestConformance(t *testing.T) {
 
 // session runs scripts one after the other in one workspace and returns
 // their stdout.
+// lastCached is what the executor said of each command of the last
+// session: replayed from its cache or not.
+var lastCached []bool
+
 func session(t *testing.T, e runner.Executor, src string, env []string, secrets []string, scripts ...string) []string {
 	t.Helper()
+	lastCached = nil
 	ws, spec := executortest.Prepare(t, e, src)
 	_ = spec
 	var outs []string
 	for _, s := range scripts {
 		var stdout, stderr strings.Builder
+		var cached bool
 		code, err := ws.Exec(t.Context(), runner.Command{
 			Argv: []string{"sh", "-c", s}, Env: append(executortest.Env(ws), env...),
-			Stdout: &stdout, Stderr: &stderr, Secrets: secrets, Volatile: []string{"RUN_ID"},
+			Stdout: &stdout, Stderr: &stderr, Secrets: secrets, Volatile: []string{"RUN_ID"}, Cached: &cached,
 		})
 		if err != nil {
 			t.Fatalf("%q: %v", s, err)
 		}
+		lastCached = append(lastCached, cached)
 		outs = append(outs, fmt.Sprintf("%d:%s", code, stdout.String()))
 	}
 	if err := ws.Release(t.Context()); err != nil {
@@ -89,9 +96,16 @@ func TestCache(t *testing.T) {
 	if first[1] != first[2] {
 		t.Errorf("a step ran twice in one session: the file it wrote changed between two reads: %q then %q", first[1], first[2])
 	}
+	if lastCached[0] {
+		t.Errorf("a step no run can have cached was reported cached")
+	}
+	time.Sleep(1100 * time.Millisecond) // past the second of slack Cached allows the engine's clock
 	second := session(t, e, src, []string{"RUN_ID=2"}, nil, unique+" > t", "cat t", "cat t")
 	if second[1] != first[1] {
 		t.Errorf("an unchanged step with only a volatile variable changed ran again: %q, first run %q", second[1], first[1])
+	}
+	if !lastCached[0] {
+		t.Errorf("the replayed step was not reported cached (Command.Cached)")
 	}
 	// A change in the repository misses the cache.
 	if err := os.WriteFile(filepath.Join(src, "hello.txt"), []byte("changed\n"), 0o644); err != nil {

@@ -499,6 +499,7 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 		c.Stdout, c.Stderr = masks.watch(c.Stdout), masks.watch(c.Stderr)
 	}
 	done := w.listen(name, c.Stdout, c.Stderr)
+	solved := time.Now()
 	record, err := w.solve(ctx, es.GetMount(recordDir))
 	streamed := done()
 	if err != nil {
@@ -523,8 +524,12 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 		return 0, ctxError(ctx, err)
 	}
 	sizes := map[string]int64{}
+	var exited time.Time
 	for _, st := range entries {
 		sizes[st.Path] = st.Size
+		if strings.HasPrefix(st.Path, "exit-") {
+			exited = time.Unix(0, st.ModTime)
+		}
 	}
 	if _, ok := sizes["missing"]; ok {
 		missing, _ := record.ReadFile(ctx, gateway.ReadRequest{Filename: rec("missing")})
@@ -556,6 +561,15 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 		return 0, fmt.Errorf("exec %q: the step left no exit code", c.Argv[0])
 	}
 	w.e.failures.record(key, nonce, code != 0)
+	if c.Cached != nil {
+		// A replayed step's record is the one its run wrote: its exit
+		// code file was written before this solve began (BuildKit's
+		// status does not say: a result the engine still holds comes
+		// as completed, not cached). A second of slack for the engine's
+		// clock; a step replayed from one run less than a second before
+		// counts as run.
+		*c.Cached = !exited.IsZero() && exited.Before(solved.Add(-time.Second))
+	}
 
 	if stateRead.Wait(); stateErr != nil {
 		return 0, stateErr

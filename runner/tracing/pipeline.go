@@ -300,6 +300,10 @@ func (pl *Pipeline) endSteps(ns *nodeSpan, results []runner.StepResult) {
 			if hit, ok := sr.Outputs["cache-hit"]; ok {
 				s.span.SetAttributes(attribute.Bool("gantry.cache_hit", hit == "true"))
 			}
+			if sr.Cached {
+				// Replayed by the executor (BuildKit) rather than run.
+				s.span.SetAttributes(attribute.Bool("gantry.step.cached", true))
+			}
 		}
 		s.span.SetAttributes(attribute.String("cicd.pipeline.task.run.result", taskResult(status)), attribute.String("gantry.status", string(status)))
 		switch {

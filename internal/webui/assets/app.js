@@ -122,6 +122,9 @@ function apply(ev) {
       // by name; those that did not run (skipped) take their place.
       const used = new Set();
       const steps = [];
+      // A job all of whose commands BuildKit replayed is a cache hit.
+      const ran = (ev.steps || []).filter((r) => r.status !== "skipped");
+      if (ran.length && ran.every((r) => r.cached)) n.cacheHit = true;
       for (const r of ev.steps || []) {
         let s = n.steps.find((x) => !used.has(x) && x.name === r.name);
         if (s) used.add(s);
@@ -131,7 +134,7 @@ function apply(ev) {
           const known = (n.stepPos || []).find((p) => !p.used && p.name === r.name);
           if (known) { known.used = true; s.pos = known.pos; }
         }
-        s.exit = r.exit_code; s.outputs = r.outputs || null; s.status = r.status;
+        s.exit = r.exit_code; s.outputs = r.outputs || null; s.status = r.status; s.cached = !!r.cached;
         if (r.outputs && r.outputs["cache-hit"] === "true") n.cacheHit = true;
         steps.push(s);
       }
@@ -336,6 +339,7 @@ function stepHeader(s, now) {
   if (s.status === "running") info.push(fmtDur((now || Date.now()) - s.started));
   else if (s.duration !== null) info.push(fmtDur(s.duration));
   if (s.exit !== null && s.exit !== undefined && s.status !== "skipped") info.push("exit " + s.exit);
+  if (s.cached) info.push("cached");
   sum.append(el("span", "sinfo", info.join(" · ")));
   s.dom.extra.replaceChildren();
   if (s.pos) s.dom.extra.append(el("div", "meta", s.pos));
