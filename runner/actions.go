@@ -210,6 +210,7 @@ func (j *job) runLoaded(ctx context.Context, s *dag.Step, index int, a *action, 
 				for k, v := range main.state {
 					env = append(env, "STATE_"+k+"="+v)
 				}
+				env = append(env, observed(ctx)...)
 				return j.runHookJS(ctx, s, se, nodeBin, seen, a.meta.Runs.Post, env)
 			},
 		})

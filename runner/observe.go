@@ -21,6 +21,16 @@ func (r *run) observeNode(ctx context.Context, node string) context.Context {
 	return r.opts.Observer.Node(ctx, node)
 }
 
+// observedVars is the context key of the Observer's variables for a post
+// step, whose environment is made when it runs.
+type observedVars struct{}
+
+// observed are the Observer's variables ctx carries for a post step.
+func observed(ctx context.Context) []string {
+	vars, _ := ctx.Value(observedVars{}).([]string)
+	return vars
+}
+
 // observeStep is ctx as the Observer gives it for the step, and its
 // variables as NAME=VALUE.
 func (r *run) observeStep(ctx context.Context, node, step string) (context.Context, []string) {

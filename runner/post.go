@@ -62,9 +62,11 @@ func (j *job) runHook(ctx, runCtx context.Context, p post) (sr StepResult, ok bo
 	if run {
 		if p.step {
 			j.r.opts.Reporter.StepStarted(j.n.ID, p.label)
-			// The executor's calls carry the step's span; its variables
-			// were made with the action's.
-			runCtx, _ = j.r.observeStep(runCtx, j.n.ID, p.label)
+			// The executor's calls carry the step's span, and its
+			// commands the Observer's variables (TRACEPARENT).
+			var vars []string
+			runCtx, vars = j.r.observeStep(runCtx, j.n.ID, p.label)
+			runCtx = context.WithValue(runCtx, observedVars{}, vars)
 		}
 		start := time.Now()
 		code, err := p.run(runCtx)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -174,5 +175,48 @@ func TestTracesBuildKit(t *testing.T) {
 	}
 	if underNode == 0 || underStep == 0 {
 		t.Errorf("BuildKit's client calls: %d under the node, %d under the step; spans: %v", underNode, underStep, tr.byName)
+	}
+}
+
+// TestTracesPostStep: a JavaScript action's post step is a span of the
+// trace, and its process gets that span as TRACEPARENT, as main steps do.
+func TestTracesPostStep(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("no node on PATH")
+	}
+	rc := &otlpReceiver{}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	repo := t.TempDir()
+	files := map[string]string{
+		"ci.yml":         "name: traced\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ./act\n",
+		"act/action.yml": "name: act\nruns:\n  using: node20\n  main: main.js\n  post: post.js\n",
+		"act/main.js":    "console.log('main');\n",
+		"act/post.js":    "console.log('post traceparent=' + process.env.TRACEPARENT);\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(repo, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut strings.Builder
+	if code := run([]string{"run", "--otel", srv.URL, "--dir", repo, "--executor", "host", filepath.Join(repo, "ci.yml")}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("gantry run: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	tr := rc.tree()
+	var post *tracepb.Span
+	for name, spans := range tr.byName {
+		if strings.HasPrefix(name, "Post ") {
+			post = spans[0]
+		}
+	}
+	if post == nil {
+		t.Fatalf("no post step span; spans: %v", tr.byName)
+	}
+	want := "post traceparent=00-" + hex.EncodeToString(post.TraceId) + "-" + hex.EncodeToString(post.SpanId) + "-01"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("the post step did not print %q:\n%s", want, out.String())
 	}
 }
