@@ -271,7 +271,7 @@ func (j *job) runPre(ctx context.Context, s *dag.Step, a *action, se *stepEnv) (
 	if err != nil {
 		return 1, fmt.Errorf("action %s: %w", s.Uses, err)
 	}
-	return j.runHookJS(ctx, s, se, nodeBin, seen, a.meta.Runs.Pre, inputEnv(se.vars, with, a, seen))
+	return j.runHookJS(ctx, s, se, nodeBin, seen, a.meta.Runs.Pre, append(inputEnv(se.vars, with, a, seen), observed(ctx)...))
 }
 
 // runHookJS runs a JavaScript action's pre or post script with the step

@@ -178,8 +178,9 @@ func TestTracesBuildKit(t *testing.T) {
 	}
 }
 
-// TestTracesPostStep: a JavaScript action's post step is a span of the
-// trace, and its process gets that span as TRACEPARENT, as main steps do.
+// TestTracesPostStep: a JavaScript action's pre and post steps are spans
+// of the trace, and their processes get them as TRACEPARENT, as main
+// steps do ($/ for the action: GitHub runs no pre of a ./ action).
 func TestTracesPostStep(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("no node on PATH")
@@ -189,8 +190,9 @@ func TestTracesPostStep(t *testing.T) {
 	t.Cleanup(srv.Close)
 	repo := t.TempDir()
 	files := map[string]string{
-		"ci.yml":         "name: traced\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ./act\n",
-		"act/action.yml": "name: act\nruns:\n  using: node20\n  main: main.js\n  post: post.js\n",
+		"ci.yml":         "name: traced\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: $/act\n",
+		"act/action.yml": "name: act\nruns:\n  using: node20\n  pre: pre.js\n  main: main.js\n  post: post.js\n",
+		"act/pre.js":     "console.log('pre traceparent=' + process.env.TRACEPARENT);\n",
 		"act/main.js":    "console.log('main');\n",
 		"act/post.js":    "console.log('post traceparent=' + process.env.TRACEPARENT);\n",
 	}
@@ -206,17 +208,19 @@ func TestTracesPostStep(t *testing.T) {
 		t.Fatalf("gantry run: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
 	tr := rc.tree()
-	var post *tracepb.Span
-	for name, spans := range tr.byName {
-		if strings.HasPrefix(name, "Post ") {
-			post = spans[0]
+	for _, hook := range []string{"Pre", "Post"} {
+		var span *tracepb.Span
+		for name, spans := range tr.byName {
+			if strings.HasPrefix(name, hook+" ") {
+				span = spans[0]
+			}
 		}
-	}
-	if post == nil {
-		t.Fatalf("no post step span; spans: %v", tr.byName)
-	}
-	want := "post traceparent=00-" + hex.EncodeToString(post.TraceId) + "-" + hex.EncodeToString(post.SpanId) + "-01"
-	if !strings.Contains(out.String(), want) {
-		t.Errorf("the post step did not print %q:\n%s", want, out.String())
+		if span == nil {
+			t.Fatalf("no %s step span; spans: %v", hook, tr.byName)
+		}
+		want := strings.ToLower(hook) + " traceparent=00-" + hex.EncodeToString(span.TraceId) + "-" + hex.EncodeToString(span.SpanId) + "-01"
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the %s step did not print %q:\n%s", hook, want, out.String())
+		}
 	}
 }
