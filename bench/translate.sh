@@ -23,6 +23,7 @@ while getopts "n:b:h" opt; do
 	esac
 done
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$REPO/bench/lib.sh"
 CORPUS="${GANTRY_CORPUS:-$REPO/../shared/corpus}"
 mapfile -t FILES < <(find "$CORPUS/github/starter-workflows" -name '*.yml' 2>/dev/null | sort)
 ((${#FILES[@]} > 0)) || { echo "translate.sh: no starter workflows under $CORPUS/github/starter-workflows (set GANTRY_CORPUS)" >&2; exit 1; }
@@ -77,7 +78,6 @@ for i in $(seq 0 "$RUNS"); do
 	done
 done
 B1="$(busy_cpu)" W1=$EPOCHREALTIME
-median() { sort -n | awk '{a[NR]=$1} END { if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2] + a[NR/2+1]) / 2) }'; }
 
 echo
 echo "# gantry translate vs actionlint — $(date -u +%Y-%m-%d), ${#FILES[@]} starter workflows, $RUNS runs each (median, interleaved)"

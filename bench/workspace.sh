@@ -50,6 +50,7 @@ done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "workspace.sh: -n needs a positive number" >&2; exit 2; }
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$REPO/bench/lib.sh"
 TOOLS="${GANTRY_BENCH_TOOLS:-$HOME/.cache/gantry-bench}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gantry-wsbench.XXXXXX")"
 XFS=""
@@ -170,11 +171,6 @@ runner_cmd() {
 	esac
 }
 
-reset_repo() {
-	git -C "$1" clean -fdxq
-	git -C "$1" checkout -q -- .
-	rm -rf "$1.act-cache"
-}
 
 # run_once RUNNER JOBS DIR OUT: prints "wall_ms rss_kb exit cpu_ms".
 run_once() {
@@ -191,7 +187,6 @@ run_once() {
 	cpu=$(awk -F': *' '/User time|System time/ {t += $2} END {printf "%d", t * 1000}' "$out.time" 2>/dev/null)
 	echo "$(((${t1/./} - ${t0/./}) / 1000)) ${rss:-0} $code ${cpu:-0}"
 }
-median() { sort -n | awk '{a[NR]=$1} END { if (NR == 0) exit; if (NR % 2) print a[(NR+1)/2]; else print int((a[NR/2] + a[NR/2+1]) / 2) }'; }
 busy_cpu() { awk '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / 100 }' /proc/stat; }
 own_cpu() { awk '{ for (i = 1; i <= NF; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } } END { printf "%.2f", t }' "$WORK/times"; }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-ci/gantry/internal/mounts"
 	"github.com/gantry-ci/gantry/runner"
 	"github.com/gantry-ci/gantry/runner/executortest"
 	"github.com/gantry-ci/gantry/runner/host"
@@ -123,23 +124,6 @@ func loopMount(t *testing.T, kind string) string {
 	return mnt
 }
 
-// mounts lists the mount points below dir in this process's mount
-// namespace (the machine's, for the tests).
-func mounts(t *testing.T, dir string) []string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Skip("no /proc/self/mountinfo")
-	}
-	var found []string
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir) {
-			found = append(found, f[4])
-		}
-	}
-	return found
-}
-
 func needOverlay(t *testing.T, tmp string) *host.Executor {
 	t.Helper()
 	e := host.New(host.Options{TempDir: tmp, KillGrace: time.Second, Workspace: host.Overlay})
@@ -159,7 +143,7 @@ func TestOverlayMountsNothingOutside(t *testing.T) {
 	e := needOverlay(t, tmp)
 	defer e.Close()
 	ws, _ := executortest.Prepare(t, e, "")
-	if m := mounts(t, tmp); len(m) != 0 {
+	if m, _ := mounts.Under(tmp); len(m) != 0 {
 		t.Errorf("the machine's mount namespace has %v", m)
 	}
 	r := executortest.Sh(t.Context(), ws, `setsid sh -c 'cd sub && exec sleep 30' </dev/null >/dev/null 2>&1 & echo $!`)
@@ -171,7 +155,7 @@ func TestOverlayMountsNothingOutside(t *testing.T) {
 	if err := ws.Release(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if m := mounts(t, tmp); len(m) != 0 {
+	if m, _ := mounts.Under(tmp); len(m) != 0 {
 		t.Errorf("after Release the machine's mount namespace has %v", m)
 	}
 	// The escaped process's namespace no longer has the overlay either:
