@@ -326,8 +326,8 @@ runner_cmd() {
 	local r="$1" dir="$2"
 	case "$r" in
 	bare) printf '%s\n' bash --noprofile --norc bare.sh ;;
-	gantry-gh) printf '%s\n' "$GANTRY" run .github/workflows/ci.yml ;;
-	gantry-gl) printf '%s\n' "$GANTRY" run .gitlab-ci.yml ;;
+	gantry-gh) printf '%s\n' "$GANTRY" run --executor host .github/workflows/ci.yml ;;
+	gantry-gl) printf '%s\n' "$GANTRY" run --executor host .gitlab-ci.yml ;;
 	base-gh) printf '%s\n' "$WORK/gantry-base" run .github/workflows/ci.yml ;;
 	base-gl) printf '%s\n' "$WORK/gantry-base" run .gitlab-ci.yml ;;
 	act) printf '%s\n' "$TOOLS/bin/act" push -W .github/workflows/ci.yml \
