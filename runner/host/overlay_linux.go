@@ -43,10 +43,36 @@ type mountNS struct {
 func newMountNS() (*mountNS, error) {
 	ns := &mountNS{fns: make(chan func()), done: make(chan struct{})}
 	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread ends with this goroutine, rather
-		// than going back to Go's pool in another namespace.
-		runtime.LockOSThread()
+	go ns.run(errc)
+	if err := <-errc; err != nil {
+		<-ns.done
+		return nil, err
+	}
+	return ns, nil
+}
+
+// run is the namespace's thread. It is never the process's main thread:
+// /proc/self names the main thread's view of the machine, which must stay
+// the machine's, and Go cannot end the main thread when a goroutine
+// locked to it returns (it parks it, in the namespace, for good).
+func (ns *mountNS) run(errc chan<- error) {
+	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		// Hold the main thread until another goroutine, which cannot
+		// run on it while it is locked here, has a thread of its own.
+		started := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(started)
+			ns.run(errc)
+		}()
+		<-started
+		runtime.UnlockOSThread()
+		return
+	}
+	// Never unlocked: the thread ends with this goroutine, rather than
+	// going back to Go's pool in another namespace.
+	func() {
 		defer close(ns.done)
 		if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
 			errc <- fmt.Errorf("%w: unshare the mount namespace: %v", errStrategy, err)
@@ -64,11 +90,6 @@ func newMountNS() (*mountNS, error) {
 			f()
 		}
 	}()
-	if err := <-errc; err != nil {
-		<-ns.done
-		return nil, err
-	}
-	return ns, nil
 }
 
 // do runs f on the namespace's thread: its system calls see the
