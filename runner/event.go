@@ -65,56 +65,79 @@ func (e Event) Tag() string {
 	return t
 }
 
+// GitFacts are what git says of a repository that an event may leave
+// empty: the current branch's ref, the commit, the default branch (from
+// origin's HEAD), the user's name and origin's URL; "" where git has no
+// answer.
+type GitFacts struct {
+	Ref, SHA, DefaultBranch, Actor, Origin string
+}
+
+// AskGit asks git the questions of GitFacts about the repository at dir
+// in the background, at once (each is a process start), and returns a
+// function that waits for the answers. A run asks as soon as it knows its
+// source, before it reads its pipelines.
+func AskGit(ctx context.Context, dir string) func() GitFacts {
+	var (
+		wg sync.WaitGroup
+		f  GitFacts
+	)
+	for _, q := range []struct {
+		into *string
+		args []string
+	}{
+		{&f.Ref, []string{"symbolic-ref", "-q", "HEAD"}},
+		{&f.SHA, []string{"rev-parse", "HEAD"}},
+		{&f.DefaultBranch, []string{"symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"}},
+		{&f.Actor, []string{"config", "user.name"}},
+		{&f.Origin, []string{"remote", "get-url", "origin"}},
+	} {
+		wg.Go(func() { *q.into = gitOutput(ctx, dir, q.args...) })
+	}
+	var once sync.Once
+	return func() GitFacts {
+		once.Do(wg.Wait)
+		return f
+	}
+}
+
+// gitOutput is what git prints for args in dir, trimmed; "" when it fails.
+func gitOutput(ctx context.Context, dir string, args ...string) string {
+	out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // GitEvent fills what an event leaves empty from the git repository at
 // dir: the current branch and commit, and the files changed since base (a
 // ref; empty means the working tree against HEAD).
 func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
-	git := func(args ...string) string {
-		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
-		if err != nil {
-			return ""
-		}
-		return strings.TrimSpace(string(out))
-	}
+	return FillEvent(ctx, dir, e, base, AskGit(ctx, dir))
+}
+
+// FillEvent is GitEvent with the answers of an AskGit asked before.
+func FillEvent(ctx context.Context, dir string, e Event, base string, facts func() GitFacts) Event {
+	git := func(args ...string) string { return gitOutput(ctx, dir, args...) }
 	if e.Name == "" {
 		e.Name = "push"
 	}
-	// The git questions are independent; asking them at once saves a
-	// process start each.
-	var (
-		wg                                  sync.WaitGroup
-		ref, sha, defBranch, author, origin string
-	)
-	ask := func(into *string, cond bool, args ...string) {
-		if !cond {
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			*into = git(args...)
-		}()
-	}
-	ask(&ref, e.Ref == "", "symbolic-ref", "-q", "HEAD")
-	ask(&sha, e.SHA == "", "rev-parse", "HEAD")
-	ask(&defBranch, e.DefaultBranch == "", "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD")
-	ask(&author, e.Actor == "", "config", "user.name")
-	ask(&origin, e.Repository == "", "remote", "get-url", "origin")
-	wg.Wait()
+	f := facts()
 	if e.Ref == "" {
-		e.Ref = ref
+		e.Ref = f.Ref
 	}
 	if e.SHA == "" {
-		e.SHA = sha
+		e.SHA = f.SHA
 	}
 	if e.DefaultBranch == "" {
-		e.DefaultBranch = strings.TrimPrefix(defBranch, "origin/")
+		e.DefaultBranch = strings.TrimPrefix(f.DefaultBranch, "origin/")
 		if e.DefaultBranch == "" {
 			e.DefaultBranch = "main"
 		}
 	}
 	if e.Repository == "" {
-		e.Repository = repositoryOf(origin)
+		e.Repository = repositoryOf(f.Origin)
 	}
 	if e.Repository == "" {
 		abs, err := filepath.Abs(dir)
@@ -124,7 +147,7 @@ func GitEvent(ctx context.Context, dir string, e Event, base string) Event {
 		e.Repository = "local/" + filepath.Base(abs)
 	}
 	if e.Actor == "" {
-		e.Actor = author
+		e.Actor = f.Actor
 		if e.Actor == "" {
 			e.Actor = "gantry"
 		}

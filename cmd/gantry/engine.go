@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	gojson "encoding/json"
 	"fmt"
@@ -82,14 +83,9 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 	if err != nil {
 		return nil, "", err
 	}
-	addr := f.Addr
-	if addr == "" {
-		addr = os.Getenv("BUILDKIT_HOST")
-	}
-	if choice == "auto" && addr == "" {
-		if _, err := os.Stat(strings.TrimPrefix(buildkit.DefaultAddr, "unix://")); err != nil {
-			return nil, " (no BuildKit daemon: BUILDKIT_HOST is unset and " + buildkit.DefaultAddr + " does not exist)", nil
-		}
+	addr := f.addr()
+	if choice == "auto" && addr == "" && !defaultDaemon() {
+		return nil, " (no BuildKit daemon: BUILDKIT_HOST is unset and " + buildkit.DefaultAddr + " does not exist)", nil
 	}
 	e, err = buildkit.New(ctx, buildkit.Options{Addr: addr, TLS: f.TLS, Images: images, NoCache: f.NoCache, Notice: notice, Secrets: f.secrets, Pinned: f.pinned,
 		CacheImports: imports, CacheExports: exports,
@@ -106,6 +102,21 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 		return nil, "", err
 	}
 	return e, "", nil
+}
+
+// addr is the daemon asked for: --addr, else $BUILDKIT_HOST.
+func (f *engineFlags) addr() string { return cmp.Or(f.Addr, os.Getenv("BUILDKIT_HOST")) }
+
+// defaultDaemon reports whether BuildKit's default socket exists.
+func defaultDaemon() bool {
+	_, err := os.Stat(strings.TrimPrefix(buildkit.DefaultAddr, "unix://"))
+	return err == nil
+}
+
+// hostOnly reports whether connect, given choice, leaves the run on the
+// host executor without asking a daemon.
+func (f *engineFlags) hostOnly(choice string) bool {
+	return choice == "host" || choice == "auto" && f.addr() == "" && !defaultDaemon()
 }
 
 // labels are the runs-on labels -P maps to an image.

@@ -38,6 +38,7 @@ type runOptions struct {
 	Watch        bool
 	Event        string
 	eventSet     bool
+	gitFacts     func() runner.GitFacts // asked at the start of the run
 	InputFile    string
 	VarFile      string
 	EventPath    string
@@ -178,6 +179,19 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
+	strategy, err := host.ParseStrategy(opts.Workspace)
+	if err != nil {
+		return usagef("--workspace: %v", err)
+	}
+	hostExec := host.New(host.Options{Workspace: strategy})
+	defer hostExec.Close()
+	// What does not depend on the pipelines starts now, beside their
+	// translation: the event's git questions, and the host's snapshot of
+	// the source when the jobs will run here.
+	opts.gitFacts = runner.AskGit(ctx, opts.Source.Dir)
+	if !opts.DryRun && opts.Engine.hostOnly(opts.Executor) {
+		hostExec.Warm(opts.Source.Dir)
+	}
 	remote, err := opts.GitHub.remote(opts.Source.Offline, opts.ActionDirs)
 	if err != nil {
 		return err
@@ -297,12 +311,6 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 	if !opts.Watch {
 		defer view.close()
 	}
-	strategy, err := host.ParseStrategy(opts.Workspace)
-	if err != nil {
-		return usagef("--workspace: %v", err)
-	}
-	hostExec := host.New(host.Options{Workspace: strategy})
-	defer hostExec.Close()
 	var executor runner.Executor = hostExec
 	opts.Engine.secrets, opts.Engine.pipelines = secrets, pipelines
 	if opts.Engine.pinned, err = lockedImages(ctx, lf, pipelines, opts.Locked, opts.Source.Offline, warn); err != nil {
@@ -509,7 +517,10 @@ func (o *runOptions) event(ctx context.Context) (runner.Event, error) {
 	if o.Base != "" {
 		e.BaseRef = "refs/heads/" + strings.TrimPrefix(o.Base, "refs/heads/")
 	}
-	return runner.GitEvent(ctx, o.Source.Dir, e, o.Base), nil
+	if o.gitFacts == nil {
+		o.gitFacts = runner.AskGit(ctx, o.Source.Dir)
+	}
+	return runner.FillEvent(ctx, o.Source.Dir, e, o.Base, o.gitFacts), nil
 }
 
 // readFiles adds --input-file and --var-file to the inputs and variables

@@ -72,8 +72,9 @@ type snapshot struct {
 // snapshots are an executor's snapshots, one per source and temp
 // directory.
 type snapshots struct {
-	mu sync.Mutex
-	m  map[snapshotKey]*snapshotEntry
+	mu      sync.Mutex
+	m       map[snapshotKey]*snapshotEntry
+	warming []context.CancelFunc // Warm's, called by Close
 }
 
 type snapshotKey struct{ src, tmp, skip string }
@@ -84,20 +85,57 @@ type snapshotEntry struct {
 	err  error
 }
 
-// get returns the snapshot of src for workspaces in tmp, making it at the
-// first call: one per run, whatever the number of jobs.
-func (e *Executor) snapshot(ctx context.Context, src, tmp, skip string) (*snapshot, error) {
+// entry is the snapshot entry of src for workspaces in tmp, added when
+// missing.
+func (e *Executor) entry(k snapshotKey) *snapshotEntry {
 	e.snaps.mu.Lock()
+	defer e.snaps.mu.Unlock()
 	if e.snaps.m == nil {
 		e.snaps.m = map[snapshotKey]*snapshotEntry{}
 	}
-	k := snapshotKey{src, tmp, skip}
 	ent, ok := e.snaps.m[k]
 	if !ok {
 		ent = &snapshotEntry{}
 		e.snaps.m[k] = ent
 	}
+	return ent
+}
+
+// Warm starts making the snapshot of source in the background, so that
+// the first job does not wait for it: a run calls it as soon as it knows
+// its source and that this executor runs its jobs, before it reads its
+// pipelines and asks git about the event. What fails is left for Prepare,
+// which reports it and tries again; Close stops a warm-up still running.
+func (e *Executor) Warm(source string) {
+	src, err := realDir(source)
+	if err != nil {
+		return
+	}
+	tmp, skip, err := e.tempDir(src)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.snaps.mu.Lock()
+	e.snaps.warming = append(e.snaps.warming, cancel)
 	e.snaps.mu.Unlock()
+	// The entry exists before Warm returns: a Close after it waits for
+	// the layer and removes it.
+	ent := e.entry(snapshotKey{src, tmp, skip})
+	go func() {
+		defer cancel()
+		_, _ = e.snapshotOnce(ctx, ent, src, tmp, skip)
+	}()
+}
+
+// snapshot returns the snapshot of src for workspaces in tmp, making it
+// at the first call: one per run, whatever the number of jobs.
+func (e *Executor) snapshot(ctx context.Context, src, tmp, skip string) (*snapshot, error) {
+	return e.snapshotOnce(ctx, e.entry(snapshotKey{src, tmp, skip}), src, tmp, skip)
+}
+
+func (e *Executor) snapshotOnce(ctx context.Context, ent *snapshotEntry, src, tmp, skip string) (*snapshot, error) {
+	k := snapshotKey{src, tmp, skip}
 	ent.once.Do(func() {
 		ent.snap, ent.err = e.makeSnapshot(ctx, src, tmp, skip)
 	})
@@ -239,6 +277,10 @@ func (e *Executor) Close() error {
 	e.snaps.mu.Lock()
 	m := e.snaps.m
 	e.snaps.m = nil
+	for _, cancel := range e.snaps.warming {
+		cancel()
+	}
+	e.snaps.warming = nil
 	e.snaps.mu.Unlock()
 	var errs []error
 	for _, ent := range m {

@@ -263,3 +263,50 @@ func TestOverlayLayersSwept(t *testing.T) {
 		t.Errorf("the layer of a live process was removed: %v", err)
 	}
 }
+
+// TestWarm: a snapshot started by Warm is the one the jobs use (one
+// layer, made once), and Close, also while a warm-up is still running,
+// leaves nothing in the temp directory.
+func TestWarm(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	e := needOverlay(t, tmp)
+	src := gitSource(t)
+	e.Warm(src)
+	layers := func() []string {
+		m, _ := filepath.Glob(filepath.Join(tmp, "gantry-layer-*"))
+		return m
+	}
+	a, _ := executortest.Prepare(t, e, src)
+	b, _ := executortest.Prepare(t, e, src)
+	if got := layers(); len(got) != 1 {
+		t.Errorf("after Warm and two Prepares the temp directory has the layers %v, want one", got)
+	}
+	for _, ws := range []runner.Workspace{a, b} {
+		if r := executortest.Sh(t.Context(), ws, "cat tool.sh"); r.Code != 0 || r.Stdout != "#!/bin/sh\necho tool\n" {
+			t.Errorf("a job of the warmed snapshot: exit %d, %q, %s", r.Code, r.Stdout, r.Stderr)
+		}
+		if err := ws.Release(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := layers(); len(got) != 0 {
+		t.Errorf("after Close: %v", got)
+	}
+
+	// Close right after Warm: the warm-up is stopped or finished, its
+	// layer removed either way.
+	for range 20 {
+		e := host.New(host.Options{TempDir: tmp, Workspace: host.Overlay})
+		e.Warm(src)
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("after Warm and Close at once, the temp directory has %v", left)
+	}
+}
