@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
 	// Registered connection helpers: docker-container://, kube-pod://,
@@ -118,6 +119,12 @@ type Executor struct {
 	sourcesMu  sync.Mutex
 	sources    map[string]fsutil.FS
 	lastSource string
+	// sourceID is the local unique id of the repository's local source in
+	// every node's definition: the same op in every session, so that the
+	// daemon sends the repository once a run, the nodes after the first
+	// sharing the transfer while a session that made it is open (see
+	// sourceCopy).
+	sourceID string
 
 	// mapped are the -P images by normalised name (see mapImage).
 	mappedOnce sync.Once
@@ -182,7 +189,7 @@ func New(ctx context.Context, opts Options) (*Executor, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Executor{c: c, addr: addr, opts: opts, failures: loadFailures(filepath.Join(opts.StateDir, "failed-steps")), log: log}
+	e := &Executor{c: c, addr: addr, opts: opts, failures: loadFailures(filepath.Join(opts.StateDir, "failed-steps")), log: log, sourceID: identity.NewID()}
 	if opts.Progress != nil && opts.ProgressMode != "" && opts.ProgressMode != string(progressui.QuietMode) {
 		d, err := progressui.NewDisplay(opts.Progress, progressui.DisplayMode(opts.ProgressMode))
 		if err != nil {

@@ -251,7 +251,7 @@ func (e *Executor) warm(s *buildSession) {
 		return
 	}
 	s.dirs.add("workspace", fs)
-	def, err := sourceCopy(llb.Scratch(), src, "/", &llb.CopyInfo{CopyDirContentsOnly: true}).Marshal(context.Background(), llb.LocalUniqueID(s.unique))
+	def, err := sourceCopy(llb.Scratch(), src, e.sourceID, "/", &llb.CopyInfo{CopyDirContentsOnly: true}).Marshal(context.Background(), llb.LocalUniqueID(s.unique))
 	if err != nil {
 		return
 	}

@@ -214,7 +214,7 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 		w.filesDir = "/w"
 		w.files = w.files.File(llb.Mkdir(w.filesDir, 0o755, llb.WithUIDGID(o.uid, o.gid)))
 	}
-	w.files = sourceCopy(w.files, spec.Source, w.filesDir, w.copyOptions(&llb.CopyInfo{CopyDirContentsOnly: true})...)
+	w.files = sourceCopy(w.files, spec.Source, e.sourceID, w.filesDir, w.copyOptions(&llb.CopyInfo{CopyDirContentsOnly: true})...)
 	if err := w.startServices(ctx, n.Services, svcImages); err != nil {
 		w.Release(context.Background())
 		return nil, err
@@ -222,10 +222,15 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 	return w, nil
 }
 
-// sourceCopy is files with the repository at src copied to dir.
-func sourceCopy(files llb.State, src, dir string, opts ...llb.CopyOption) llb.State {
-	return files.File(llb.Copy(llb.Local("workspace", llb.SharedKeyHint(src), llb.WithCustomName("workspace "+src)), "/", dir, opts...),
-		llb.WithCustomName("workspace "+src))
+// sourceCopy is files with the repository at src copied to dir. The
+// local source has the run's id (Executor.sourceID), not the session's:
+// every node's is then one op, which the daemon solves once while a
+// session holding it is open, and again, through the node's own session
+// (each serves the repository as "workspace"), only when none is. The
+// nodes of a run thus see the repository as the first transfer found it.
+func sourceCopy(files llb.State, src, id, dir string, opts ...llb.CopyOption) llb.State {
+	local := llb.Local("workspace", llb.SharedKeyHint(src), llb.LocalUniqueID(id), llb.WithCustomName("workspace "+src))
+	return files.File(llb.Copy(local, "/", dir, opts...), llb.WithCustomName("workspace "+src))
 }
 
 // workspace is one node's BuildKit session. Exec may be called by several
