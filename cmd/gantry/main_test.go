@@ -23,6 +23,7 @@ import (
 	"github.com/gantry-ci/gantry/internal/gitlabfake"
 	"github.com/gantry-ci/gantry/internal/mounts"
 	"github.com/gantry-ci/gantry/internal/ocilayout"
+	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -176,7 +177,7 @@ func TestScripts(t *testing.T) {
 				ts.Setenv(args[0], startBuildkitd(ts))
 			},
 			// grepblobs DIR TEXT: some file under DIR holds TEXT, read
-			// through gzip when it is compressed (cache blobs, registry
+			// through gzip or zstd when it is compressed (cache blobs, registry
 			// storage); with !, none does.
 			"grepblobs": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {
@@ -272,6 +273,14 @@ func grepBlobs(ts *testscript.TestScript, dir, text string) (found string, n int
 			if plain, err := io.ReadAll(zr); err == nil {
 				data = plain
 			}
+		} else if bytes.HasPrefix(data, zstdMagic) {
+			zr, err := zstd.NewReader(nil)
+			ts.Check(err)
+			plain, err := zr.DecodeAll(data, nil)
+			zr.Close()
+			if err == nil {
+				data = plain
+			}
 		}
 		if bytes.Contains(data, []byte(text)) {
 			found = p
@@ -281,6 +290,9 @@ func grepBlobs(ts *testscript.TestScript, dir, text string) (found string, n int
 	ts.Check(err)
 	return found, n
 }
+
+// zstdMagic starts a zstd frame (the cache's layers gantry exports).
+var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 
 // envVar is a ${NAME} that envsubst replaces.
 var envVar = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)

@@ -20,10 +20,11 @@ func TestParseCacheOption(t *testing.T) {
 		want    string // String()
 		wantErr string
 	}{
-		{name: "registry", in: "type=registry,ref=ghcr.io/o/app:cache,mode=max", export: true, want: "type=registry,mode=max,ref=ghcr.io/o/app:cache"},
+		{name: "registry", in: "type=registry,ref=ghcr.io/o/app:cache,mode=max", export: true, want: "type=registry,compression=zstd,mode=max,ref=ghcr.io/o/app:cache"},
+		{name: "compression as written", in: "type=registry,ref=r,compression=gzip", export: true, want: "type=registry,compression=gzip,ref=r"},
 		{name: "a bare ref is a registry", in: "ghcr.io/o/app:cache", want: "type=registry,ref=ghcr.io/o/app:cache"},
 		{name: "local import", in: "type=local,src=/c", want: "type=local,src=/c"},
-		{name: "local export", in: "type=local,dest=/c", export: true, want: "type=local,dest=/c"},
+		{name: "local export", in: "type=local,dest=/c", export: true, want: "type=local,compression=zstd,dest=/c"},
 		{name: "quoted value", in: `type=s3,bucket=b,region=eu,"name=a;b"`, want: "type=s3,bucket=b,name=a;b,region=eu"},
 		{name: "gha from the environment, token hidden", in: "type=gha", export: true, want: "type=gha,token=***,url=https://results.example/,url_v2=https://results.example/"},
 		{name: "no type", in: "ref=x", wantErr: `--cache-from "ref=x": no type= (one of registry, local, gha, s3, azblob)`},

@@ -29,7 +29,7 @@ func TestSharedSteps(t *testing.T) {
 		want    []string // in the notices
 	}{
 		{name: "failed", scripts: []string{"echo one " + unique, "echo two; exit 3", "echo three"},
-			want: []string{"not exported from [test (TestSharedSteps/failed)] #2 sh -c echo two; exit 3 and what follows it: it failed", "cache: the first step exported to type=local,dest=" + dir + ",mode=max,tag=test--TestSharedSteps-failed-"}},
+			want: []string{"not exported from [test (TestSharedSteps/failed)] #2 sh -c echo two; exit 3 and what follows it: it failed", "cache: the first step exported to type=local,compression=zstd,dest=" + dir + ",mode=max,tag=test--TestSharedSteps-failed-"}},
 		{name: "masked", scripts: []string{"echo one " + unique, "echo two", "echo ::add-mask::hidden-" + unique, "echo four"},
 			want: []string{"#3 sh -c echo ::add-mask::hidden-" + unique + " and what follows it: it masked a value (::add-mask::) its output holds", "cache: the first 2 steps exported to"}},
 		{name: "all shared", scripts: []string{"echo one " + unique, "echo two"},
