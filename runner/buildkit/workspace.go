@@ -57,7 +57,13 @@ const (
 // (INPUT_GITHUB-TOKEN, as GitHub's runner names inputs): a POSIX shell
 // drops those from what it passes on, so they come in as pairs of shell
 // names (envAlias) and go to the command as env's NAME=VALUE arguments.
-const wrapper = `r=$1 u=$2 n=$3; shift 3
+// $4, when not empty, is the state directory, copied into the record as
+// state/ once the command has ended: the step's changes to it then come
+// back with the record, in one result (on an engine that imported the
+// step from a shared cache, each result read back is a layer pulled and
+// unpacked). Where the image has no cp, no state/ is left and the state
+// mount is read instead.
+const wrapper = `r=$1 u=$2 n=$3 s=$4; shift 4
 if ! command -v "$1" >/dev/null 2>&1; then printf '%s' "$1" >"$r/missing"; exit 0; fi
 mkfifo "$r/o" "$r/e" || exit 0
 tee "$r/stdout" <"$r/o" &
@@ -72,6 +78,7 @@ env "$@" >"$r/o" 2>"$r/e" </dev/null
 : >"$r/exit-$?"
 wait
 rm -f "$r/o" "$r/e"
+[ -z "$s" ] || cp -pR "$s" "$r/state" 2>/dev/null || rm -rf "$r/state"
 exit 0`
 
 // envAlias prefixes the pairs of variables that carry a variable whose
@@ -388,6 +395,15 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 		stateMnt = stateMount(llb.Local(stateName, llb.SharedKeyHint("state:"+w.node.ID), llb.WithCustomName("state")), runAs)
 	}
 
+	// The state comes back in the record unless files holding a secret
+	// are mounted over it (copied, they would be in the record) or it is
+	// too large to go in the definition (copied, it would be in the cache
+	// once more each step).
+	copyState := stateDir
+	if len(secretFiles) > 0 || !ok {
+		copyState = ""
+	}
+
 	// The name shows in BuildKit's progress, and tells the step's output
 	// from late output of the one before.
 	label := c.Argv
@@ -403,7 +419,7 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 		}
 	}
 	opts := []llb.RunOption{
-		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " "), strconv.Itoa(aliased)}, c.Argv...)),
+		llb.Args(append([]string{"/bin/sh", "-c", wrapper, "gantry-step", recordDir, strings.Join(unset, " "), strconv.Itoa(aliased), copyState}, c.Argv...)),
 		w.workspaceMount(base.files),
 		stateMnt,
 		recordMount(runAs),
@@ -510,18 +526,22 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	if err != nil {
 		return 0, err
 	}
-	// The state files come back while the record is read: both are
-	// round trips to the daemon.
+	// The state files come back from the record (copyState), else from
+	// the state mount while the record is read: both are round trips to
+	// the daemon.
 	var state gateway.Reference
 	var stateErr error
 	var stateRead sync.WaitGroup
-	stateRead.Go(func() {
+	readMount := func() {
 		if state, stateErr = w.solve(ctx, es.GetMount(stateDir)); stateErr == nil {
-			if err := w.readState(ctx, state, stateRoot(runAs), "", sent, secretFiles); err != nil {
+			if err := w.readState(ctx, state, stateRoot(runAs), "", sent, secretFiles, false); err != nil {
 				stateErr = fmt.Errorf("reading the step's state files: %w", err)
 			}
 		}
-	})
+	}
+	if copyState == "" {
+		stateRead.Go(readMount)
+	}
 	defer stateRead.Wait()
 	rec := func(name string) string { return recordPath(runAs, name) }
 	entries, err := record.ReadDir(ctx, gateway.ReadDirRequest{Path: rec("")})
@@ -530,11 +550,28 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 	}
 	sizes := map[string]int64{}
 	var exited time.Time
+	copied := false
 	for _, st := range entries {
 		sizes[st.Path] = st.Size
 		if strings.HasPrefix(st.Path, "exit-") {
 			exited = time.Unix(0, st.ModTime)
 		}
+		if st.Path == "state" && os.FileMode(st.Mode).IsDir() {
+			copied = true
+		}
+	}
+	switch {
+	case copyState == "":
+	case copied:
+		stateRead.Go(func() {
+			if err := w.readState(ctx, record, rec("state"), "", sent, secretFiles, true); err != nil {
+				stateErr = fmt.Errorf("reading the step's state files: %w", err)
+			}
+		})
+	default:
+		// The copy failed (no cp in the image): the state mount, as when
+		// secrets are in it.
+		stateRead.Go(readMount)
 	}
 	if _, ok := sizes["missing"]; ok {
 		missing, _ := record.ReadFile(ctx, gateway.ReadRequest{Filename: rec("missing")})
@@ -601,7 +638,11 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 		case masks.seen():
 			why = "it masked a value (::add-mask::) its output holds"
 		}
-		w.sharing.add(step, name, why, []gateway.Reference{record, state}, after)
+		refs := []gateway.Reference{record}
+		if state != nil {
+			refs = append(refs, state)
+		}
+		w.sharing.add(step, name, why, refs, after)
 	}
 	return code, nil
 }
@@ -793,7 +834,11 @@ func (w *workspace) secretFiles(values []string) ([]secretFile, error) {
 // files mounted over it. Comparing with what was sent rather than with
 // the host's files now keeps a step that ran beside another (a background
 // step) from putting back the other's files as they were before it.
-func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, dir string, sent map[string]fileStamp, skip []secretFile) error {
+//
+// coarse is for files that came through the wrapper's cp, which may keep
+// times to the second only (busybox's): a file is unchanged when its size
+// and its second are what was sent.
+func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, dir string, sent map[string]fileStamp, skip []secretFile, coarse bool) error {
 	entries, err := ref.ReadDir(ctx, gateway.ReadDirRequest{Path: path.Join(root, dir)})
 	if err != nil {
 		return err
@@ -812,7 +857,7 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 			if err := os.MkdirAll(host, 0o755); err != nil {
 				return err
 			}
-			g.Go(func() error { return w.readState(gctx, ref, root, rel, sent, skip) })
+			g.Go(func() error { return w.readState(gctx, ref, root, rel, sent, skip, coarse) })
 		case mode.IsRegular():
 			if slices.ContainsFunc(skip, func(f secretFile) bool { return f.rel == rel }) {
 				continue
@@ -820,7 +865,7 @@ func (w *workspace) readState(ctx context.Context, ref gateway.Reference, root, 
 			// BuildKit keeps a sent file's size and time: unchanged
 			// files are not read again (see sentTime).
 			mtime := time.Unix(0, st.ModTime)
-			if was, ok := sent[rel]; ok && was.size == st.Size && was.mtime.Equal(mtime) {
+			if was, ok := sent[rel]; ok && was.size == st.Size && (was.mtime.Equal(mtime) || coarse && was.mtime.Unix() == mtime.Unix()) {
 				continue
 			}
 			data, err := ref.ReadFile(ctx, gateway.ReadRequest{Filename: path.Join(root, rel)})
