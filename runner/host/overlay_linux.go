@@ -125,10 +125,12 @@ func (ns *mountNS) hostPath(p string) string {
 }
 
 // overlayMount is a job's overlay: its view of the source at dir, its own
-// writes in upper.
+// writes in upper. As root it is in a mount namespace held by a thread
+// (ns); without, in a user namespace held by a helper process (helper).
 type overlayMount struct {
-	ns  *mountNS
-	dir string
+	ns     *mountNS
+	helper *nsHelper
+	dir    string
 }
 
 // mountOverlay mounts at dir, in a mount namespace of its own, the
@@ -138,6 +140,13 @@ func mountOverlay(dir, upper, work string, lower ...string) (*overlayMount, erro
 	data, err := overlayData(upper, work, lower)
 	if err != nil {
 		return nil, err
+	}
+	if unprivileged {
+		h, err := startHelper(dir, data)
+		if err != nil {
+			return nil, err
+		}
+		return &overlayMount{helper: h, dir: dir}, nil
 	}
 	ns, err := newMountNS()
 	if err != nil {
@@ -163,19 +172,50 @@ func overlayData(upper, work string, lower []string) (string, error) {
 			return "", fmt.Errorf("%w: the path %q has a comma, colon or backslash, which overlay options cannot hold", errStrategy, p)
 		}
 	}
-	return "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work + ",redirect_dir=on", nil
+	data := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if unprivileged {
+		// Not redirect_dir: the kernel refuses it with userxattr.
+		return data + ",userxattr", nil
+	}
+	return data + ",redirect_dir=on", nil
 }
 
-// do runs f where the overlay is seen: on its namespace's thread.
-func (m *overlayMount) do(f func()) error { return m.ns.do(f) }
+// do runs f where the overlay is seen: on its namespace's thread; for a
+// helper's overlay, here (its commands go through enter).
+func (m *overlayMount) do(f func()) error {
+	if m.helper != nil {
+		f()
+		return nil
+	}
+	return m.ns.do(f)
+}
+
+// enters says whether the job's commands enter the overlay's namespaces
+// through nsenter (enter), where do cannot take them: a helper's.
+func (m *overlayMount) enters() bool { return m != nil && m.helper != nil }
+
+// enter is the command line that runs argv in a helper's namespaces, in
+// dir.
+func (m *overlayMount) enter(dir string, argv []string) []string { return m.helper.enter(dir, argv) }
+
+// seen is where gantry sees the namespace's path p.
+func (m *overlayMount) seen(p string) string {
+	if m.helper != nil {
+		return m.helper.hostPath(p)
+	}
+	return m.ns.hostPath(p)
+}
 
 // hostDir is the overlay as the rest of gantry sees it.
-func (m *overlayMount) hostDir() string { return m.ns.hostPath(m.dir) }
+func (m *overlayMount) hostDir() string { return m.seen(m.dir) }
 
 // unmount detaches the overlay (processes of the job that are still
 // running keep their view until they end) and ends the namespace's
 // thread.
 func (m *overlayMount) unmount() error {
+	if m.helper != nil {
+		return m.helper.stop()
+	}
 	var uerr error
 	if err := m.ns.do(func() { uerr = unix.Unmount(m.dir, unix.MNT_DETACH) }); err != nil {
 		return nil // closed already
@@ -228,7 +268,11 @@ func whiteout(path string) error {
 // hides the directories below it at the same path rather than merging
 // with them.
 func opaque(dir string) error {
-	if err := unix.Setxattr(dir, "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+	name := "trusted.overlay.opaque"
+	if unprivileged {
+		name = "user.overlay.opaque"
+	}
+	if err := unix.Setxattr(dir, name, []byte("y"), 0); err != nil {
 		return fmt.Errorf("%w: mark a directory opaque: %v", errStrategy, &fs.PathError{Op: "setxattr", Path: dir, Err: err})
 	}
 	return nil

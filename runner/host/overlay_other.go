@@ -10,10 +10,16 @@ import (
 	"os"
 )
 
+// unprivileged: overlays are Linux's.
+const unprivileged = false
+
 type overlayMount struct{}
 
-func (*overlayMount) do(f func()) error { f(); return nil }
-func (*overlayMount) hostDir() string   { return "" }
+func (*overlayMount) do(f func()) error                        { f(); return nil }
+func (*overlayMount) hostDir() string                          { return "" }
+func (*overlayMount) enters() bool                             { return false }
+func (*overlayMount) seen(p string) string                     { return p }
+func (*overlayMount) enter(dir string, argv []string) []string { return argv }
 
 func mountOverlay(dir, upper, work string, lower ...string) (*overlayMount, error) {
 	return nil, errors.ErrUnsupported

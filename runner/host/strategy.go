@@ -208,6 +208,9 @@ func (e *Executor) choose(src, tmp, skip string) (Strategy, string, error) {
 		if err := overlay(); err != nil {
 			return 0, "", fmt.Errorf("--workspace=overlay: %w", err)
 		}
+		if unprivileged {
+			return Overlay, "forced, without root: in its user namespace sudo does not work, renaming a directory that comes from the repository fails (EXDEV, as between filesystems), and a hard link to one of its files has another inode number", nil
+		}
 		return Overlay, "forced", nil
 	case Reflink:
 		if err := reflink(); err != nil {
@@ -217,7 +220,14 @@ func (e *Executor) choose(src, tmp, skip string) (Strategy, string, error) {
 	case Copy:
 		return Copy, "forced", nil
 	}
-	oerr := overlay()
+	var oerr error
+	if unprivileged {
+		// Not chosen for the user: its overlay cannot rename the
+		// repository's directories (see userns_linux.go).
+		oerr = fmt.Errorf("%w: without root, an overlay cannot rename the repository's directories (--workspace=overlay takes it anyway)", errStrategy)
+	} else {
+		oerr = overlay()
+	}
 	if oerr == nil {
 		return Overlay, "", nil
 	}

@@ -2,12 +2,14 @@ package host_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,9 +35,15 @@ func TestStrategies(t *testing.T) {
 		strategy string
 		fs       string // for the temp directory: "" for the default
 		run      string
+		// nobody runs the tests as uid and gid 65534 (from root): an
+		// overlay without root, skipping the conformance cases it is
+		// documented to differ in.
+		nobody bool
+		skip   string
 	}{
 		{strategy: "copy"},
 		{strategy: "overlay"},
+		{strategy: "overlay", nobody: true, skip: "|^TestConformance$/^(Rename|HardLink)$"},
 		{strategy: "reflink", fs: "xfs"},
 		{strategy: "reflink", fs: "btrfs", run: "^TestConformance$"},
 	} {
@@ -43,32 +51,41 @@ func TestStrategies(t *testing.T) {
 		if tc.fs != "" {
 			name += "-" + tc.fs
 		}
+		if tc.nobody {
+			name += "-without-root"
+		}
 		t.Run(name, func(t *testing.T) {
 			tmp := t.TempDir()
 			if tc.fs != "" {
 				tmp = loopMount(t, tc.fs)
 			}
+			bin, pre := os.Args[0], []string(nil)
+			if tc.nobody {
+				tmp, bin, pre = asNobody(t)
+			}
 			s, err := host.ParseStrategy(tc.strategy)
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := host.New(host.Options{TempDir: tmp, Workspace: s})
-			src := filepath.Join(tmp, "probe-src")
-			if err := os.Mkdir(src, 0o755); err != nil {
-				t.Fatal(err)
+			if !tc.nobody {
+				e := host.New(host.Options{TempDir: tmp, Workspace: s})
+				src := filepath.Join(tmp, "probe-src")
+				if err := os.Mkdir(src, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := e.Workspaces(src); err != nil {
+					t.Skipf("cannot run here: %v", err)
+				}
 			}
-			if _, _, err := e.Workspaces(src); err != nil {
-				t.Skipf("cannot run here: %v", err)
-			}
-			args := []string{"-test.count=1", "-test.skip=^TestStrategies$"}
+			args := append(pre, "-test.count=1", "-test.skip=^TestStrategies$"+tc.skip)
 			if tc.run != "" {
 				args = append(args, "-test.run="+tc.run)
 			}
 			if testing.Verbose() {
 				args = append(args, "-test.v")
 			}
-			cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
-			cmd.Env = append(os.Environ(), "GANTRY_TEST_WORKSPACE="+tc.strategy, "TMPDIR="+tmp)
+			cmd := exec.CommandContext(t.Context(), bin, args...)
+			cmd.Env = append(os.Environ(), "GANTRY_TEST_WORKSPACE="+tc.strategy, "TMPDIR="+tmp, "HOME="+tmp)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Run(); err != nil {
@@ -78,6 +95,91 @@ func TestStrategies(t *testing.T) {
 				t.Log(out.String())
 			}
 		})
+	}
+}
+
+// asNobody makes a temp directory for the tests run as uid and gid 65534
+// (t.TempDir's parent is root's alone) and returns it with the program
+// and arguments that run this test binary so: a copy of it that user can
+// read (go test's build directory is root's too), under setpriv. It
+// skips where that cannot run, or where the kernel gives that user no
+// overlay (unprivileged user namespaces, Linux 5.11).
+func asNobody(t *testing.T) (tmp, bin string, pre []string) {
+	t.Helper()
+	if runtime.GOOS != "linux" || os.Getuid() != 0 {
+		t.Skip("running the tests as another user needs root on Linux")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	tmp, err = os.MkdirTemp("", "gantry-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	if err := os.Chown(tmp, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(tmp, "host.test")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pre = []string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}
+	// The kernel's answer, as that user.
+	probe := exec.Command(setpriv, append(pre, "-test.run=^TestUnprivilegedOverlay$", "-test.count=1", "-test.v")...)
+	probe.Env = append(os.Environ(), "TMPDIR="+tmp, "HOME="+tmp)
+	out, err := probe.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "--- SKIP") {
+		t.Skipf("no overlay without root here:\n%s", out)
+	}
+	return tmp, setpriv, pre
+}
+
+// TestUnprivilegedOverlay: without root, --workspace=overlay works where
+// the kernel allows unprivileged overlays, with the two differences
+// docs/running.md names: rename(2) of a directory from the repository
+// fails with EXDEV (mv copies it instead), and a hard link to a file of
+// the repository has another inode number than the file, though it is
+// the same file. --workspace=auto does not choose it.
+func TestUnprivilegedOverlay(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("as root, overlays are made the privileged way (TestStrategies runs this as another user)")
+	}
+	t.Parallel()
+	tmp := t.TempDir()
+	src := executortest.Source(t)
+	auto := host.New(host.Options{TempDir: tmp})
+	if s, why, _ := auto.Workspaces(src); s == host.Overlay || !strings.Contains(why, "without root") {
+		t.Errorf("auto chose %v (%q); want another strategy and why", s, why)
+	}
+	e := host.New(host.Options{TempDir: tmp, Workspace: host.Overlay})
+	defer e.Close()
+	s, why, err := e.Workspaces(src)
+	if err != nil {
+		t.Skipf("no overlay without root here: %v", err)
+	}
+	if s != host.Overlay || !strings.Contains(why, "EXDEV") {
+		t.Errorf("forced: %v, %q; want overlay and the difference it makes", s, why)
+	}
+	ws, _ := executortest.Prepare(t, e, src)
+	err = os.Rename(filepath.Join(ws.HostDir(), "sub"), filepath.Join(ws.HostDir(), "again"))
+	if !errors.Is(err, syscall.EXDEV) {
+		t.Errorf("rename(2) of a directory from the repository: %v, want EXDEV", err)
+	}
+	r := executortest.Sh(t.Context(), ws, `mv sub again && cat again/data.txt && ln hello.txt hard.txt && echo more >>hard.txt && cat hello.txt && id -u`)
+	if want := "data\nhello\nmore\n" + strconv.Itoa(os.Getuid()) + "\n"; r.Code != 0 || r.Stdout != want {
+		t.Errorf("mv, ln and id in the overlay: exit %d, %q (%s); want %q", r.Code, r.Stdout, r.Stderr, want)
+	}
+	if got, err := os.ReadFile(filepath.Join(src, "hello.txt")); err != nil || string(got) != "hello\n" {
+		t.Errorf("the repository's file is now %q, %v", got, err)
 	}
 }
 
@@ -220,7 +322,12 @@ func TestForcedStrategyUnavailable(t *testing.T) {
 		t.Error("Prepare succeeded")
 	}
 	auto := host.New(host.Options{TempDir: tmp})
-	if s, why, err := auto.Workspaces(src); err != nil || s == host.Overlay || !strings.Contains(why, "inside the source") {
+	// Without root, auto does not try an overlay: it says that instead.
+	want := "inside the source"
+	if os.Geteuid() != 0 {
+		want = "without root"
+	}
+	if s, why, err := auto.Workspaces(src); err != nil || s == host.Overlay || !strings.Contains(why, want) {
 		t.Errorf("auto: %v, %q, %v; want another strategy and why", s, why, err)
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gantry-ci/gantry/runner"
@@ -127,18 +129,44 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 	start := func() {
 		path := name
 		if !strings.Contains(name, "/") {
-			p, err := lookPath(name, c.Env, dir)
+			lookIn := dir
+			if w.ov.enters() {
+				lookIn = w.ov.seen(dir)
+			}
+			p, err := lookPath(name, c.Env, lookIn)
 			if err != nil {
 				serr = err
 				return
 			}
 			path = p
+			if rel, ok := strings.CutPrefix(p, lookIn+"/"); ok {
+				path = filepath.Join(dir, rel)
+			}
 		}
-		cmd = exec.CommandContext(ctx, path, c.Argv[1:]...)
-		cmd.Args[0] = name
+		if w.ov.enters() && strings.Contains(name, "/") {
+			// As starting it would fail here: nsenter fails later, with
+			// an exit code rather than an error.
+			if err := executable(w.ov.seen(absIn(dir, name))); err != nil {
+				serr = fmt.Errorf("exec %q: %w", name, &fs.PathError{Op: "fork/exec", Path: name, Err: err})
+				return
+			}
+		}
+		if w.ov.enters() {
+			// nsenter looks the program up again, in the job's PATH, so
+			// that it gets name as its argv[0]; with no PATH, the path.
+			prog := name
+			if !hasPath(c.Env) {
+				prog = path
+			}
+			argv := w.ov.enter(dir, append([]string{prog}, c.Argv[1:]...))
+			cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+		} else {
+			cmd = exec.CommandContext(ctx, path, c.Argv[1:]...)
+			cmd.Args[0] = name
+			cmd.Dir = dir
+		}
 		// Never nil: a nil Env would inherit gantry's.
 		cmd.Env = append([]string{}, c.Env...)
-		cmd.Dir = dir
 		cmd.Stdout = c.Stdout
 		cmd.Stderr = c.Stderr
 		cmd.SysProcAttr = sysProcAttr()
@@ -274,6 +302,36 @@ func (w *workspace) Release(ctx context.Context) error {
 	}
 	w.removed = true
 	return nil
+}
+
+// absIn is p, relative to dir when it is relative.
+func absIn(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// executable is why the file at p cannot be executed, as execve says it
+// (ENOENT, EACCES); nil when it can.
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	switch {
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	case fi.IsDir() || fi.Mode()&0o111 == 0:
+		return syscall.EACCES
+	}
+	return nil
+}
+
+// hasPath says whether env sets PATH.
+func hasPath(env []string) bool {
+	return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "PATH=") })
 }
 
 // removeAll removes dir even when it holds directories without write
