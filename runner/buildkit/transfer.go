@@ -94,21 +94,42 @@ func (w *workspace) Import(ctx context.Context, src, dir string) error {
 func (e *Executor) exportFile(ctx context.Context, ref gateway.Reference, st *fstypes.Stat, nodeID, rel, host string) error {
 	mtime := time.Unix(0, st.ModTime)
 	kept := filepath.Join(e.opts.StateDir, "exports", shortHash(nodeID+"\x00"+rel))
-	if fi, err := os.Stat(kept); err == nil && fi.Size() == st.Size && fi.ModTime().Equal(mtime) {
-		if err := copyFile(kept, host, os.FileMode(st.Mode).Perm(), mtime); err == nil {
+	perm := os.FileMode(st.Mode).Perm()
+	if fi, err := os.Stat(kept); err == nil && fi.Size() == st.Size && fi.ModTime().Equal(mtime) && fi.Mode().Perm() == perm {
+		if err := linkFile(kept, host); err == nil {
+			return nil
+		}
+		if err := copyFile(kept, host, perm, mtime); err == nil {
 			return nil
 		}
 	}
-	if err := readFileTo(ctx, ref, rel, st.Size, host, os.FileMode(st.Mode).Perm()); err != nil {
+	if err := readFileTo(ctx, ref, rel, st.Size, host, perm); err != nil {
 		return err
 	}
 	if err := os.Chtimes(host, mtime, mtime); err != nil {
 		return err
 	}
 	if os.MkdirAll(filepath.Dir(kept), 0o700) == nil {
-		_ = copyFile(host, kept, 0o600, mtime)
+		if linkFile(host, kept) != nil {
+			_ = copyFile(host, kept, perm, mtime)
+		}
 	}
 	return nil
+}
+
+// linkFile makes dst a hard link of src, through a temporary name. The
+// kept copies and the run records' files they serve are written once and
+// replaced, never written in place, so sharing their data is safe.
+func linkFile(src, dst string) error {
+	tmp := dst + ".tmp"
+	_ = os.Remove(tmp)
+	if err := os.Link(src, tmp); err != nil {
+		return err
+	}
+	err := os.Rename(tmp, dst)
+	// When dst is a link of src already, rename(2) leaves both names.
+	_ = os.Remove(tmp)
+	return err
 }
 
 // copyFile copies src to dst with the given mode and modification time,
