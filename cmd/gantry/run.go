@@ -86,8 +86,10 @@ event, its ref and the files changed since --base; --dry-run prints the plan
 and why each thing would not run.
 
 Each job runs in its own copy-on-write view of the repository (an overlay as
-root, a reflink clone on btrfs/XFS, else a copy: --workspace; the working
-tree is never changed), with a clean environment: the CI variables, the pipeline's env,
+root, a reflink clone on btrfs/XFS, else a copy: --workspace; without root,
+--workspace=overlay makes one in a user namespace, where sudo and renaming
+the repository's directories do not work; the working tree is never
+changed), with a clean environment: the CI variables, the pipeline's env,
 PATH, HOME and a few others, plus what --env passes. Secrets given with
 --secret or --secret-file are masked in every line of output.
 
