@@ -297,4 +297,4 @@ done
 echo
 echo "over bare, per job: (median - bare median) / jobs; it carries each run's fixed cost (start-up, listing the checkout), so it falls as jobs are added."
 echo "Peak RSS: /usr/bin/time's maximum resident set size, the largest single process of the run."
-[[ "$KEEP" == 1 ]] && echo && echo "logs: $WORK"
+if [[ "$KEEP" == 1 ]]; then echo; echo "logs: $WORK"; fi
