@@ -143,6 +143,19 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 				path = filepath.Join(dir, rel)
 			}
 		}
+		if w.ov.enters() {
+			// As starting it would fail here (chdir): nsenter fails later,
+			// with an exit code rather than an error.
+			if fi, err := os.Stat(w.ov.seen(dir)); err != nil || !fi.IsDir() {
+				var why error = syscall.ENOTDIR
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					why = pe.Err
+				}
+				serr = fmt.Errorf("exec %q: %w", name, &fs.PathError{Op: "chdir", Path: dir, Err: why})
+				return
+			}
+		}
 		if w.ov.enters() && strings.Contains(name, "/") {
 			// As starting it would fail here: nsenter fails later, with
 			// an exit code rather than an error.
