@@ -124,7 +124,11 @@ func (e *Executor) Warm(source string) {
 	ent := e.entry(snapshotKey{src, tmp, skip})
 	go func() {
 		defer cancel()
-		_, _ = e.snapshotOnce(ctx, ent, src, tmp, skip)
+		// A copy's (or clone's) listing of the tree too: the overlay's
+		// layer has made it already. (No snapshot: Close came first.)
+		if snap, err := e.snapshotOnce(ctx, ent, src, tmp, skip); err == nil && snap != nil && snap.strategy != Overlay {
+			_, _, _ = e.lists.list(ctx, src)
+		}
 	}()
 }
 
