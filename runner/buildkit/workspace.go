@@ -1105,11 +1105,23 @@ func inlineState(dir string, skip []secretFile, o *owner) (llb.RunOption, bool, 
 	if fa != nil {
 		st = st.File(fa, llb.WithCustomName("state"))
 	}
+	// The files are in the definition: their op's key is their content.
 	if root != "/" {
-		return llb.AddMount(stateDir, st, llb.SourcePath(root)), true, nil
+		return llb.AddMount(stateDir, st, llb.SourcePath(root), byChain), true, nil
 	}
-	return llb.AddMount(stateDir, st), true, nil
+	return llb.AddMount(stateDir, st, byChain), true, nil
 }
+
+// byChain keys a step by the key of what a mount's input was made by
+// rather than by its content (which BuildKit otherwise hashes for a
+// mount of a whole state): the chains it is used on start from content
+// (the repository's copy, file ops), and hashing the content means having
+// it, which on an engine that imported a step's result from a shared
+// cache means fetching and unpacking every layer of the workspace for a
+// step that is a hit, and on any engine reading the whole workspace once
+// a step. A step whose earlier step ran again and made the same files
+// misses the cache now, where it hit.
+var byChain = llb.ContentCache(llb.MountContentCacheOff)
 
 func mkdir(f *llb.FileAction, at string, perm os.FileMode, chown []llb.ChownOption) *llb.FileAction {
 	opts := []llb.MkdirOption{llb.WithParents(true), llb.WithCreatedTime(sentTime)}
@@ -1150,9 +1162,9 @@ func (w *workspace) workspaceMount(files llb.State) llb.RunOption {
 
 func dirMount(dest string, st llb.State, dir string) llb.RunOption {
 	if dir != "/" {
-		return llb.AddMount(dest, st, llb.SourcePath(dir))
+		return llb.AddMount(dest, st, llb.SourcePath(dir), byChain)
 	}
-	return llb.AddMount(dest, st)
+	return llb.AddMount(dest, st, byChain)
 }
 
 // recordMount is where a step's wrapper writes its record: an empty
