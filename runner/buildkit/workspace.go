@@ -560,15 +560,13 @@ func (w *workspace) exec(ctx context.Context, c runner.Command, act *actionRun) 
 			copied = true
 		}
 	}
-	switch {
-	case copyState == "":
-	case copied:
+	if copied {
 		stateRead.Go(func() {
 			if err := w.readState(ctx, record, rec("state"), "", sent, secretFiles, true); err != nil {
 				stateErr = fmt.Errorf("reading the step's state files: %w", err)
 			}
 		})
-	default:
+	} else if copyState != "" {
 		// The copy failed (no cp in the image): the state mount, as when
 		// secrets are in it.
 		stateRead.Go(readMount)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,35 +143,10 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 			}
 		}
 		if w.ov.enters() {
-			// As starting it would fail here (chdir): nsenter fails later,
-			// with an exit code rather than an error.
-			if fi, err := os.Stat(w.ov.seen(dir)); err != nil || !fi.IsDir() {
-				var why error = syscall.ENOTDIR
-				var pe *fs.PathError
-				if errors.As(err, &pe) {
-					why = pe.Err
-				}
-				serr = fmt.Errorf("exec %q: %w", name, &fs.PathError{Op: "chdir", Path: dir, Err: why})
+			cmd, serr = w.entered(ctx, c, name, path, dir)
+			if serr != nil {
 				return
 			}
-		}
-		if w.ov.enters() && strings.Contains(name, "/") {
-			// As starting it would fail here: nsenter fails later, with
-			// an exit code rather than an error.
-			if err := executable(w.ov.seen(absIn(dir, name))); err != nil {
-				serr = fmt.Errorf("exec %q: %w", name, &fs.PathError{Op: "fork/exec", Path: name, Err: err})
-				return
-			}
-		}
-		if w.ov.enters() {
-			// nsenter looks the program up again, in the job's PATH, so
-			// that it gets name as its argv[0]; with no PATH, the path.
-			prog := name
-			if !hasPath(c.Env) {
-				prog = path
-			}
-			argv := w.ov.enter(dir, append([]string{prog}, c.Argv[1:]...))
-			cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 		} else {
 			cmd = exec.CommandContext(ctx, path, c.Argv[1:]...)
 			cmd.Args[0] = name
@@ -258,12 +232,7 @@ func (w *workspace) Exec(ctx context.Context, c runner.Command) (int, error) {
 // lookPath finds the program name in env's PATH as a shell would: an empty
 // or relative entry is relative to dir.
 func lookPath(name string, env []string, dir string) (string, error) {
-	path, ok := "", false
-	for _, kv := range env {
-		if v, found := strings.CutPrefix(kv, "PATH="); found {
-			path, ok = v, true // the last one wins, as in exec.Cmd
-		}
-	}
+	path, ok := searchPath(env)
 	if !ok {
 		path = defaultPath
 	}
@@ -272,7 +241,7 @@ func lookPath(name string, env []string, dir string) (string, error) {
 			d = filepath.Join(dir, d)
 		}
 		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if executable(p) == nil {
 			return p, nil
 		}
 	}
@@ -317,6 +286,29 @@ func (w *workspace) Release(ctx context.Context) error {
 	return nil
 }
 
+// entered is the command that runs c in dir in an overlay's namespaces
+// through nsenter (an overlay without root; path is the program lookPath
+// found, seen from the namespace). What starting it here would refuse —
+// a missing directory, a program that cannot run — is refused before
+// nsenter starts, which would only exit non-zero.
+func (w *workspace) entered(ctx context.Context, c runner.Command, name, path, dir string) (*exec.Cmd, error) {
+	if err := statErr(w.ov.seen(dir), fs.FileInfo.IsDir, syscall.ENOTDIR); err != nil {
+		return nil, fmt.Errorf("exec %q: %w", name, &fs.PathError{Op: "chdir", Path: dir, Err: err})
+	}
+	// nsenter looks the program up again, in the job's PATH, so that it
+	// gets name as its argv[0]; with no PATH, the path.
+	prog := name
+	if strings.Contains(name, "/") {
+		if err := executable(w.ov.seen(absIn(dir, name))); err != nil {
+			return nil, fmt.Errorf("exec %q: %w", name, &fs.PathError{Op: "fork/exec", Path: name, Err: err})
+		}
+	} else if _, ok := searchPath(c.Env); !ok {
+		prog = path
+	}
+	argv := w.ov.enter(dir, append([]string{prog}, c.Argv[1:]...))
+	return exec.CommandContext(ctx, argv[0], argv[1:]...), nil
+}
+
 // absIn is p, relative to dir when it is relative.
 func absIn(dir, p string) string {
 	if filepath.IsAbs(p) {
@@ -328,23 +320,36 @@ func absIn(dir, p string) string {
 // executable is why the file at p cannot be executed, as execve says it
 // (ENOENT, EACCES); nil when it can.
 func executable(p string) error {
+	return statErr(p, func(fi fs.FileInfo) bool { return fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 }, syscall.EACCES)
+}
+
+// statErr is why p is not what ok wants, as a system call would say it:
+// the error of stat(2) (ENOENT, ...), else notOK; nil when it is.
+func statErr(p string, ok func(fs.FileInfo) bool, notOK syscall.Errno) error {
 	fi, err := os.Stat(p)
-	switch {
-	case err != nil:
+	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			return pe.Err
 		}
 		return err
-	case fi.IsDir() || fi.Mode()&0o111 == 0:
-		return syscall.EACCES
+	}
+	if !ok(fi) {
+		return notOK
 	}
 	return nil
 }
 
-// hasPath says whether env sets PATH.
-func hasPath(env []string) bool {
-	return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "PATH=") })
+// searchPath is the PATH of env (the last one, as in exec.Cmd), and
+// whether it has one.
+func searchPath(env []string) (string, bool) {
+	path, ok := "", false
+	for _, kv := range env {
+		if v, found := strings.CutPrefix(kv, "PATH="); found {
+			path, ok = v, true
+		}
+	}
+	return path, ok
 }
 
 // removeAll removes dir even when it holds directories without write
