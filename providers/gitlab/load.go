@@ -83,11 +83,6 @@ const (
 	maxIncludeDepth = 100
 )
 
-// config is a loaded, merged file: every include applied, keys in order.
-type config struct {
-	root *node
-}
-
 // loader reads a configuration and what it includes.
 type loader struct {
 	ctx   context.Context

@@ -61,8 +61,6 @@ type condParser struct {
 	i   int
 	tok token
 	err error
-	// prevOp is set after =~ and !~, where a / starts a regex.
-	prevOp string
 }
 
 func (p *condParser) errorf(format string, args ...any) error {

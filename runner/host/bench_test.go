@@ -14,13 +14,9 @@ import (
 	"github.com/gantry-ci/gantry/runner/host"
 )
 
-// benchSource makes a source of 1,000 small files in 30 directories; as a
-// git repository, with a few commits and a few untracked and ignored
-// files.
-func benchSource(b *testing.B, withGit bool) string {
-	return benchSourceN(b, withGit, 1000)
-}
-
+// benchSourceN makes a source of files small files in files/33
+// directories; as a git repository, with a few commits and a few
+// untracked and ignored files.
 func benchSourceN(b *testing.B, withGit bool, files int) string {
 	b.Helper()
 	src := filepath.Join(b.TempDir(), "repo")
