@@ -380,6 +380,17 @@ func (s *sharedSteps) add(n int, name, why string, refs []gateway.Reference, aft
 	s.steps++
 }
 
+// also adds ref, made from the layers after commit gen, to what is
+// shared, when the steps that made those layers are all shared (nothing
+// was committed since the last of them).
+func (s *sharedSteps) also(gen int, ref gateway.Reference) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed == "" && s.steps > 0 && s.after.gen == gen {
+		s.refs = append(s.refs, ref)
+	}
+}
+
 // exportCache ends the session's build with the shared steps as its
 // result, so that BuildKit exports their cache to the node's entries in
 // the --cache-to backends; what goes wrong is reported, and fails

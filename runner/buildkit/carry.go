@@ -30,7 +30,11 @@ import (
 // selection is the workspace's files that patterns select, at their
 // paths.
 func (w *workspace) selection(patterns []string) llb.State {
-	return llb.Scratch().File(llb.Copy(w.current().files, w.filesDir, "/", &llb.CopyInfo{
+	return w.selectionOf(w.current(), patterns)
+}
+
+func (w *workspace) selectionOf(l layers, patterns []string) llb.State {
+	return llb.Scratch().File(llb.Copy(l.files, w.filesDir, "/", &llb.CopyInfo{
 		CopyDirContentsOnly: true,
 		IncludePatterns:     patterns,
 		AllowWildcard:       true,
@@ -46,11 +50,16 @@ func (w *workspace) ListFiles(ctx context.Context, patterns []string) (fs.FS, er
 	if w.released {
 		return nil, errors.New("listing files of a released workspace")
 	}
-	sel := w.selection(patterns)
+	cur := w.current()
+	sel := w.selectionOf(cur, patterns)
 	ref, err := w.solve(ctx, sel)
 	if err != nil {
 		return nil, w.e.lost(err)
 	}
+	// Exported with the steps it selects from, an importing engine finds
+	// the selection itself and loads its files alone, not every layer of
+	// the workspace and a copy of them.
+	w.sharing.also(cur.gen, ref)
 	fsys := fstest.MapFS{}
 	if err := listTree(ctx, ref, "", fsys); err != nil {
 		return nil, w.e.lost(err)
