@@ -8,7 +8,8 @@
 #   -n RUNS  measured rounds (default 5, env BENCH_RUNS); each round makes a
 #            fresh repository and three fresh engines (their own state):
 #            C runs cold with no cache option, A runs cold and exports, B
-#            imports A's export and runs (then the same from the registry)
+#            imports A's export and runs (then the same from the registry),
+#            each run with gantry's state empty, B in a clone of its own
 # BENCH_KEEP=1 keeps the runs' logs (the directory is printed).
 # Needs root and the engine binaries of scripts/buildkit-up (run when
 # GANTRY_BUILDKITD is unset); the registry of scripts/registry-up is used
@@ -24,7 +25,7 @@ RUNS="${BENCH_RUNS:-5}"
 while getopts "n:h" opt; do
 	case "$opt" in
 	n) RUNS="$OPTARG" ;;
-	h) sed -n '2,19p' "$0"; exit 0 ;;
+	h) sed -n '2,20p' "$0"; exit 0 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -41,7 +42,6 @@ cleanup() {
 trap cleanup EXIT
 go build -o "$work/gantry" ./cmd/gantry
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
-export XDG_CACHE_HOME="$work/cache"
 
 # The pipeline of bench/buildkit.sh, taken from it so the two stay one.
 eval "$(sed -n '/^pipeline() {/,/^}/p' bench/buildkit.sh)"
@@ -75,7 +75,10 @@ stop_engines() {
 run() {
 	local label="$1" dir="$2"
 	shift 2
-	(cd "$dir" && BUILDKIT_HOST="$ENGINE" /usr/bin/time -f "%e %M" -o "$work/time" \
+	# Each run is another machine's: gantry's own state (the root
+	# filesystem's layout, kept copies of exported files) starts empty.
+	rm -rf "$work/xdg"
+	(cd "$dir" && XDG_CACHE_HOME="$work/xdg" BUILDKIT_HOST="$ENGINE" /usr/bin/time -f "%e %M" -o "$work/time" \
 		"$work/gantry" run --executor buildkit -P "default=rootfs://$GANTRY_TEST_ROOTFS" "$@" .github/workflows/ci.yml >"$work/$label.log" 2>&1) || {
 		echo "gantry run ($label) failed; its output:" >&2
 		tail -30 "$work/$label.log" >&2
@@ -100,6 +103,8 @@ run() {
 for round in $(seq 1 "$RUNS"); do
 	repo="$work/repo-$round"
 	pipeline "$repo"
+	remote=https://github.com/acme/bench.git
+	git -C "$repo" remote add origin "$remote"
 	engine "cold-$round"
 	run cold "$repo"
 	engine "export-$round"
@@ -113,9 +118,15 @@ for round in $(seq 1 "$RUNS"); do
 	fi
 	for kind in "${kinds[@]}"; do
 		engine "import-$kind-$round"
+		# and its own checkout of the repository
+		clone="$work/clone-$kind-$round"
+		git clone -q "$repo" "$clone"
+		# with the repository's remote: the run's github context comes
+		# from it (GITHUB_REPOSITORY), and another is another input
+		git -C "$clone" remote set-url origin "$remote"
 		case "$kind" in
-		local) run import-local "$repo" --progress rawjson --cache-from "type=local,src=$work/cache-$round" ;;
-		registry) run import-registry "$repo" --progress rawjson --cache-from "type=registry,ref=$GANTRY_TEST_REGISTRY/bench/shared-$round" ;;
+		local) run import-local "$clone" --progress rawjson --cache-from "type=local,src=$work/cache-$round" ;;
+		registry) run import-registry "$clone" --progress rawjson --cache-from "type=registry,ref=$GANTRY_TEST_REGISTRY/bench/shared-$round" ;;
 		esac
 	done
 	echo "== round $round/$RUNS done" >&2
