@@ -176,6 +176,14 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Setenv(args[0], startBuildkitd(ts))
 			},
+			// s3 VAR DIR: an S3 server of the script's own (see startS3),
+			// its bucket "gantry" kept under DIR, its URL in VAR.
+			"s3": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: s3 VAR DIR")
+				}
+				ts.Setenv(args[0], startS3(ts, ts.MkAbs(args[1])))
+			},
 			// grepblobs DIR TEXT: some file under DIR holds TEXT, read
 			// through gzip or zstd when it is compressed (cache blobs, registry
 			// storage); with !, none does.
