@@ -2,13 +2,15 @@
 # bench/buildkit-shared.sh — results shared between engines: a cold run on a
 # fresh engine, against the first run on another fresh engine that imports
 # what a third one exported (--cache-to / --cache-from), through a local
-# directory and, when the test registry runs, through it.
+# directory, an S3 bucket (bench/s3server, on 127.0.0.1) and, when the
+# test registry runs, through it.
 #
 # Usage: bash bench/buildkit-shared.sh [-n RUNS]
 #   -n RUNS  measured rounds (default 5, env BENCH_RUNS); each round makes a
 #            fresh repository and three fresh engines (their own state):
 #            C runs cold with no cache option, A runs cold and exports, B
-#            imports A's export and runs (then the same from the registry),
+#            imports A's export and runs (then the same from S3 and the
+#            registry),
 #            each run with gantry's state empty, B in a clone of its own
 # BENCH_KEEP=1 keeps the runs' logs (the directory is printed).
 # Needs root and the engine binaries of scripts/buildkit-up (run when
@@ -25,7 +27,7 @@ RUNS="${BENCH_RUNS:-5}"
 while getopts "n:h" opt; do
 	case "$opt" in
 	n) RUNS="$OPTARG" ;;
-	h) sed -n '2,20p' "$0"; exit 0 ;;
+	h) sed -n '2,22p' "$0"; exit 0 ;;
 	*) exit 2 ;;
 	esac
 done
@@ -41,6 +43,13 @@ cleanup() {
 }
 trap cleanup EXIT
 go build -o "$work/gantry" ./cmd/gantry
+# An S3 bucket on 127.0.0.1 (bench/s3server), the third backend.
+go build -o "$work/s3server" ./bench/s3server
+"$work/s3server" "$work/s3" gantry >"$work/s3.url" &
+engines+=("$!")
+s3pid=$!
+for _ in $(seq 1 50); do [[ -s "$work/s3.url" ]] && break; sleep 0.1; done
+s3="type=s3,bucket=gantry,region=us-east-1,endpoint_url=$(cat "$work/s3.url"),use_path_style=true,access_key_id=bench,secret_access_key=bench"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
 
 # The pipeline of bench/buildkit.sh, taken from it so the two stay one.
@@ -64,9 +73,13 @@ engine() {
 
 # stop_engines stops the engines started so far and removes their state.
 stop_engines() {
-	for pid in "${engines[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${engines[@]}"; do wait "$pid" 2>/dev/null || true; done
-	engines=()
+	for pid in "${engines[@]}"; do
+		[[ "$pid" == "$s3pid" ]] || kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${engines[@]}"; do
+		[[ "$pid" == "$s3pid" ]] || wait "$pid" 2>/dev/null || true
+	done
+	engines=("$s3pid")
 	rm -rf "$work"/engine-*
 }
 
@@ -108,14 +121,14 @@ for round in $(seq 1 "$RUNS"); do
 	engine "cold-$round"
 	run cold "$repo"
 	engine "export-$round"
-	run export "$repo" --cache-to "type=local,dest=$work/cache-$round,mode=max" \
+	run export "$repo" --cache-to "type=local,dest=$work/cache-$round,mode=max" --cache-to "$s3,name=shared-$round,mode=max" \
 		${GANTRY_TEST_REGISTRY:+--cache-to "type=registry,ref=$GANTRY_TEST_REGISTRY/bench/shared-$round,mode=max"}
 	# The two imports take turns going first: the run right after the
 	# export finds the machine's page cache and disk busiest.
-	kinds=(local)
-	if [[ -n "${GANTRY_TEST_REGISTRY:-}" ]]; then
-		if ((round % 2)); then kinds=(local registry); else kinds=(registry local); fi
-	fi
+	kinds=(local s3)
+	[[ -n "${GANTRY_TEST_REGISTRY:-}" ]] && kinds+=(registry)
+	# rotated a place each round
+	for ((i = 0; i < round % ${#kinds[@]}; i++)); do kinds=("${kinds[@]:1}" "${kinds[0]}"); done
 	for kind in "${kinds[@]}"; do
 		engine "import-$kind-$round"
 		# and its own checkout of the repository
@@ -127,6 +140,7 @@ for round in $(seq 1 "$RUNS"); do
 		case "$kind" in
 		local) run import-local "$clone" --progress rawjson --cache-from "type=local,src=$work/cache-$round" ;;
 		registry) run import-registry "$clone" --progress rawjson --cache-from "type=registry,ref=$GANTRY_TEST_REGISTRY/bench/shared-$round" ;;
+		s3) run import-s3 "$clone" --progress rawjson --cache-from "$s3,name=shared-$round" ;;
 		esac
 	done
 	echo "== round $round/$RUNS done" >&2
@@ -140,13 +154,13 @@ echo "| run | wall (s) | range (s) | peak RSS (MB) |"
 echo "|---|---:|---:|---:|"
 echo "| cold, no cache option (engine C) | $cold | $(spread "$work/cold") | $(median_of "$work/cold.rss") |"
 echo "| cold, exporting to the caches (engine A) | $(median_of "$work/export") | $(spread "$work/export") | $(median_of "$work/export.rss") |"
-for kind in local registry; do
+for kind in local s3 registry; do
 	[[ -s "$work/import-$kind" ]] || continue
 	t=$(median_of "$work/import-$kind")
 	echo "| first run importing A's $kind cache (engine B) | $t | $(spread "$work/import-$kind") | $(median_of "$work/import-$kind.rss") |"
 done
 echo
-for kind in local registry; do
+for kind in local s3 registry; do
 	[[ -s "$work/import-$kind" ]] || continue
 	t=$(median_of "$work/import-$kind")
 	verdict="met"
