@@ -6,6 +6,7 @@ import (
 
 	"github.com/gantry-ci/gantry/dag"
 	"github.com/gantry-ci/gantry/diag"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
 )
 
 func TestParseCacheOption(t *testing.T) {
@@ -102,5 +103,32 @@ func TestNodeCacheKey(t *testing.T) {
 	}
 	if err := checkCaches([]CacheOption{{Type: "local"}, {Type: "registry"}, {Type: "local"}}); err == nil {
 		t.Error("two local exports were taken")
+	}
+}
+
+// An upload's selection is shared only when it was made right after a
+// shared step, while sharing is open.
+func TestSharedStepsAlso(t *testing.T) {
+	var s sharedSteps
+	var sel gateway.Reference // what is kept is counted, not read
+	s.also(0, sel)
+	if len(s.refs) != 0 {
+		t.Fatalf("a selection before any shared step was kept")
+	}
+	s.add(1, "[build] #1", "", nil, layers{gen: 1})
+	s.also(1, sel)
+	if len(s.refs) != 1 {
+		t.Fatalf("the selection right after a shared step: %d refs kept, want 1", len(s.refs))
+	}
+	// Something was committed since the step (a download into the
+	// workspace): gen 2 is no shared step's.
+	s.also(2, sel)
+	if len(s.refs) != 1 {
+		t.Fatalf("a selection after an unshared commit was kept")
+	}
+	s.add(2, "[build] #2", "it was given a secret", nil, layers{gen: 3})
+	s.also(1, sel)
+	if len(s.refs) != 1 {
+		t.Fatalf("a selection was kept after sharing ended")
 	}
 }
