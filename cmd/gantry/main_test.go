@@ -101,7 +101,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GANTRY_TEST_ROOTFS", os.Getenv("GANTRY_TEST_ROOTFS"))
 			env.Setenv("GANTRY_TEST_DEBIAN_ROOTFS", os.Getenv("GANTRY_TEST_DEBIAN_ROOTFS"))
 			// The registries scripts/registry-up starts.
-			for _, k := range []string{"GANTRY_TEST_REGISTRY", "GANTRY_TEST_AUTH_REGISTRY", "GANTRY_TEST_REGISTRY_USER", "GANTRY_TEST_REGISTRY_PASSWORD", "GANTRY_TEST_DOCKER_CONFIG", "GANTRY_TEST_REGISTRY_DIR", "GANTRY_BUILDCTL", "GANTRY_BUILDKITD"} {
+			for _, k := range []string{"GANTRY_TEST_REGISTRY", "GANTRY_TEST_AUTH_REGISTRY", "GANTRY_TEST_REGISTRY_USER", "GANTRY_TEST_REGISTRY_PASSWORD", "GANTRY_TEST_DOCKER_CONFIG", "GANTRY_TEST_REGISTRY_DIR", "GANTRY_BUILDCTL", "GANTRY_BUILDKITD", "GANTRY_AZURITE"} {
 				env.Setenv(k, os.Getenv(k))
 			}
 			env.Setenv("FAKE_GITHUB_API", api.URL+"/")
@@ -119,6 +119,15 @@ func TestScripts(t *testing.T) {
 			}
 			if cond == "nodes" {
 				return nodeMirror != "", nil
+			}
+			if cond == "azurite" {
+				if os.Getenv("GANTRY_AZURITE") != "" {
+					return true, nil
+				}
+				if os.Getenv("GANTRY_REQUIRE_AZURITE") != "" {
+					return false, errors.New("GANTRY_REQUIRE_AZURITE is set but GANTRY_AZURITE is not")
+				}
+				return false, nil
 			}
 			if cond == "registry" {
 				if os.Getenv("GANTRY_TEST_REGISTRY") != "" && os.Getenv("GANTRY_BUILDCTL") != "" {
@@ -183,6 +192,15 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("usage: s3 VAR DIR")
 				}
 				ts.Setenv(args[0], startS3(ts, ts.MkAbs(args[1])))
+			},
+			// azurite VAR DIR: Azure's storage emulator's blob service
+			// ($GANTRY_AZURITE, see startAzurite), its data under DIR, the
+			// emulator account's URL in VAR.
+			"azurite": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: azurite VAR DIR")
+				}
+				ts.Setenv(args[0], startAzurite(ts, ts.MkAbs(args[1])))
 			},
 			// grepblobs DIR TEXT: some file under DIR holds TEXT, read
 			// through gzip or zstd when it is compressed (cache blobs, registry
