@@ -36,6 +36,9 @@ type engineFlags struct {
 	// pipelines are the run's, whose run: settings give the caches when
 	// neither the flags nor the environment do.
 	pipelines []*dag.Pipeline
+	// cacheSecrets are the credentials the cache options carry, which
+	// connect finds: the run masks them.
+	cacheSecrets []string
 }
 
 func (f *engineFlags) register(cmd *cobra.Command) {
@@ -82,6 +85,9 @@ func (f *engineFlags) connect(ctx context.Context, choice string, progress io.Wr
 	exports, err := parseCaches("--cache-to", f.CacheTo, "GANTRY_CACHE_TO", f.dagCaches(true), true)
 	if err != nil {
 		return nil, "", err
+	}
+	for _, o := range append(slices.Clone(imports), exports...) {
+		f.cacheSecrets = append(f.cacheSecrets, o.Secrets()...)
 	}
 	addr := f.addr()
 	if choice == "auto" && addr == "" && !defaultDaemon() {

@@ -323,6 +323,9 @@ func runRun(ctx context.Context, io *IO, opts *runOptions) error {
 		if err != nil {
 			return err
 		}
+		for _, v := range opts.Engine.cacheSecrets {
+			masker.Add(v)
+		}
 		if bk != nil {
 			defer bk.Close()
 			executor = bk

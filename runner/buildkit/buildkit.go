@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/buildkit/client"
@@ -105,6 +106,10 @@ type Executor struct {
 	// without waiting, and fails the export of a node that ends while
 	// another one's is being written.
 	localExport sync.Mutex
+	// exportsOff is set once the daemon could not set up the cache
+	// exports: the nodes after that export nothing rather than each
+	// waiting for the same refusal (see prepare).
+	exportsOff atomic.Bool
 
 	// spares are sessions opened ahead for the next nodes; filling counts
 	// those being opened (see session).

@@ -169,6 +169,40 @@ func (o *CacheOption) githubEnv() error {
 	return nil
 }
 
+// Secrets are the option's secret credentials, for the run's masker: a
+// daemon's error may quote what it was given. Not the access key's id,
+// which AWS does not hold secret and errors name (String still hides it).
+func (o CacheOption) Secrets() []string {
+	var out []string
+	for _, k := range secretAttrs {
+		if v := o.Attrs[k]; v != "" && k != "access_key_id" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// importFailed is the start of the name BuildKit gives the vertex of a
+// cache import; one that ends with an error imported nothing.
+const importFailed = "importing cache manifest from "
+
+// briefError is a daemon's error in one line: the cloud SDKs' errors run
+// over many, framed by rules of dashes and followed by the response body.
+func briefError(msg string) string {
+	var parts []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "<") {
+			break
+		}
+		if l == "" || strings.Trim(l, "-") == "" {
+			continue
+		}
+		parts = append(parts, l)
+	}
+	return strings.Join(parts, "; ")
+}
+
 // secretAttrs are the attributes of a cache option that hold
 // credentials, left out of what String writes.
 var secretAttrs = []string{"token", "ghtoken", "secret_access_key", "session_token", "access_key_id"}
@@ -263,29 +297,28 @@ func (o CacheOption) forNode(key string) CacheOption {
 
 // nodeCaches are the cache imports and exports of one node's session.
 type nodeCaches struct {
+	node             string // the node's id, for its notices
 	imports, exports []client.CacheOptionsEntry
 	// solve are the imports each solve in the session names (the
 	// daemon reads a gateway solve's own, not the session's).
 	solve []gateway.CacheOptionsEntry
-	// skipped says which imports had nothing for the node yet.
-	skipped []string
 }
 
-// cachesFor are the node's cache imports and exports. A local import
-// with no entry for the node yet (a first run) is left out, as the
-// client would leave it out with a warning.
-func (e *Executor) cachesFor(n *dag.Node) *nodeCaches {
+// cachesFor are the node's cache imports and exports (nil: none). A local
+// import with no entry for the node yet (a first run) is left out, as
+// the client would leave it out with a warning, and named in skipped.
+func (e *Executor) cachesFor(n *dag.Node) (caches *nodeCaches, skipped []string) {
 	if len(e.opts.CacheImports) == 0 && len(e.opts.CacheExports) == 0 {
-		return nil
+		return nil, nil
 	}
 	key := nodeCacheKey(n)
-	c := &nodeCaches{}
+	c := &nodeCaches{node: n.ID}
 	for _, o := range e.opts.CacheImports {
 		o = o.forNode(key)
 		if o.Type == "local" && o.Attrs["digest"] == "" {
 			desc, err := ociindex.NewStoreIndex(o.Attrs["src"]).Get(o.Attrs["tag"])
 			if err != nil || desc == nil {
-				c.skipped = append(c.skipped, o.String())
+				skipped = append(skipped, o.String())
 				continue
 			}
 			o.Attrs["digest"] = desc.Digest.String()
@@ -293,9 +326,14 @@ func (e *Executor) cachesFor(n *dag.Node) *nodeCaches {
 		c.imports = append(c.imports, client.CacheOptionsEntry{Type: o.Type, Attrs: o.Attrs})
 		c.solve = append(c.solve, gateway.CacheOptionsEntry{Type: o.Type, Attrs: o.Attrs})
 	}
-	for _, o := range e.opts.CacheExports {
-		o = o.forNode(key)
-		c.exports = append(c.exports, client.CacheOptionsEntry{Type: o.Type, Attrs: o.Attrs})
+	if !e.exportsOff.Load() {
+		for _, o := range e.opts.CacheExports {
+			o = o.forNode(key)
+			c.exports = append(c.exports, client.CacheOptionsEntry{Type: o.Type, Attrs: o.Attrs})
+		}
+	}
+	if len(c.imports) == 0 && len(c.exports) == 0 {
+		return nil, skipped
 	}
 	// The client writes the manifest of the last exporter's response into
 	// a local export's index.json (BuildKit v0.34.2 merges the exporters'
@@ -304,7 +342,7 @@ func (e *Executor) cachesFor(n *dag.Node) *nodeCaches {
 	slices.SortStableFunc(c.exports, func(a, b client.CacheOptionsEntry) int {
 		return cmp.Compare(boolInt(a.Type == "local"), boolInt(b.Type == "local"))
 	})
-	return c
+	return c, skipped
 }
 
 func boolInt(b bool) int {
@@ -339,6 +377,16 @@ func (c *nodeCaches) exportsLocal() bool {
 }
 
 // describe lists the exports for messages, credentials left out.
+// withoutExports is c with its imports alone (nil when it has none).
+func (c *nodeCaches) withoutExports() *nodeCaches {
+	if c == nil || len(c.imports) == 0 {
+		return nil
+	}
+	out := *c
+	out.exports = nil
+	return &out
+}
+
 func (c *nodeCaches) describe() string {
 	var out []string
 	for _, e := range c.exports {

@@ -132,3 +132,33 @@ func TestSharedStepsAlso(t *testing.T) {
 		t.Fatalf("a selection was kept after sharing ended")
 	}
 }
+
+func TestBriefError(t *testing.T) {
+	azure := "failed to configure azblob cache exporter: failed to get properties of cache container buildkit-cache: GET http://127.0.0.1:1/devstoreaccount1/buildkit-cache\n" +
+		"--------------------------------------------------------------------------------\n" +
+		"RESPONSE 403: 403 Server failed to authenticate the request.\n" +
+		"ERROR CODE: AuthorizationFailure\n" +
+		"--------------------------------------------------------------------------------\n" +
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AuthorizationFailure</Code></Error>\n"
+	want := "failed to configure azblob cache exporter: failed to get properties of cache container buildkit-cache: GET http://127.0.0.1:1/devstoreaccount1/buildkit-cache; RESPONSE 403: 403 Server failed to authenticate the request.; ERROR CODE: AuthorizationFailure"
+	if got := briefError(azure); got != want {
+		t.Errorf("briefError:\n got %q\nwant %q", got, want)
+	}
+	if got := briefError("not found"); got != "not found" {
+		t.Errorf("one line: %q", got)
+	}
+}
+
+func TestCacheOptionSecrets(t *testing.T) {
+	o, err := ParseCacheOption("type=s3,bucket=b,region=r,access_key_id=AKIDEXAMPLE,secret_access_key=s3cr3t,session_token=tok3n", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(o.Secrets(), " ")
+	if got != "s3cr3t tok3n" {
+		t.Errorf("Secrets: %q, want the secret key and the session token (not the key's id)", got)
+	}
+	if s := o.String(); strings.Contains(s, "s3cr3t") || strings.Contains(s, "tok3n") || strings.Contains(s, "AKIDEXAMPLE") {
+		t.Errorf("String shows a credential: %s", s)
+	}
+}

@@ -46,6 +46,8 @@ type buildSession struct {
 	mu      sync.Mutex
 	names   map[digest.Digest]string
 	streams map[string]*stream
+	// importErrs are the cache imports whose failure was reported.
+	importErrs map[string]bool
 }
 
 // stream is where a running step's output goes, and how much of it went.
@@ -223,6 +225,17 @@ func (s *buildSession) route(e *Executor, status chan *client.SolveStatus) {
 				s.names = map[digest.Digest]string{}
 			}
 			s.names[v.Digest] = v.Name
+			// BuildKit goes on without a cache it could not import, and
+			// says so only in the vertex: a notice, once a cache.
+			if s.remote != nil && v.Error != "" && strings.HasPrefix(v.Name, importFailed) {
+				if s.importErrs == nil {
+					s.importErrs = map[string]bool{}
+				}
+				if !s.importErrs[v.Name] {
+					s.importErrs[v.Name] = true
+					e.notice(s.remote.node, "cache: nothing imported from %s: %s", strings.TrimPrefix(v.Name, importFailed), briefError(v.Error))
+				}
+			}
 		}
 		s.mu.Unlock()
 		for _, l := range st.Logs {

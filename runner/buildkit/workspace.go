@@ -168,8 +168,23 @@ func (e *Executor) prepare(ctx context.Context, n *dag.Node, spec runner.Workspa
 			}
 		}
 	}
-	caches := e.cachesFor(n)
+	caches, skipped := e.cachesFor(n)
+	for _, o := range skipped {
+		e.notice(n.ID, "cache: nothing imported from %s: it has no entry for this job yet (a first run?)", o)
+	}
 	s, err := e.session(ctx, stores, caches)
+	if err != nil && caches.exporting() && ctx.Err() == nil {
+		// The daemon sets a session's cache exporters up as it opens it:
+		// one it cannot (a refused key, a missing bucket) would fail the
+		// job, where a failed export is a notice, the results standing.
+		// When the session opens without them, they were the trouble.
+		var again error
+		if s, again = e.session(ctx, stores, caches.withoutExports()); again == nil {
+			e.exportsOff.Store(true)
+			e.notice(n.ID, "cache: nothing exported in this run: the daemon could not set up the export to %s: %s", caches.describe(), briefError(err.Error()))
+			err = nil
+		}
+	}
 	if err != nil {
 		return nil, e.lost(fmt.Errorf("buildkit session for %s: %w", n.ID, err))
 	}
