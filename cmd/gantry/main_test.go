@@ -252,17 +252,7 @@ func startBuildkitd(ts *testscript.TestScript) string {
 	// finds them.
 	cmd.Env = append(os.Environ(), "BUILDKIT_STEP_LOG_MAX_SIZE=-1", "BUILDKIT_STEP_LOG_MAX_SPEED=-1", "TMPDIR="+dir)
 	cmd.Stdout, cmd.Stderr = log, log
-	ts.Check(cmd.Start())
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	ts.Defer(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
+	startUntilEnd(ts, cmd, 20*time.Second, func() {
 		log.Close()
 		// A daemon that had to be killed leaves its containers' mounts.
 		if err := mounts.DetachUnder(dir); err != nil {
@@ -281,6 +271,26 @@ func startBuildkitd(ts *testscript.TestScript) string {
 	data, _ := os.ReadFile(filepath.Join(dir, "buildkitd.log"))
 	ts.Fatalf("buildkitd did not start:\n%s", data)
 	return ""
+}
+
+// startUntilEnd starts a server of the script's, which it stops when the
+// script ends (SIGTERM, then after grace SIGKILL) before calling
+// cleanup. The returned channel is closed when the server exits.
+func startUntilEnd(ts *testscript.TestScript, cmd *exec.Cmd, grace time.Duration, cleanup func()) <-chan struct{} {
+	ts.Check(cmd.Start())
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	ts.Defer(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(grace):
+			cmd.Process.Kill()
+			<-exited
+		}
+		cleanup()
+	})
+	return exited
 }
 
 // grepBlobs is the first file under dir that holds text (gzip-compressed

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gantry-ci/gantry/internal/s3fake"
@@ -44,19 +43,7 @@ func startAzurite(ts *testscript.TestScript, dir string) string {
 	addr := make(chan string, 1)
 	cmd.Stdout = io.MultiWriter(log, &watchWriter{re: azuriteListens, found: addr})
 	cmd.Stderr = log
-	ts.Check(cmd.Start())
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	ts.Defer(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		log.Close()
-	})
+	exited := startUntilEnd(ts, cmd, 10*time.Second, func() { log.Close() })
 	select {
 	case a := <-addr:
 		return a + "/devstoreaccount1"

@@ -111,25 +111,25 @@ func TestNodeCacheKey(t *testing.T) {
 func TestSharedStepsAlso(t *testing.T) {
 	var s sharedSteps
 	var sel gateway.Reference // what is kept is counted, not read
-	s.also(0, sel)
-	if len(s.refs) != 0 {
-		t.Fatalf("a selection before any shared step was kept")
-	}
-	s.add(1, "[build] #1", "", nil, layers{gen: 1})
-	s.also(1, sel)
-	if len(s.refs) != 1 {
-		t.Fatalf("the selection right after a shared step: %d refs kept, want 1", len(s.refs))
-	}
-	// Something was committed since the step (a download into the
-	// workspace): gen 2 is no shared step's.
-	s.also(2, sel)
-	if len(s.refs) != 1 {
-		t.Fatalf("a selection after an unshared commit was kept")
-	}
-	s.add(2, "[build] #2", "it was given a secret", nil, layers{gen: 3})
-	s.also(1, sel)
-	if len(s.refs) != 1 {
-		t.Fatalf("a selection was kept after sharing ended")
+	for _, c := range []struct {
+		what string
+		step func()
+		gen  int // the selection's
+		kept int
+	}{
+		{what: "before any shared step", gen: 0, kept: 0},
+		{what: "right after a shared step", step: func() { s.add(1, "[build] #1", "", nil, layers{gen: 1}) }, gen: 1, kept: 1},
+		// gen 2 is no shared step's: a download into the workspace
+		{what: "after an unshared commit", gen: 2, kept: 1},
+		{what: "after sharing ended", step: func() { s.add(2, "[build] #2", "it was given a secret", nil, layers{gen: 3}) }, gen: 1, kept: 1},
+	} {
+		if c.step != nil {
+			c.step()
+		}
+		s.also(c.gen, sel)
+		if len(s.refs) != c.kept {
+			t.Fatalf("a selection %s: %d refs kept, want %d", c.what, len(s.refs), c.kept)
+		}
 	}
 }
 
