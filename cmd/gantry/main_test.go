@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-ci/gantry/internal/ghcachefake"
 	"github.com/gantry-ci/gantry/internal/gitlabfake"
 	"github.com/gantry-ci/gantry/internal/mounts"
 	"github.com/gantry-ci/gantry/internal/ocilayout"
@@ -88,6 +89,8 @@ func TestScripts(t *testing.T) {
 	gl := fakeGitLab(t)
 	goproxy, gosumdb := toolchainDist(t)
 	nodeMirror := nodeDist(t)
+	gha := ghcachefake.New()
+	t.Cleanup(gha.Close)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -105,6 +108,9 @@ func TestScripts(t *testing.T) {
 				env.Setenv(k, os.Getenv(k))
 			}
 			env.Setenv("FAKE_GITHUB_API", api.URL+"/")
+			// GitHub Actions' cache service, as a job's environment names it.
+			env.Setenv("FAKE_ACTIONS_RESULTS_URL", gha.ResultsURL())
+			env.Setenv("FAKE_ACTIONS_RUNTIME_TOKEN", gha.Token)
 			env.Setenv("FAKE_GITLAB", gl.URL("gitlab.example.org"))
 			env.Setenv("FAKE_GITLAB_COM", gl.URL("gitlab.com"))
 			// Go toolchains for setup-go, from the module cache.
@@ -201,6 +207,28 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("usage: azurite VAR DIR")
 				}
 				ts.Setenv(args[0], startAzurite(ts, ts.MkAbs(args[1])))
+			},
+			// grepgha TEXT: some entry of the fake GitHub cache service
+			// holds TEXT (read through gzip or zstd); with !, none does.
+			"grepgha": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: grepgha TEXT")
+				}
+				blobs := gha.Blobs()
+				n := 0
+				for _, b := range blobs {
+					if holds(ts, b, args[0]) {
+						n++
+					}
+				}
+				switch {
+				case len(blobs) == 0:
+					ts.Fatalf("the cache service holds no entry")
+				case neg && n > 0:
+					ts.Fatalf("%d of the %d entries hold %q", n, len(blobs), args[0])
+				case !neg && n == 0:
+					ts.Fatalf("none of the %d entries holds %q", len(blobs), args[0])
+				}
 			},
 			// grepblobs DIR TEXT: some file under DIR holds TEXT, read
 			// through gzip or zstd when it is compressed (cache blobs, registry
@@ -305,26 +333,32 @@ func grepBlobs(ts *testscript.TestScript, dir, text string) (found string, n int
 			return err
 		}
 		n++
-		if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
-			if plain, err := io.ReadAll(zr); err == nil {
-				data = plain
-			}
-		} else if bytes.HasPrefix(data, zstdMagic) {
-			zr, err := zstd.NewReader(nil)
-			ts.Check(err)
-			plain, err := zr.DecodeAll(data, nil)
-			zr.Close()
-			if err == nil {
-				data = plain
-			}
-		}
-		if bytes.Contains(data, []byte(text)) {
+		if holds(ts, data, text) {
 			found = p
 		}
 		return nil
 	})
 	ts.Check(err)
 	return found, n
+}
+
+// holds says whether data holds text, read through gzip or zstd when it
+// is compressed.
+func holds(ts *testscript.TestScript, data []byte, text string) bool {
+	if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
+		if plain, err := io.ReadAll(zr); err == nil {
+			data = plain
+		}
+	} else if bytes.HasPrefix(data, zstdMagic) {
+		zr, err := zstd.NewReader(nil)
+		ts.Check(err)
+		plain, err := zr.DecodeAll(data, nil)
+		zr.Close()
+		if err == nil {
+			data = plain
+		}
+	}
+	return bytes.Contains(data, []byte(text))
 }
 
 // zstdMagic starts a zstd frame (the cache's layers gantry exports).
