@@ -49,7 +49,7 @@ go build -o "$work/s3server" ./bench/s3server
 engines+=("$!")
 s3pid=$!
 for _ in $(seq 1 50); do [[ -s "$work/s3.url" ]] && break; sleep 0.1; done
-s3="type=s3,bucket=gantry,region=us-east-1,endpoint_url=$(cat "$work/s3.url"),use_path_style=true,access_key_id=bench,secret_access_key=bench"
+s3="type=s3,bucket=gantry,region=us-east-1,endpoint_url=$(cat "$work/s3.url"),use_path_style=true,access_key_id=gantry-bench,secret_access_key=gantry-bench-s3-secret-7f3c"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
 
 # The pipeline of bench/buildkit.sh, taken from it so the two stay one.
