@@ -182,9 +182,9 @@ func (o CacheOption) Secrets() []string {
 	return out
 }
 
-// importFailed is the start of the name BuildKit gives the vertex of a
-// cache import; one that ends with an error imported nothing.
-const importFailed = "importing cache manifest from "
+// importVertexPrefix starts the name BuildKit gives a cache import's
+// vertex; one that ends with an error imported nothing.
+const importVertexPrefix = "importing cache manifest from "
 
 // briefError is a daemon's error in one line: the cloud SDKs' errors run
 // over many, framed by rules of dashes and followed by the response body.

@@ -227,13 +227,13 @@ func (s *buildSession) route(e *Executor, status chan *client.SolveStatus) {
 			s.names[v.Digest] = v.Name
 			// BuildKit goes on without a cache it could not import, and
 			// says so only in the vertex: a notice, once a cache.
-			if s.remote != nil && v.Error != "" && strings.HasPrefix(v.Name, importFailed) {
+			if s.remote != nil && v.Error != "" && strings.HasPrefix(v.Name, importVertexPrefix) {
 				if s.importErrs == nil {
 					s.importErrs = map[string]bool{}
 				}
 				if !s.importErrs[v.Name] {
 					s.importErrs[v.Name] = true
-					e.notice(s.remote.node, "cache: nothing imported from %s: %s", strings.TrimPrefix(v.Name, importFailed), briefError(v.Error))
+					e.notice(s.remote.node, "cache: nothing imported from %s: %s", strings.TrimPrefix(v.Name, importVertexPrefix), briefError(v.Error))
 				}
 			}
 		}
