@@ -7,7 +7,7 @@
 // downloads use (Put Block, Put Block List, Put Blob, Get Blob with a
 // range). It checks the runtime token and the URLs' signatures, applies
 // GitHub's key rules (an exact key, else the newest entry a restore key
-// prefixes; an entry is immutable), and records the calls for the test.
+// prefixes; an entry is immutable), and shows the test what it stored.
 package ghcachefake
 
 import (
@@ -38,7 +38,6 @@ type Server struct {
 	sig     string
 	entries map[string]*entry // by key and version
 	blocks  map[string][]byte // uncommitted blocks, by blob and block id
-	calls   []string
 }
 
 type entry struct {
@@ -62,13 +61,6 @@ func New() *Server {
 
 // ResultsURL is what a job's ACTIONS_RESULTS_URL says.
 func (s *Server) ResultsURL() string { return s.URL + "/" }
-
-// Calls are the Twirp methods called so far, with the key each named.
-func (s *Server) Calls() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
 
 // Keys are the finalized entries' keys.
 func (s *Server) Keys() []string {
@@ -115,7 +107,6 @@ func (s *Server) twirp(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, method+" "+req.Key)
 	id := req.Key + "\x00" + req.Version
 	switch method {
 	case "CreateCacheEntry":

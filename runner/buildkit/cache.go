@@ -174,8 +174,8 @@ func (o *CacheOption) githubEnv() error {
 // which AWS does not hold secret and errors name (String still hides it).
 func (o CacheOption) Secrets() []string {
 	var out []string
-	for _, k := range secretAttrs {
-		if v := o.Attrs[k]; v != "" && k != "access_key_id" {
+	for _, k := range maskedAttrs {
+		if v := o.Attrs[k]; v != "" {
 			out = append(out, v)
 		}
 	}
@@ -203,9 +203,12 @@ func briefError(msg string) string {
 	return strings.Join(parts, "; ")
 }
 
-// secretAttrs are the attributes of a cache option that hold
-// credentials, left out of what String writes.
-var secretAttrs = []string{"token", "ghtoken", "secret_access_key", "session_token", "access_key_id"}
+// maskedAttrs are the attributes of a cache option that hold secret
+// credentials; secretAttrs those String leaves out, the key's id too.
+var (
+	maskedAttrs = []string{"token", "ghtoken", "secret_access_key", "session_token"}
+	secretAttrs = append(slices.Clone(maskedAttrs), "access_key_id")
+)
 
 // String writes the option as it is read, credentials left out.
 func (o CacheOption) String() string {
